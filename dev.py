@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh machine with only Python 3.11: `python3 dev.py serve` or `python3 dev.py test`.
+
+Both are idempotent: the virtual environment, npm packages and Chromium are installed only when
+missing or when their manifest changed; the database is migrated and seeded without duplicates.
+This file uses only the standard library, because it runs before anything is installed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def run(*cmd: str | Path, env: dict | None = None) -> None:
+    print("+", " ".join(str(c) for c in cmd), flush=True)
+    subprocess.run([str(c) for c in cmd], cwd=ROOT, check=True, env=env)
+
+
+def stamp_ok(name: str, *sources: Path) -> tuple[bool, Path, str]:
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources if p.exists())).hexdigest()
+    stamp = VENV / f".{name}.stamp"
+    return stamp.exists() and stamp.read_text() == digest, stamp, digest
+
+
+def ensure_venv(extras: str) -> None:
+    if not PY.exists():
+        run(sys.executable, "-m", "venv", VENV)
+    ok, stamp, digest = stamp_ok(f"pip-{extras or 'base'}", ROOT / "pyproject.toml")
+    if not ok:
+        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+        target = f".[{extras}]" if extras else "."
+        run(PY, "-m", "pip", "install", "-q", "-e", target)
+        stamp.write_text(digest)
+
+
+def ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        sys.exit("Chromium is missing: install Debian's 'chromium' package (apt-get install chromium).")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run("apt-get", "update", "-qq", env=env)
+    run("apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core", env=env)
+
+
+def ensure_npm() -> None:
+    """axe-core and vnu-jar, pinned by package-lock.json."""
+    ok, stamp, digest = stamp_ok("npm", ROOT / "package-lock.json", ROOT / "package.json")
+    if ok and (ROOT / "node_modules").exists():
+        return
+    if not shutil.which("npm"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            run("apt-get", "update", "-qq", env=env)
+            run("apt-get", "install", "-y", "-qq", "npm", env=env)
+        else:
+            sys.exit("npm is missing: install Node.js and npm.")
+    run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
+    stamp.write_text(digest)
+
+
+def flask(*args: str) -> None:
+    run(PY, "-m", "flask", "--app", "wsgi", *args)
+
+
+def prepare_site() -> None:
+    flask("translations-compile")
+    flask("db-upgrade")
+    flask("seed")
+    flask("index-rebuild")
+
+
+def serve() -> None:
+    ensure_venv("")
+    prepare_site()
+    flask("print-dev-accounts")
+    print("Serving on http://127.0.0.1:5000  (Ctrl+C stops)", flush=True)
+    os.chdir(ROOT)
+    os.execv(str(VENV / "bin" / "gunicorn"), [
+        "gunicorn", "--bind", "127.0.0.1:5000", "--workers", "2", "--access-logfile", "-", "wsgi:app",
+    ])
+
+
+def test(extra: list[str]) -> None:
+    ensure_venv("test")
+    ensure_chromium()
+    ensure_npm()
+    flask("translations-compile")
+    env = dict(os.environ)
+    code = subprocess.run([str(PY), "-m", "pytest", *extra], cwd=ROOT, env=env).returncode
+    sys.exit(code)
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test"}:
+        sys.exit("usage: python3 dev.py serve | python3 dev.py test [pytest args]")
+    serve() if sys.argv[1] == "serve" else test(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

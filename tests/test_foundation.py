@@ -1,0 +1,66 @@
+"""App factory, configuration, languages and translations."""
+from __future__ import annotations
+
+import pytest
+
+from webapp.config import ConfigError, load_settings
+from webapp.i18n_catalogs import untranslated
+
+
+def test_production_refuses_without_secret_key():
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        load_settings({"APP_ENV": "production", "SECRET_KEY": "", "DATABASE_URL": "postgresql://x@h/db"})
+
+
+def test_production_refuses_sqlite():
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        load_settings({"APP_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": "sqlite:///x.db",
+                       "RESIDENT_KEY_SECRET": "y" * 40})
+
+
+def test_production_settings_are_secure():
+    s = load_settings({"APP_ENV": "production", "SECRET_KEY": "x" * 40, "RESIDENT_KEY_SECRET": "y" * 40,
+                       "DATABASE_URL": "postgresql://u@h/db"}).to_flask()
+    assert s["SESSION_COOKIE_SECURE"] is True
+    assert s["DATABASE_URL"].startswith("postgresql+psycopg://")
+    assert s["TEST_IDENTIFICATION"] is False
+
+
+@pytest.mark.parametrize("header, expected", [("sv-FI,sv;q=0.9", "/sv/"), ("fi", "/fi/"), ("en-GB", "/fi/"), (None, "/fi/")])
+def test_root_redirects_to_preferred_language(client, header, expected):
+    headers = {"Accept-Language": header} if header else {}
+    response = client.get("/", headers=headers)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(expected)
+
+
+def test_pages_carry_lang_and_alternates(client):
+    html = client.get("/sv/").get_data(as_text=True)
+    assert '<html lang="sv">' in html
+    assert 'hreflang="fi" href="/fi/"' in html
+    assert 'hreflang="sv" href="/sv/"' in html
+
+
+def test_language_switch_keeps_path_and_query(client):
+    html = client.get("/fi/search?q=hammas&service=dentist&service=dental_check").get_data(as_text=True)
+    assert 'class="lang-switch" href="/sv/search?q=hammas&amp;service=dentist&amp;service=dental_check"' in html
+
+
+def test_unknown_language_prefix_is_404_in_preferred_language(client):
+    response = client.get("/en/search", headers={"Accept-Language": "sv"})
+    assert response.status_code == 404
+    assert '<html lang="sv">' in response.get_data(as_text=True)
+
+
+def test_security_headers(client):
+    response = client.get("/fi/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]
+
+
+def test_every_message_has_finnish_and_swedish_translation():
+    missing = untranslated()
+    assert not missing, "untranslated messages:\n" + "\n".join(missing[:50])

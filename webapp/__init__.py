@@ -1,0 +1,52 @@
+"""Application factory."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask
+from flask_wtf import CSRFProtect
+
+from webapp.config import ROOT, load_settings
+
+csrf = CSRFProtect()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    settings = load_settings(overrides)
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(settings.to_flask())
+    app.config.update({k: v for k, v in (overrides or {}).items() if k.isupper()})
+    app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
+    app.url_map.strict_slashes = False
+    logging.basicConfig(level=logging.INFO)
+
+    from webapp import cli, db, errors, i18n, security
+    db.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from webapp.api import bp as api_bp
+    from webapp.choice import bp as choice_bp
+    from webapp.identity import bp as identity_bp
+    from webapp.public import bp as public_bp
+    from webapp.staff import bp as staff_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(choice_bp)
+    app.register_blueprint(identity_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # read-only JSON, no cookies used

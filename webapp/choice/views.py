@@ -1,0 +1,9 @@
+"""Placeholder: the choice work replaces this module."""
+from flask import render_template_string
+
+from webapp.choice import bp
+
+
+@bp.get("/my-choices")
+def my_choices():
+    return render_template_string("{% extends 'base.html' %}{% block title %}My{% endblock %}{% block content %}<h1>My choices</h1>{% endblock %}")

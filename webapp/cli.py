@@ -1,0 +1,76 @@
+"""`flask` commands: database, seed data, search index, translations, demo data."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from webapp import db
+
+
+def init_app(app: Flask) -> None:
+    for command in (db_upgrade, seed, index_rebuild, translations_update, translations_compile,
+                    generate_demo_units, print_dev_accounts):
+        app.cli.add_command(command)
+
+
+@click.command("db-upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from webapp.migrate import upgrade
+    upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database at revision {revision}.")
+
+
+@click.command("seed")
+@click.option("--no-demo", is_flag=True, help="Only reference data: municipalities, postcodes, pilots.")
+def seed(no_demo: bool) -> None:
+    """Load municipalities, postcodes and pilots, and the demo units, test persons and staff accounts.
+    Safe to run again: nothing is duplicated and edited units are left alone."""
+    from webapp.seeding import run_seed
+    summary = run_seed(db.session(), demo=not no_demo)
+    click.echo(summary)
+
+
+@click.command("index-rebuild")
+def index_rebuild() -> None:
+    """Rebuild the Whoosh search index from the database."""
+    from webapp.search import rebuild_index
+    count = rebuild_index(db.session(), current_app.config["INDEX_DIR"])
+    click.echo(f"Indexed {count} units into {current_app.config['INDEX_DIR']}.")
+
+
+@click.command("translations-update")
+def translations_update() -> None:
+    """Extract messages from code and templates and merge them into translations/*/LC_MESSAGES/*.po."""
+    from webapp.i18n_catalogs import update
+    for path, missing in update().items():
+        click.echo(f"{path}: {missing} untranslated")
+
+
+@click.command("translations-compile")
+def translations_compile() -> None:
+    """Compile the .po files to .mo."""
+    from webapp.i18n_catalogs import compile_all
+    click.echo(f"Compiled {compile_all()} catalogues.")
+
+
+@click.command("generate-demo-units")
+@click.argument("count", type=click.IntRange(1, 1_000_000))
+@click.option("--seed", "seed_value", default=7, show_default=True)
+def generate_demo_units(count: int, seed_value: int) -> None:
+    """Add COUNT generated demo units (for benchmarks); run index-rebuild afterwards."""
+    from webapp.seeding.demo import generate_bulk_units
+    made = generate_bulk_units(db.session(), count, seed_value)
+    db.session().commit()
+    click.echo(f"Generated {made} demo units.")
+
+
+@click.command("print-dev-accounts")
+def print_dev_accounts() -> None:
+    """Development only: print the demo staff accounts and test persons."""
+    if current_app.config["APP_ENV"] == "production":
+        raise click.ClickException("Not available in production.")
+    from webapp.seeding import dev_account_lines
+    for line in dev_account_lines():
+        click.echo(line)

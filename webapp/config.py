@@ -1,0 +1,104 @@
+"""Settings from environment variables, with safe defaults for development.
+
+Production (APP_ENV=production) refuses to start without a real SECRET_KEY and a PostgreSQL URL.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("INSTANCE_DIR", ROOT / "instance"))
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+def _dev_secret(name: str) -> str:
+    """A random secret kept in instance/ so that sessions survive restarts in development."""
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE / name
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    env: str
+    database_url: str
+    secret_key: str
+    resident_key_secret: str
+    index_dir: str
+    session_idle_minutes: int
+    test_identification: bool
+    rate_limit_enabled: bool
+    oidc_issuer: str | None
+
+    def to_flask(self) -> dict:
+        production = self.env == "production"
+        return {
+            "APP_ENV": self.env,
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "RESIDENT_KEY_SECRET": self.resident_key_secret,
+            "INDEX_DIR": self.index_dir,
+            "PERMANENT_SESSION_LIFETIME": self.session_idle_minutes * 60,
+            "SESSION_IDLE_MINUTES": self.session_idle_minutes,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": production,
+            "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+            "SESSION_REFRESH_EACH_REQUEST": True,
+            "WTF_CSRF_TIME_LIMIT": None,  # the session's own idle limit bounds the token
+            "TEST_IDENTIFICATION": self.test_identification,
+            "RATE_LIMIT_ENABLED": self.rate_limit_enabled,
+            "OIDC_ISSUER": self.oidc_issuer,
+            "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
+            "BABEL_DEFAULT_LOCALE": "fi",
+            "BABEL_DOMAIN": "messages;choice;staff",
+            "BABEL_TRANSLATION_DIRECTORIES": ";".join([str(ROOT / "translations")] * 3),
+        }
+
+
+def load_settings(overrides: dict | None = None) -> Settings:
+    env_vars = dict(os.environ)
+    env_vars.update({k: str(v) for k, v in (overrides or {}).items()})
+    env = env_vars.get("APP_ENV", "development")
+    production = env == "production"
+    if production:
+        secret = env_vars.get("SECRET_KEY", "")
+        if len(secret) < 32:
+            raise ConfigError("APP_ENV=production needs SECRET_KEY: a random value of at least 32 characters.")
+        url = env_vars.get("DATABASE_URL", "")
+        if not url.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ConfigError("APP_ENV=production needs DATABASE_URL=postgresql+psycopg://user@host/db (PostgreSQL).")
+        resident_secret = env_vars.get("RESIDENT_KEY_SECRET", "")
+        if len(resident_secret) < 32:
+            raise ConfigError("APP_ENV=production needs RESIDENT_KEY_SECRET: at least 32 random characters.")
+    else:
+        secret = env_vars.get("SECRET_KEY") or _dev_secret("secret_key")
+        resident_secret = env_vars.get("RESIDENT_KEY_SECRET") or _dev_secret("resident_key_secret")
+        url = env_vars.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'valinta.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return Settings(
+        env=env,
+        database_url=url,
+        secret_key=secret,
+        resident_key_secret=resident_secret,
+        index_dir=env_vars.get("INDEX_DIR") or str(INSTANCE / "index"),
+        session_idle_minutes=int(env_vars.get("SESSION_IDLE_MINUTES", "20")),
+        test_identification=not production and _bool("TEST_IDENTIFICATION", True),
+        rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
+        oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
+    )

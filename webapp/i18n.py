@@ -1,0 +1,106 @@
+"""Language from the URL prefix (/fi/, /sv/), Babel formatting, and bilingual-field helpers."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel.dates import format_date as babel_format_date
+from flask import Flask, g, has_request_context, request, url_for
+from flask_babel import Babel, format_decimal, get_locale
+from markupsafe import Markup, escape
+
+from webapp.vocab import LANGS
+
+LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska"}
+LANGUAGE_SELF_NAMES = {"fi": "suomi", "sv": "svenska"}
+
+
+def preferred_lang() -> str:
+    """The browser's preferred site language; Finnish by default."""
+    if not has_request_context():
+        return "fi"
+    return request.accept_languages.best_match(LANGS, default="fi") or "fi"
+
+
+def current_lang() -> str:
+    return g.get("lang") or preferred_lang()
+
+
+def _select_locale() -> str:
+    return current_lang()
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=_select_locale)
+
+    @app.url_value_preprocessor
+    def _pull_lang(_endpoint: str | None, values: dict | None) -> None:
+        if values and "lang" in values:
+            g.lang = values.pop("lang")
+
+    @app.url_defaults
+    def _add_lang(endpoint: str, values: dict) -> None:
+        if "lang" not in values and app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            values["lang"] = current_lang()
+
+    app.jinja_env.globals.update(
+        lang_switch_url=lang_switch_url, other_lang=other_lang, localized=localized,
+        LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGE_SELF_NAMES=LANGUAGE_SELF_NAMES, current_lang=current_lang,
+    )
+    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur)
+
+
+def other_lang(lang: str | None = None) -> str:
+    return "sv" if (lang or current_lang()) == "fi" else "fi"
+
+
+def lang_switch_url(lang: str) -> str:
+    """The same page, with the same query, in `lang`."""
+    if request.endpoint is None or not (request.url_rule and "lang" in request.url_rule.arguments):
+        return url_for("public.home", lang=lang)
+    args: dict[str, Any] = dict(request.view_args or {})
+    args.update(request.args.to_dict(flat=False))
+    args["lang"] = lang
+    return url_for(request.endpoint, **args)
+
+
+def localized(obj: Any, field: str, lang: str | None = None) -> Markup:
+    """The field in the page's language; if the Swedish text is missing, the Finnish one marked lang="fi"."""
+    lang = lang or current_lang()
+    text = getattr(obj, f"{field}_{lang}", None) or ""
+    if text:
+        return Markup(escape(text))
+    fallback = other_lang(lang)
+    text = getattr(obj, f"{field}_{fallback}", None) or ""
+    if not text:
+        return Markup("")
+    return Markup('<span lang="%s">%s</span>') % (fallback, text)
+
+
+def plain_localized(obj: Any, field: str, lang: str) -> str:
+    return getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_{other_lang(lang)}", None) or ""
+
+
+def fmt_date(value: date | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    return babel_format_date(value, format=fmt, locale=str(get_locale() or "fi"))
+
+
+def fmt_number(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern)
+
+
+def fmt_km(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_decimal(value, format='#,##0.0')}\u00a0km"
+
+
+def fmt_eur(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    return f"{format_decimal(value, format='#,##0')}\u00a0€"

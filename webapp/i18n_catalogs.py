@@ -1,0 +1,123 @@
+"""Message catalogues: extract, update and compile the three domains, and find untranslated messages.
+
+Domains split the catalogue by area so that the public site, the choice journey and the staff
+workspace each own a file: messages (public, api, shared), choice (choice, identity), staff.
+"""
+from __future__ import annotations
+
+from io import BytesIO
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from webapp.config import ROOT
+
+LOCALES = ("fi", "sv")
+TRANSLATIONS = ROOT / "translations"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+            "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3), "lazy_ngettext": (1, 2)}
+OPTIONS = {"**.html": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
+
+DOMAIN_DIRS = {
+    "choice": ("webapp/choice/", "webapp/identity/", "templates/choice/", "templates/identity/"),
+    "staff": ("webapp/staff/", "webapp/imports/", "templates/staff/"),
+}
+
+
+def domain_of(path: str) -> str:
+    for domain, prefixes in DOMAIN_DIRS.items():
+        if path.startswith(prefixes):
+            return domain
+    return "messages"
+
+
+def extract() -> dict[str, Catalog]:
+    """Every message in webapp/ and templates/, sorted into its domain's template catalogue."""
+    catalogs = {d: Catalog(project="valinta", charset="utf-8") for d in ("messages", "choice", "staff")}
+    for folder, method_map in (("webapp", [("**.py", "python")]), ("templates", [("**.html", "jinja2")])):
+        for filename, lineno, message, comments, context in extract_from_dir(
+                ROOT / folder, method_map, options_map=OPTIONS, keywords=KEYWORDS):
+            domain = domain_of(f"{folder}/{filename}")
+            catalogs[domain].add(message, None, [(f"{folder}/{filename}", lineno)], auto_comments=comments,
+                                 context=context)
+    return catalogs
+
+
+def po_path(locale: str, domain: str) -> Path:
+    return TRANSLATIONS / locale / "LC_MESSAGES" / f"{domain}.po"
+
+
+def read(locale: str, domain: str) -> Catalog:
+    path = po_path(locale, domain)
+    if not path.exists():
+        return Catalog(locale=locale, domain=domain, charset="utf-8")
+    with path.open("rb") as fh:
+        return read_po(fh, locale=locale, domain=domain)
+
+
+def update() -> dict[str, int]:
+    """Merge the extracted messages into each .po file; returns the untranslated count per file."""
+    missing = {}
+    for domain, template in extract().items():
+        for locale in LOCALES:
+            catalog = read(locale, domain)
+            catalog.update(template, no_fuzzy_matching=True)
+            path = po_path(locale, domain)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb") as fh:
+                write_po(fh, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=True)
+            missing[str(path.relative_to(ROOT))] = sum(1 for m in catalog if m.id and not m.string)
+    return missing
+
+
+def compile_all() -> int:
+    count = 0
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        locale, domain = po.parent.parent.name, po.stem
+        catalog = read(locale, domain)
+        buf = BytesIO()
+        write_mo(buf, catalog, use_fuzzy=False)
+        po.with_suffix(".mo").write_bytes(buf.getvalue())
+        count += 1
+    return count
+
+
+def untranslated() -> list[str]:
+    """Messages in the code with no Finnish or Swedish translation (or only a fuzzy one)."""
+    problems = []
+    for domain, template in extract().items():
+        for locale in LOCALES:
+            catalog = read(locale, domain)
+            for message in template:
+                if not message.id:
+                    continue
+                found = catalog.get(message.id, context=message.context)
+                strings = found.string if found else None
+                if isinstance(strings, (tuple, list)):
+                    ok = all(strings)
+                else:
+                    ok = bool(strings)
+                if not ok or (found is not None and found.fuzzy):
+                    where = message.locations[0] if message.locations else ("?", 0)
+                    problems.append(f"{locale}/{domain}: {message.id!r} ({where[0]}:{where[1]})")
+    return problems
+
+
+def apply_translations(domain: str, mapping: dict[str, tuple[str, str]]) -> int:
+    """Write (fi, sv) translations for msgids into the domain's .po files (a tool for developers)."""
+    written = 0
+    for index, locale in enumerate(LOCALES):
+        catalog = read(locale, domain)
+        for msgid, pair in mapping.items():
+            message = catalog.get(msgid)
+            if message is None:
+                continue
+            message.string = pair[index]
+            message.flags.discard("fuzzy")
+            written += 1
+        with po_path(locale, domain).open("wb") as fh:
+            write_po(fh, catalog, width=100, ignore_obsolete=True, sort_output=True)
+    return written
