@@ -41,10 +41,11 @@ def index_rebuild() -> None:
 
 
 @click.command("translations-update")
-def translations_update() -> None:
+@click.option("--domain", "domains", multiple=True, help="Only these domains (messages, choice, staff, search).")
+def translations_update(domains: tuple[str, ...]) -> None:
     """Extract messages from code and templates and merge them into translations/*/LC_MESSAGES/*.po."""
-    from webapp.i18n_catalogs import update
-    for path, missing in update().items():
+    from webapp.i18n_catalogs import DOMAINS, update
+    for path, missing in update(domains or DOMAINS).items():
         click.echo(f"{path}: {missing} untranslated")
 
 

@@ -65,8 +65,8 @@ class Settings:
             "OIDC_ISSUER": self.oidc_issuer,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
-            "BABEL_DOMAIN": "messages;choice;staff",
-            "BABEL_TRANSLATION_DIRECTORIES": ";".join([str(ROOT / "translations")] * 3),
+            "BABEL_DOMAIN": "messages;choice;staff;search",
+            "BABEL_TRANSLATION_DIRECTORIES": ";".join([str(ROOT / "translations")] * 4),
         }
 
 

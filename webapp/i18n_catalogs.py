@@ -24,7 +24,9 @@ OPTIONS = {"**.html": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
 DOMAIN_DIRS = {
     "choice": ("webapp/choice/", "webapp/identity/", "templates/choice/", "templates/identity/"),
     "staff": ("webapp/staff/", "webapp/imports/", "templates/staff/"),
+    "search": ("webapp/search/", "webapp/api/", "templates/search/"),
 }
+DOMAINS = ("messages", "choice", "staff", "search")
 
 
 def domain_of(path: str) -> str:
@@ -36,7 +38,7 @@ def domain_of(path: str) -> str:
 
 def extract() -> dict[str, Catalog]:
     """Every message in webapp/ and templates/, sorted into its domain's template catalogue."""
-    catalogs = {d: Catalog(project="valinta", charset="utf-8") for d in ("messages", "choice", "staff")}
+    catalogs = {d: Catalog(project="valinta", charset="utf-8") for d in DOMAINS}
     for folder, method_map in (("webapp", [("**.py", "python")]), ("templates", [("**.html", "jinja2")])):
         for filename, lineno, message, comments, context in extract_from_dir(
                 ROOT / folder, method_map, options_map=OPTIONS, keywords=KEYWORDS):
@@ -58,10 +60,12 @@ def read(locale: str, domain: str) -> Catalog:
         return read_po(fh, locale=locale, domain=domain)
 
 
-def update() -> dict[str, int]:
-    """Merge the extracted messages into each .po file; returns the untranslated count per file."""
+def update(domains: tuple[str, ...] = DOMAINS) -> dict[str, int]:
+    """Merge the extracted messages into each .po file of `domains`; returns the untranslated count per file."""
     missing = {}
     for domain, template in extract().items():
+        if domain not in domains:
+            continue
         for locale in LOCALES:
             catalog = read(locale, domain)
             catalog.update(template, no_fuzzy_matching=True)
