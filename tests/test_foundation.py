@@ -64,3 +64,11 @@ def test_security_headers(client):
 def test_every_message_has_finnish_and_swedish_translation():
     missing = untranslated()
     assert not missing, "untranslated messages:\n" + "\n".join(missing[:50])
+
+
+def test_hsts_only_over_https(make_app):
+    app = make_app(TRUSTED_PROXIES=1)
+    client = app.test_client()
+    assert "Strict-Transport-Security" not in client.get("/fi/").headers
+    secure = client.get("/fi/", headers={"X-Forwarded-Proto": "https"})
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=")

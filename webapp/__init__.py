@@ -24,6 +24,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update({k: v for k, v in (overrides or {}).items() if k.isupper()})
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     app.url_map.strict_slashes = False
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0))
+    if proxies:
+        # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so HTTPS is recognised (HSTS).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO)
 
     from webapp import cli, db, errors, i18n, security

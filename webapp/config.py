@@ -43,6 +43,7 @@ class Settings:
     test_identification: bool
     rate_limit_enabled: bool
     oidc_issuer: str | None
+    trusted_proxies: int
 
     def to_flask(self) -> dict:
         production = self.env == "production"
@@ -63,6 +64,7 @@ class Settings:
             "TEST_IDENTIFICATION": self.test_identification,
             "RATE_LIMIT_ENABLED": self.rate_limit_enabled,
             "OIDC_ISSUER": self.oidc_issuer,
+            "TRUSTED_PROXIES": self.trusted_proxies,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
             "BABEL_DOMAIN": "messages;choice;staff;search",
@@ -101,4 +103,5 @@ def load_settings(overrides: dict | None = None) -> Settings:
         test_identification=not production and _bool("TEST_IDENTIFICATION", True),
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
+        trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
     )
