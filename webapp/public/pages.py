@@ -1,13 +1,22 @@
 """Home, about, accessibility statement, and the language redirect at /."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import Form, RadioField, SelectField, StringField
 
 from webapp import db
-from webapp.i18n import preferred_lang
-from webapp.models import Pilot
+from webapp import vocab
+from webapp.i18n import current_lang, preferred_lang
+from webapp.models import Municipality, Pilot, PilotMunicipality
 from webapp.public import bp
+from webapp.public.pilots import GRANTED_SLUGS, sort_key, unit_counts
+
+STATEMENT_PREPARED_ON = date(2026, 11, 24)
+RADIUS_CHOICES = ("2", "5", "10", "20", "50")
 
 
 def _root():
@@ -19,17 +28,53 @@ def _add_root(state) -> None:  # noqa: ANN001
     state.app.add_url_rule("/", "root", _root)
 
 
+@bp.context_processor
+def _vocabularies() -> dict:
+    """vocab_label('SERVICES', code) etc. for the public templates."""
+    def vocab_label(name: str, code: str) -> str:
+        return vocab.label(getattr(vocab, name), code)
+    return {"vocab_label": vocab_label}
+
+
+class HomeSearchForm(Form):
+    """The home page's search; a GET form to public.search (no CSRF: it changes nothing)."""
+
+    q = StringField(_l("Search words"))
+    municipality = SelectField(_l("Municipality"), validate_choice=False)
+    postcode = StringField(_l("Postcode"), render_kw={"inputmode": "numeric", "autocomplete": "postal-code",
+                                                      "maxlength": "5", "size": "6"})
+    radius_km = SelectField(_l("Distance from the postcode"), default="10", validate_choice=False)
+    element = RadioField(_l("What are you looking for?"), default="", validate_choice=False)
+
+
+def home_search_form() -> HomeSearchForm:
+    lang = current_lang()
+    form = HomeSearchForm()
+    codes = db.session().scalars(select(PilotMunicipality.municipality_code).distinct()).all()
+    munis = db.session().scalars(select(Municipality).where(Municipality.code.in_(codes))).all()
+    form.municipality.choices = [("", _l("Any municipality"))] + [
+        (m.code, m.name(lang)) for m in sorted(munis, key=lambda m: sort_key(m.name(lang)))]
+    form.radius_km.choices = [(r, _l("%(km)s km", km=r)) for r in RADIUS_CHOICES]
+    form.element.choices = [("", _l("Anything"))] + [(code, label) for code, label in vocab.ELEMENTS.items()]
+    return form
+
+
 @bp.get("/")
 def home():
-    pilots = db.session().scalars(select(Pilot).order_by(Pilot.name_fi)).all()
-    return render_template("public/home.html", pilots=pilots)
+    lang = current_lang()
+    pilots = db.session().scalars(select(Pilot)).all()
+    pilots = sorted(pilots, key=lambda p: sort_key(p.name(lang)))
+    return render_template("public/home.html", pilots=pilots, form=home_search_form(),
+                           counts={p.id: unit_counts(p.id) for p in pilots}, granted_slugs=GRANTED_SLUGS)
 
 
 @bp.get("/about")
 def about():
-    return render_template("public/about.html")
+    return render_template("public/about.html", data_date=date(2024, 4, 13), d_2016=date(2016, 10, 17),
+                           d_2017=date(2017, 5, 22))
 
 
 @bp.get("/accessibility")
 def accessibility():
-    return render_template("public/accessibility.html", app_env=current_app.config["APP_ENV"])
+    return render_template("public/accessibility.html", app_env=current_app.config["APP_ENV"],
+                           prepared_on=STATEMENT_PREPARED_ON)

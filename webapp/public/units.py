@@ -1,9 +1,91 @@
-"""Placeholder: the pages work replaces this module."""
-from flask import render_template_string
+"""The unit page: every fact a resident chooses by, and the way to choose it."""
+from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, time
+
+from babel.dates import format_time
+from flask import render_template
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from stdnum.fi import ytunnus
+
+from webapp import db
+from webapp.errors import UserError
+from webapp.models import Postcode, QueueTime, Unit
 from webapp.public import bp
+from webapp.public.pilots import GRANTED_SLUGS, today
+from webapp.vocab import DIRECT_CHOICE_ELEMENTS, FEATURES, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
+
+
+def fmt_time(value: time) -> str:
+    return format_time(value, format="short", locale=str(get_locale() or "fi"))
+
+
+def fmt_interval(opens: time | None, closes: time | None) -> str:
+    if opens is None or closes is None:
+        return ""
+    return f"{fmt_time(opens)}–{fmt_time(closes)}"
+
+
+@dataclass
+class Weekday:
+    name: str
+    intervals: list[str]
+
+
+def weekly_hours(unit: Unit) -> list[Weekday]:
+    days = [Weekday(str(name), []) for name in WEEKDAYS]
+    for row in sorted(unit.opening_hours, key=lambda r: (r.weekday, r.opens)):
+        if 0 <= row.weekday < 7:
+            days[row.weekday].intervals.append(fmt_interval(row.opens, row.closes))
+    return days
+
+
+def format_business_id(value: str) -> str:
+    try:
+        return ytunnus.format(value)
+    except Exception:  # noqa: BLE001  old or malformed data is shown as stored
+        return value
+
+
+def queue_history(unit: Unit) -> list[tuple[str, list[QueueTime]]]:
+    """Per profession (vocabulary order), its measurements newest first."""
+    by_profession: dict[str, list[QueueTime]] = {}
+    for qt in unit.queue_times:
+        by_profession.setdefault(qt.profession, []).append(qt)
+    order = list(PROFESSIONS) + sorted(set(by_profession) - set(PROFESSIONS))
+    return [(code, sorted(by_profession[code], key=lambda q: q.measured_on, reverse=True))
+            for code in order if code in by_profession]
+
+
+def in_vocabulary_order(codes: list[str], vocabulary: dict) -> list[str]:
+    """Codes in the vocabulary's order (related services together); unknown codes last."""
+    known = [c for c in vocabulary if c in codes]
+    return known + sorted(set(codes) - set(known))
+
+
+def get_visible_unit(unit_id: int) -> Unit:
+    unit = db.session().get(Unit, unit_id)
+    if unit is None or unit.is_hidden:
+        raise UserError(_("There is no unit number %(id)s. It may have been removed, or the address may be wrong.",
+                          id=unit_id), 404)
+    return unit
 
 
 @bp.get("/units/<int:unit_id>")
 def unit(unit_id: int):
-    return render_template_string("{% extends 'base.html' %}{% block title %}Unit{% endblock %}{% block content %}<h1>Unit</h1>{% endblock %}")
+    u = get_visible_unit(unit_id)
+    day: date = today()
+    postcode = db.session().get(Postcode, u.postcode)
+    latest = u.latest_queue_times()
+    return render_template(
+        "public/unit.html", unit=u, postcode=postcode, business_id=format_business_id(u.provider.y_tunnus),
+        hours=weekly_hours(u), exceptions=[e for e in u.opening_exceptions if e.day >= day],
+        fmt_interval=fmt_interval, latest=[(code, latest[code]) for code, _rows in queue_history(u)],
+        history=queue_history(u), direct_choice=u.element in DIRECT_CHOICE_ELEMENTS,
+        granted_slug=GRANTED_SLUGS.get(u.element), today=day,
+        website=u.website or u.provider.website,
+        services=in_vocabulary_order(u.service_codes, SERVICES),
+        languages=in_vocabulary_order(u.language_codes, SERVICE_LANGUAGES),
+        features=in_vocabulary_order(u.feature_codes, FEATURES))
