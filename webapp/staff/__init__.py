@@ -1,5 +1,5 @@
 """Staff workspace."""
 from flask import Blueprint
 
-bp = Blueprint("staff", __name__, url_prefix="/<any(fi,sv):lang>/staff")
-from webapp.staff import views  # noqa: E402,F401
+bp = Blueprint("staff", __name__, url_prefix="/<any(fi,sv):lang>/staff", cli_group=None)
+from webapp.staff import cli, views  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""CSV import and export of units (format: docs/csv-format.md)."""

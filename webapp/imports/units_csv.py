@@ -1,0 +1,243 @@
+"""CSV import and export of units, in the format of docs/csv-format.md.
+
+Import is two steps: `plan()` is the dry run (what would be created, changed with field diffs,
+left alone, and every bad row with line, column and message); `apply_plan()` applies a plan in
+the caller's transaction, all rows or none. The plan has a digest so that the apply can check it
+applies exactly what the dry run showed.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.models import StaffUser, Unit
+from webapp.staff import unit_data as ud
+from webapp.staff.auth import may_edit_unit
+
+COLUMNS = ("id", *ud.IDENTITY_FIELDS, *ud.DATA_FIELDS)
+REQUIRED_COLUMNS = ("id", *ud.IDENTITY_FIELDS, "name_fi", "street_fi", "postcode", "municipality_code")
+MAX_ROWS = 20000
+FORMULA_START = ud.FORMULA_START
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read; the message is translated."""
+
+
+@dataclass
+class RowError:
+    line: int
+    column: str
+    message: str
+
+
+@dataclass
+class Plan:
+    creates: list[dict] = field(default_factory=list)   # {"line", "values", "pilot_id", "provider_id", "element"}
+    changes: list[dict] = field(default_factory=list)   # {"line", "unit_id", "name", "diff", "values"}
+    unchanged: list[dict] = field(default_factory=list)  # {"line", "unit_id", "name"}
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def digest(self) -> str:
+        data = {"c": [(c["line"], c["values"], c["pilot_id"], c["provider_id"], c["element"]) for c in self.creates],
+                "u": [(c["line"], c["unit_id"], c["version"], c["values"]) for c in self.changes],
+                "n": [c["unit_id"] for c in self.unchanged]}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+# --- export --------------------------------------------------------------------------------------
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet would run as a formula gets an apostrophe in front."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def unit_row(unit: Unit) -> dict[str, str]:
+    return {"id": str(unit.id), "pilot": unit.pilot.slug, "provider_ytunnus": unit.provider.y_tunnus,
+            "element": unit.element, **ud.snapshot(unit)}
+
+
+def export_csv(units: list[Unit]) -> str:
+    """UTF-8 text with a BOM (for spreadsheets), comma-separated, every formula-like cell neutralised."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for unit in units:
+        row = unit_row(unit)
+        writer.writerow([neutralise(row[c]) for c in COLUMNS])
+    return buf.getvalue()
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """A generic CSV download (figures) with formula neutralisation."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([neutralise(str(c)) for c in row])
+    return buf.getvalue()
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def read_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Decode and split the file: (header, [(line number, cells)]). Raises ImportFileError."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(_("The file is not UTF-8 text (problem at byte %(pos)d). Save it as “CSV UTF-8” and try again.",
+                                pos=exc.start + 1)) from None
+    if "\x00" in text:
+        raise ImportFileError(_("The file is not a text file."))
+    if not text.strip():
+        raise ImportFileError(_("The file is empty."))
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if header is None:
+                header = [c.strip().lower() for c in cells]
+                continue
+            if not any(c.strip() for c in cells):
+                continue
+            rows.append((line, cells))
+            if len(rows) > MAX_ROWS:
+                raise ImportFileError(_("The file has more than %(n)d rows. Split it into smaller files.", n=MAX_ROWS))
+    except csv.Error:
+        raise ImportFileError(_("The file has broken quoting near line %(line)d: check that every quotation mark (\") is closed.",
+                                line=reader.line_num)) from None
+    if header is None:
+        raise ImportFileError(_("The file is empty."))
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if missing or unknown or dupes:
+        parts = []
+        if missing:
+            parts.append(_("missing columns: %(cols)s", cols=", ".join(missing)))
+        if unknown:
+            parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
+        if dupes:
+            parts.append(_("repeated columns: %(cols)s", cols=", ".join(dupes)))
+        raise ImportFileError(_("The columns are not right (%(details)s). The first line must name the columns of docs/csv-format.md.",
+                                details="; ".join(parts)))
+    return header, rows
+
+
+def _cell(value: str) -> str:
+    """Undo our own export neutralisation: an apostrophe before a formula character."""
+    if value.startswith("'") and value[1:2] and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+# --- the dry run -----------------------------------------------------------------------------------
+
+def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
+    header, rows = read_rows(content)
+    result = Plan()
+    seen_ids: set[int] = set()
+    for line, cells in rows:
+        if len(cells) != len(header):
+            result.errors.append(RowError(line, "", _("The row has %(got)d cells; the header has %(want)d.",
+                                                          got=len(cells), want=len(header))))
+            continue
+        raw = {h: _cell(c) for h, c in zip(header, cells)}
+        row_errors: list[RowError] = []
+        unit = None
+        id_text = raw.get("id", "").strip()
+        if id_text:
+            unit = sess.get(Unit, int(id_text)) if id_text.isdigit() and len(id_text) < 10 else None
+            if unit is None or not may_edit_unit(user, unit):
+                # A unit of another provider or pilot looks the same as a missing one.
+                result.errors.append(RowError(line, "id", _("There is no unit %(id)s that you may edit.", id=id_text)))
+                continue
+            if unit.id in seen_ids:
+                result.errors.append(RowError(line, "id", _("The unit %(id)s is on more than one row.", id=id_text)))
+                continue
+            seen_ids.add(unit.id)
+        pilot, provider, id_errors = ud.validate_identity(sess, raw.get("pilot", ""), raw.get("provider_ytunnus", ""),
+                                                          raw.get("element", "").strip())
+        for col, msg in id_errors.items():
+            row_errors.append(RowError(line, col, msg))
+        element = raw.get("element", "").strip()
+        if not id_errors:
+            if user.role == "pilot_manager" and pilot.id != user.pilot_id:
+                row_errors.append(RowError(line, "pilot", _("You may only import units of your own pilot.")))
+            if user.role == "provider_editor" and provider.id != user.provider_id:
+                row_errors.append(RowError(line, "provider_ytunnus", _("You may only import units of your own organisation.")))
+            if unit is not None:
+                if pilot.id != unit.pilot_id or provider.id != unit.provider_id or element != unit.element:
+                    row_errors.append(RowError(line, "pilot", _("A unit cannot be moved to another pilot, provider or type in an import.")))
+        if unit is None:
+            # Columns left out of the file keep their defaults for a new unit.
+            pass
+        else:
+            current = ud.snapshot(unit)
+            raw = {**current, **{k: v for k, v in raw.items() if k in ud.DATA_FIELDS}}
+        values, errors = ud.validate(sess, raw, element=element or "sote_centre", unit=unit, text_formula_check=True)
+        if pilot is not None and "municipality_code" not in errors:
+            msg = ud.municipality_in_pilot_error(pilot, values["municipality_code"])
+            if msg:
+                errors["municipality_code"] = msg
+        for col, msg in errors.items():
+            row_errors.append(RowError(line, col, msg))
+        if row_errors:
+            result.errors.extend(row_errors)
+            continue
+        if unit is None:
+            result.creates.append({"line": line, "values": values, "pilot_id": pilot.id, "provider_id": provider.id,
+                                   "element": element, "name": values["name_fi"]})
+        else:
+            d = ud.diff(ud.snapshot(unit), values)
+            if d:
+                result.changes.append({"line": line, "unit_id": unit.id, "version": unit.version, "name": unit.name_fi,
+                                       "diff": d, "values": values})
+            else:
+                result.unchanged.append({"line": line, "unit_id": unit.id, "name": unit.name_fi})
+    return result
+
+
+def apply_plan(sess: Session, user: StaffUser, p: Plan) -> list[int]:
+    """Apply a valid plan in the caller's transaction; returns the ids of the units touched."""
+    from webapp.staff.changes import changed_only, record
+    if not p.ok:
+        raise ValueError("a plan with errors cannot be applied")
+    touched: list[int] = []
+    for c in p.creates:
+        unit = Unit(pilot_id=c["pilot_id"], provider_id=c["provider_id"], element=c["element"], is_demo=False,
+                    listed_count=0)
+        sess.add(unit)
+        with sess.no_autoflush:
+            ud.apply(unit, c["values"])
+        sess.flush()
+        record(sess, user, "unit.create", "unit", unit.id, None, dict(c["values"]), pilot_id=unit.pilot_id,
+               provider_id=unit.provider_id)
+        touched.append(unit.id)
+    for c in p.changes:
+        unit = sess.get(Unit, c["unit_id"])
+        before, after = changed_only(c["diff"])
+        before["version"] = unit.version
+        ud.apply(unit, c["values"])
+        sess.flush()
+        after["version"] = unit.version
+        record(sess, user, "unit.update", "unit", unit.id, before, after, pilot_id=unit.pilot_id,
+               provider_id=unit.provider_id)
+        touched.append(unit.id)
+    return touched
