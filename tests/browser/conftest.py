@@ -1,0 +1,431 @@
+"""Fixtures for the real-browser tests: a live server on a fresh seeded database, one Chromium, and a
+session-wide crawl of the site whose results all the checks in this folder read.
+
+Chromium is Debian's /usr/bin/chromium driven by Playwright's Python API. Without it the tests skip
+with the reason, except in CI (CI=true), where they fail.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from browser_harness import (DESKTOP, Checker, PageResult, fillable, form_key, now, url_lang,
+                             EMPTY_SUBMIT_JS, VALID_SUBMIT_JS, AXE_JS)
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+LANGS = ("fi", "sv")
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI must run the browser tests: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# -- server ----------------------------------------------------------------------------------------
+STAFF_TEST_PASSWORD = "browser-test-password-2026"
+
+
+def _set_staff_password(app) -> str | None:  # noqa: ANN001
+    """Give the first demo staff account a known password in this database copy; its e-mail, or None."""
+    try:
+        from sqlalchemy import func, select
+
+        from webapp import db
+        from webapp.models import StaffUser
+        from webapp.staff.accounts import DEMO_ACCOUNTS, hash_password
+    except Exception:  # noqa: BLE001  the staff area is not there (yet)
+        return None
+    with app.app_context():
+        sess = db.session()
+        try:
+            for _role, email, _name in DEMO_ACCOUNTS:
+                user = sess.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email.lower()))
+                if user is not None:
+                    user.password_hash = hash_password(STAFF_TEST_PASSWORD)
+                    sess.commit()
+                    return email
+        finally:
+            sess.close()
+    return None
+
+
+@dataclass
+class LiveServer:
+    url: str
+    staff_email: str | None
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
+    """The app on a free localhost port on its own copy of the seeded SQLite database."""
+    from werkzeug.serving import make_server
+
+    from webapp import create_app
+
+    shutil.copy(sqlite_template / "seeded.db", work / "live.db")
+    shutil.copytree(sqlite_template / "index", work / "index")
+    app = create_app({
+        "DATABASE_URL": f"sqlite:///{work / 'live.db'}", "INDEX_DIR": str(work / "index"),
+        "INSTANCE_DIR": str(work), "TESTING": True, "RATE_LIMIT_ENABLED": False,
+        "SECRET_KEY": "browser-test-secret-key-" * 2, "RESIDENT_KEY_SECRET": "browser-test-resident-secret-" * 2,
+    })
+    staff_email = _set_staff_password(app)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["db_engine"].dispose()
+
+    return LiveServer(f"http://127.0.0.1:{server.server_port}", staff_email), stop
+
+
+@pytest.fixture(scope="session")
+def live_server(sqlite_template: Path, tmp_path_factory) -> LiveServer:  # noqa: ANN001
+    """The app served for the whole session (the crawl and its states)."""
+    server, stop = _serve(sqlite_template, tmp_path_factory.mktemp("live"))
+    yield server
+    stop()
+
+
+@pytest.fixture
+def fresh_server(sqlite_template: Path, tmp_path: Path) -> LiveServer:
+    """Another server on an untouched database copy, for a test that must not see the crawl's choices."""
+    server, stop = _serve(sqlite_template, tmp_path)
+    yield server
+    stop()
+
+
+# -- browser ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    if not CHROMIUM.exists():
+        _unavailable(f"Chromium is missing at {CHROMIUM}: install Debian's 'chromium' package "
+                     "(python3 dev.py test does it) or set CHROMIUM_PATH")
+    if not AXE_JS.exists():
+        _unavailable(f"axe-core is missing at {AXE_JS}: run `npm ci` (python3 dev.py test does it)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed: pip install -e '.[test]'")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def new_page(browser):  # noqa: ANN001,ANN201
+    """new_page(**context_options) -> a page in a fresh context (own cookies) that can inject axe-core."""
+    contexts = []
+
+    def factory(**options):  # noqa: ANN003
+        opts = {"bypass_csp": True, "viewport": DESKTOP, "locale": "fi-FI", "reduced_motion": "reduce", **options}
+        ctx = browser.new_context(**opts)
+        ctx.set_default_timeout(15000)
+        contexts.append(ctx)
+        return ctx.new_page()
+
+    yield factory
+    for ctx in contexts:
+        ctx.close()
+
+
+# -- the crawl -------------------------------------------------------------------------------------
+@dataclass(repr=False)
+class Site:
+    base: str
+    results: list[PageResult] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)   # flow -> why it could not be checked
+    checked: dict[str, int] = field(default_factory=dict)   # flow -> states checked
+    timings: dict[str, float] = field(default_factory=dict)
+    screenshots: set = field(default_factory=set)
+
+    def __repr__(self) -> str:
+        return f"<Site {self.base}: {len(self.results)} page states>"
+
+    def pages(self, label_prefix: str = "") -> list[PageResult]:
+        return [r for r in self.results if r.label.startswith(label_prefix)]
+
+
+def _main_forms(checker: Checker, res: PageResult) -> list[dict]:
+    return [f for f in res.facts.get("forms", []) if f["inMain"]] if res.facts else []
+
+
+def _submit_form(checker: Checker, index: int, js: str):  # noqa: ANN202
+    try:
+        return checker.submit_and_wait(js, index)
+    except Exception as exc:  # noqa: BLE001
+        return exc
+
+
+def check_search_states(checker: Checker, site: Site) -> None:
+    """Search with filters, and search with no results, in both languages."""
+    for lang in LANGS:
+        resp = checker.goto(f"{site.base}/{lang}/search")
+        form_index = checker.page.evaluate("""() => {
+            const forms = Array.from(document.querySelectorAll('main form'));
+            const f = forms.find(f => (f.getAttribute('method') || 'get').toLowerCase() === 'get'
+                                      && f.querySelector('input[type=search], input[type=text], input[name=q]'));
+            return f ? Array.from(document.querySelectorAll('form')).indexOf(f) : -1;
+        }""")
+        if resp is None or resp.status >= 400 or form_index < 0:
+            site.skipped["search states"] = f"no GET search form with a text field in main at /{lang}/search (status {resp.status if resp else None})"
+            return
+        # Filters: tick the first checkbox of each group and choose the first non-empty option of each select.
+        filtered = _submit_form(checker, form_index, """(index) => {
+            const form = document.querySelectorAll('form')[index];
+            const seen = {};
+            for (const el of Array.from(form.elements)) {
+              if (el.disabled) continue;
+              if ((el.type === 'checkbox' || el.type === 'radio') && !seen[el.name]) { seen[el.name] = 1; el.checked = true; }
+              if (el.tagName === 'SELECT' && !el.value) { const o = Array.from(el.options).find(o => o.value); if (o) el.value = o.value; }
+            }
+            form.requestSubmit();
+        }""")
+        if isinstance(filtered, Exception):
+            site.skipped["search with filters"] = f"/{lang}/search form did not navigate: {filtered}".splitlines()[0]
+        else:
+            checker.record("state: search with filters", filtered)
+        checker.goto(f"{site.base}/{lang}/search")
+        none = _submit_form(checker, form_index, """(index) => {
+            const form = document.querySelectorAll('form')[index];
+            const q = form.querySelector('input[type=search], input[name=q], input[type=text]');
+            q.value = 'xqzzyvvk';
+            form.requestSubmit();
+        }""")
+        if isinstance(none, Exception):
+            site.skipped["search with no results"] = f"/{lang}/search form did not navigate: {none}".splitlines()[0]
+        else:
+            checker.record("state: search with no results", none)
+            checker.state_screenshots("search-no-results")
+        site.checked["search states"] = site.checked.get("search states", 0) + 2
+
+
+def check_form_errors(checker: Checker, site: Site, pages: list[PageResult], label: str = "state: form errors") -> None:
+    """Submit every distinct form that has fields, emptied, and check the page that shows the errors."""
+    done: set[str] = set()
+    for res in pages:
+        if not res.facts or res.error:
+            continue
+        for form in _main_forms(checker, res):
+            key = f"{res.lang_in_url} {form_key(form)}"
+            if key in done or not fillable(form) or form["method"] != "post":
+                continue
+            done.add(key)
+            checker.goto(res.url)
+            resp = _submit_form(checker, form["index"], EMPTY_SUBMIT_JS)
+            if isinstance(resp, Exception):
+                site.skipped[f"form errors {key}"] = f"submitting the form on {res.url} empty did not navigate: {resp}".splitlines()[0]
+                continue
+            checker.record(f"{label} ({form_key(form)} from {urlsplit(res.url).path})", resp)
+            site.checked["form error states"] = site.checked.get("form error states", 0) + 1
+
+
+# -- signed-in flows -------------------------------------------------------------------------------
+IDENTIFY_PICK_JS = """(person) => {
+  // On the test identification page: choose test person number `person` (0 = the first) and submit.
+  const forms = Array.from(document.querySelectorAll('main form')).filter(f => (f.getAttribute('method') || '').toLowerCase() === 'post');
+  if (!forms.length) return 'no POST form in main';
+  const form = forms[0];
+  const radios = Array.from(form.querySelectorAll('input[type=radio]:not([disabled])'));
+  if (radios.length) radios[person % radios.length].checked = true;
+  const select = form.querySelector('select');
+  if (select) { const opts = Array.from(select.options).filter(o => o.value); if (opts.length) select.value = opts[person % opts.length].value; }
+  const buttons = Array.from(form.querySelectorAll('button:not([type]), button[type=submit], input[type=submit]'))
+     .filter(b => !b.classList.contains('secondary'));
+  // One submit button per person, or one for the whole form.
+  form.requestSubmit(buttons.length > 1 && !radios.length && !select ? buttons[person % buttons.length] : (buttons[0] || undefined));
+  return '';
+}"""
+
+
+def identify(checker: Checker, site: Site, lang: str, record: bool = True, person: int = 0) -> str | None:
+    """Sign in as the first test person on /<lang>/identify. Returns why it failed, or None."""
+    page = checker.page
+    if "/identify" not in urlsplit(page.url).path:
+        resp = checker.goto(f"{site.base}/{lang}/identify")
+        if resp is None or resp.status >= 400:
+            return f"the test identification page /{lang}/identify answers {resp.status if resp else 'nothing'}"
+        if record:
+            checker.record("state: identify", resp)
+    try:
+        with page.expect_navigation(wait_until="load", timeout=15000) as nav:
+            problem = page.evaluate(IDENTIFY_PICK_JS, person)
+            if problem:
+                return f"/{lang}/identify: {problem} (expected a form listing test persons)"
+        resp = nav.value
+    except Exception as exc:  # noqa: BLE001
+        return f"submitting /{lang}/identify did not navigate: {str(exc).splitlines()[0]}"
+    if "/identify" in urlsplit(page.url).path:
+        return f"still on {page.url} after choosing a test person (status {resp.status if resp else None})"
+    return None
+
+
+def find_choose_target(page) -> dict | None:  # noqa: ANN001
+    return page.evaluate("""() => {
+      const a = Array.from(document.querySelectorAll('main a[href]')).find(a => /\\/choose|\\/choice\\b|\\/valitse|\\/valj/.test(a.getAttribute('href')));
+      if (a) return {kind: 'link', href: a.href};
+      const forms = Array.from(document.querySelectorAll('form'));
+      const f = forms.find(f => f.closest('main') && /\\/choose|\\/choice/.test(f.action));
+      if (f) return {kind: 'form', index: forms.indexOf(f), action: f.action};
+      return null;
+    }""")
+
+
+RECEIPT_RE = re.compile(r"receipt|kuitti|kvitto|/done|/confirmed", re.I)
+
+
+def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, person: int = 0) -> str | None:
+    """Unit page -> choose -> (identify) -> decision -> confirm -> receipt, checking every page and
+    every form's error state on the way. Returns why it stopped early, or None."""
+    page = checker.page
+    checker.goto(unit_url)
+    target = find_choose_target(page)
+    if not target:
+        return f"the unit page {urlsplit(unit_url).path} has no link or form to a /choose/ URL in main"
+    if target["kind"] == "link":
+        resp = checker.goto(target["href"])
+    else:
+        resp = _submit_form(checker, target["index"], VALID_SUBMIT_JS)
+        if isinstance(resp, Exception):
+            return f"the choose form on {unit_url} did not navigate: {resp}".splitlines()[0]
+    for step in range(8):
+        path = urlsplit(page.url).path
+        if "/identify" in path:
+            checker.record("state: choice journey (identify)", resp)
+            checker.state_screenshots("identify")
+            why = identify(checker, site, lang, record=False, person=person)
+            if why:
+                return why
+            resp = None
+            continue
+        if resp is not None and resp.status >= 400:
+            checker.record(f"state: choice journey step {step}", resp)
+            return f"{page.url} answered {resp.status}"
+        label = f"state: choice journey step {step}"
+        res = checker.record(label, resp)
+        site.checked["choice journey states"] = site.checked.get("choice journey states", 0) + 1
+        is_receipt = bool(RECEIPT_RE.search(page.url)) or page.evaluate("() => !!document.querySelector('[data-print]')")
+        forms = [f for f in _main_forms(checker, res) if f["method"] == "post"]
+        if is_receipt or not forms:
+            checker.state_screenshots("choice-receipt" if is_receipt else f"choice-step{step}")
+            if not is_receipt:
+                return f"the journey stopped at {page.url} (no POST form in main and it does not look like a receipt)"
+            return None
+        checker.state_screenshots("choice-decision" if step == 0 else f"choice-step{step}")
+        form = forms[0]
+        here = page.url
+        if fillable(form):
+            err = _submit_form(checker, form["index"], EMPTY_SUBMIT_JS)
+            if not isinstance(err, Exception):
+                checker.record(f"state: choice journey step {step} errors", err)
+                site.checked["form error states"] = site.checked.get("form error states", 0) + 1
+            checker.goto(here)
+        resp = _submit_form(checker, form["index"], VALID_SUBMIT_JS)
+        if isinstance(resp, Exception):
+            return f"submitting the form on {here} did not navigate: {resp}".splitlines()[0]
+    return f"no receipt after 8 steps (last page {page.url})"
+
+
+def staff_sign_in(checker: Checker, site: Site, lang: str, email: str | None) -> str | None:
+    page = checker.page
+    resp = checker.goto(f"{site.base}/{lang}/staff/sign-in")
+    if resp is None or resp.status >= 400:
+        return f"/{lang}/staff/sign-in answers {resp.status if resp else 'nothing'}"
+    has_form = page.evaluate("() => !!document.querySelector('main form input[type=password]')")
+    if not has_form:
+        return f"/{lang}/staff/sign-in has no form with a password field yet"
+    if not email:
+        return "no demo staff account in the seeded database (webapp.staff.accounts.DEMO_ACCOUNTS)"
+    user, pw = email, STAFF_TEST_PASSWORD
+    try:
+        with page.expect_navigation(wait_until="load", timeout=15000):
+            page.evaluate("""([user, pw]) => {
+              const form = document.querySelector('main form input[type=password]').form;
+              const u = form.querySelector('input[type=email], input[autocomplete=username], input[type=text]');
+              u.value = user; form.querySelector('input[type=password]').value = pw;
+              form.requestSubmit();
+            }""", [user, pw])
+    except Exception as exc:  # noqa: BLE001
+        return f"staff sign-in did not navigate: {str(exc).splitlines()[0]}"
+    if "sign-in" in urlsplit(page.url).path or page.evaluate("() => !!document.querySelector('[aria-invalid=true], .error-summary')"):
+        return f"staff sign-in as {user} did not succeed (still on {page.url}; a second factor may be needed)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def site(live_server, new_page) -> Site:  # noqa: ANN001
+    """Crawl the site from /fi/ and /sv/, then the states a crawler cannot reach, checking each page."""
+    base = live_server.url
+    site = Site(base=base)
+    t0 = now()
+    anon = Checker(new_page(), base)
+    anon.crawl(["/fi/", "/sv/"])
+    site.timings["crawl"] = now() - t0
+
+    t = now()
+    check_search_states(anon, site)
+    crawled = [r for r in anon.results if r.label == "crawl"]
+    check_form_errors(anon, site, crawled)
+    site.timings["search and form states"] = now() - t
+
+    # The choice journey of a signed-in test person, in both languages (another person, own cookies, each).
+    t = now()
+    journeys = []
+    for lang in LANGS:
+        journey = Checker(new_page(), base)
+        journey.shot_names = anon.shot_names
+        journeys.append(journey)
+        units = [r.url for r in crawled if r.lang_in_url == lang and re.search(r"/units/\d+$", urlsplit(r.url).path)]
+        if not units:
+            site.skipped["choice journey"] = f"the crawl found no unit page (/{lang}/units/<id>) to start the journey from"
+            break
+        why = walk_choice_journey(journey, site, lang, units[0], person=LANGS.index(lang))
+        if why:
+            site.skipped[f"choice journey ({lang})"] = why
+            continue
+        # Signed in now: the resident's own pages (my choices and what they link to, not the public pages).
+        public_paths = {urlsplit(r.url).path.rstrip("/") for r in crawled}
+        journey.crawl([f"/{lang}/my-choices"], label="signed-in crawl", max_pages=15,
+                      allow=lambda p: p.rstrip("/") not in public_paths or "my" in p)
+    site.timings["choice journey"] = now() - t
+
+    # The staff workspace for a signed-in staff member.
+    t = now()
+    staff = Checker(new_page(), base)
+    staff.shot_names = anon.shot_names
+    why = staff_sign_in(staff, site, "fi", live_server.staff_email)
+    if why:
+        site.skipped["staff workspace"] = why
+    else:
+        staff_pages = staff.crawl([staff.page.url, "/fi/staff/", "/sv/staff/"], label="staff crawl", max_pages=40,
+                                  allow=lambda p: "/staff" in p)
+        site.checked["staff pages"] = len(staff_pages)
+        for res in staff_pages:
+            if re.search(r"/units?/\d+/edit|/edit", urlsplit(res.url).path) and not res.error:
+                staff.goto(res.url)
+                staff.state_screenshots("staff-unit-edit")
+                break
+        check_form_errors(staff, site, staff_pages, label="state: staff form errors")
+    site.timings["staff"] = now() - t
+
+    site.results = anon.results + [r for j in journeys for r in j.results] + staff.results
+    site.screenshots = anon.shot_names
+    site.timings["total"] = now() - t0
+    return site
