@@ -1,4 +1,34 @@
-"""Strong identification of residents: the test provider and the OIDC adapter."""
+"""Strong identification of residents: the test provider and the OIDC adapter.
+
+Providers are registered per app from its configuration: the test identification page only when
+TEST_IDENTIFICATION is on (never in production), the OIDC adapter only when OIDC_ISSUER,
+OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set.
+"""
+import os
+
 from flask import Blueprint
 
 bp = Blueprint("identity", __name__, url_prefix="/<any(fi,sv):lang>/identify")
+
+
+@bp.record_once
+def _setup(state) -> None:  # noqa: ANN001
+    app = state.app
+    from webapp.identity.signin import check_idle, today
+    providers = {}
+    if app.config.get("TEST_IDENTIFICATION") and app.config.get("APP_ENV") != "production":
+        from webapp.identity.test_persons import TestPersonRegister
+        providers["test"] = None  # the test page itself is the provider
+        app.extensions.setdefault("population_register", TestPersonRegister(today))
+    issuer = app.config.get("OIDC_ISSUER") or os.environ.get("OIDC_ISSUER")
+    client_id = app.config.get("OIDC_CLIENT_ID") or os.environ.get("OIDC_CLIENT_ID")
+    client_secret = app.config.get("OIDC_CLIENT_SECRET") or os.environ.get("OIDC_CLIENT_SECRET")
+    if issuer and client_id and client_secret:
+        from webapp.identity.oidc import OidcProvider
+        providers["oidc"] = OidcProvider(issuer, client_id, client_secret)
+    app.extensions["identity_providers"] = providers
+    # Production: set app.extensions["population_register"] to a VTJ client (see README).
+    app.before_request(check_idle)
+
+
+from webapp.identity import views  # noqa: E402,F401

@@ -1,0 +1,49 @@
+"""Small adapters from database rows to the pure rules' value objects (webapp/rules.py)."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.models import Choice, Pilot, Resident, Unit
+from webapp.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts
+
+
+def rules_for(pilot: Pilot, element: str) -> ChoiceRules:
+    """The pilot's rules for `element`. An element the pilot does not have gets rules that the
+    rules reject (element_not_choosable / unit_not_in_pilot), never a silent default."""
+    pe = pilot.element(element)
+    base = dict(pilot_slug=pilot.slug, element=element, pilot_municipalities=pilot.municipality_codes,
+                choice_opens_on=pilot.choice_opens_on, choice_closes_on=pilot.choice_closes_on)
+    if pe is None:
+        return ChoiceRules(**base)
+    return ChoiceRules(
+        **base, min_age=pe.min_age, excluded_in_institutional_care=pe.excluded_in_institutional_care,
+        allow_other_pilot_municipality=pe.allow_other_pilot_municipality, lock_in_months=pe.lock_in_months,
+        max_switches_per_12_months=pe.max_switches_per_12_months, notice_days=pe.notice_days,
+        effective=pe.effective)
+
+
+def resident_facts(resident: Resident) -> ResidentFacts:
+    return ResidentFacts(birth_date=resident.birth_date, home_municipality=resident.home_municipality_code,
+                         in_institutional_care=resident.in_institutional_care)
+
+
+def unit_facts(unit: Unit) -> UnitFacts:
+    return UnitFacts(id=unit.id, pilot_slug=unit.pilot.slug, element=unit.element,
+                     municipality=unit.municipality_code, capacity=unit.capacity,
+                     listed_count=unit.listed_count, accepting_new=unit.accepting_new,
+                     is_visible=not unit.is_hidden)
+
+
+def existing_choice(choice: Choice, pilot_slug: str) -> ExistingChoice:
+    return ExistingChoice(unit_id=choice.unit_id, pilot_slug=pilot_slug, element=choice.element,
+                          status=choice.status, created_on=choice.created_on,
+                          effective_from=choice.effective_from, ended_on=choice.ended_on,
+                          binding_until=choice.binding_until)
+
+
+def existing_choices(sess: Session, resident_id: int) -> list[tuple[Choice, ExistingChoice]]:
+    """All of a resident's choices with their rules view (pilot slug filled in)."""
+    rows = sess.execute(select(Choice, Pilot.slug).join(Pilot, Choice.pilot_id == Pilot.id)
+                        .where(Choice.resident_id == resident_id).order_by(Choice.created_on, Choice.id)).all()
+    return [(c, existing_choice(c, slug)) for c, slug in rows]

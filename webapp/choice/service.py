@@ -1,0 +1,322 @@
+"""The choice use case: decide, register or switch, cancel, and activate choices that are due.
+
+Plain functions of a SQLAlchemy session and a date, independent of Flask, so that the staff
+workspace can register paper choices with ``submit_choice(..., channel="paper")``.
+
+Capacity (never more than ``Unit.capacity`` listed customers):
+- ``Unit.listed_count`` counts the unit's *active + pending* choices. The place at the new unit
+  is reserved at once when the choice is submitted; the place at the old unit is released when
+  the new choice takes effect (``activate_due_choices``), or the new place is released when a
+  pending choice is cancelled.
+- ``submit_choice`` re-decides inside one write transaction: on PostgreSQL it locks the resident's
+  row and then the unit's row (SELECT ... FOR UPDATE, always in that order, one unit per
+  transaction, so no deadlocks); on SQLite the transaction starts with BEGIN IMMEDIATE, which
+  serialises writers. The counter is then raised with a guarded UPDATE
+  (``listed_count < capacity``) as a second line of defence.
+- Everything (choice row, counter, audit event) commits together or not at all.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from webapp import db
+from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts
+from webapp.models import AuditEvent, Choice, Pilot, Resident, Unit
+from webapp.rules import Decision, Reason, decide
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
+REFERENCE_LENGTH = 10
+CHANNELS = ("web", "paper")
+
+
+def helsinki_today() -> date:
+    """Today in Finland: the rules' dates are Finnish calendar days."""
+    return datetime.now(HELSINKI).date()
+
+
+def new_reference() -> str:
+    """An unguessable receipt reference: 10 characters from 32 (50 bits)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def is_reference(value: str) -> bool:
+    return len(value) == REFERENCE_LENGTH and all(c in REFERENCE_ALPHABET for c in value)
+
+
+class ChoiceNotFound(LookupError):
+    """No such unit or choice (or not this resident's): shown as 404."""
+
+
+class ChoiceConflict(Exception):
+    """The request cannot be carried out in the current state; `code` says why."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Evaluation:
+    """What the decision page shows: the decision and the rows behind it."""
+    resident: Resident
+    unit: Unit
+    decision: Decision
+    current: Choice | None = None
+    pending: Choice | None = None
+
+
+@dataclass
+class Outcome:
+    status: str  # created | duplicate | refused
+    choice: Choice | None = None
+    decision: Decision | None = None
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("created", "duplicate")
+
+
+def _visible_unit(sess: Session, unit_id: int) -> Unit:
+    unit = sess.get(Unit, unit_id)
+    if unit is None or unit.is_hidden:
+        raise ChoiceNotFound("unit")
+    return unit
+
+
+def _matching_rows(rows, decision_choice, status_ok):  # noqa: ANN001, ANN202
+    for row, ex in rows:
+        if ex == decision_choice and status_ok(row):
+            return row
+    return None
+
+
+def evaluate(sess: Session, resident_id: int, unit_id: int, today: date) -> Evaluation:
+    """The decision for `resident_id` choosing `unit_id` on `today` (reads only)."""
+    resident = sess.get(Resident, resident_id)
+    if resident is None:
+        raise ChoiceNotFound("resident")
+    unit = _visible_unit(sess, unit_id)
+    rows = existing_choices(sess, resident_id)
+    rules = rules_for(unit.pilot, unit.element)
+    decision = decide(resident_facts(resident), unit_facts(unit), [ex for _c, ex in rows], rules, today)
+    current = _matching_rows(rows, decision.current, lambda c: True) if decision.current else None
+    pending = next((c for c, ex in rows if c.status == "pending" and c.effective_from > today
+                    and ex.pilot_slug == rules.pilot_slug and c.element == unit.element), None)
+    return Evaluation(resident, unit, decision, current, pending)
+
+
+def _audit(sess: Session, action: str, resident_id: int, *, entity_id: int | None, pilot_id: int | None,
+           provider_id: int | None = None, reasons: list[str] | None = None, after: dict | None = None,
+           before: dict | None = None, actor_type: str = "resident", actor_id: int | None = None) -> None:
+    """An audit event; never holds the henkilötunnus (the resident is its pseudonymous id)."""
+    sess.add(AuditEvent(actor_type=actor_type, actor_id=actor_id if actor_id is not None else resident_id,
+                        action=action, entity_type="choice", entity_id=entity_id, pilot_id=pilot_id,
+                        provider_id=provider_id, reasons=reasons, before=before,
+                        after={"resident_id": resident_id, **(after or {})}))
+
+
+def record_refusal(sess: Session, evaluation: Evaluation, *, actor_type: str = "resident",
+                   actor_id: int | None = None) -> None:
+    """Record that a refusal with its reasons was shown (own transaction)."""
+    with db.write_transaction(sess):
+        _audit(sess, "choice_refused", evaluation.resident.id, entity_id=None, pilot_id=evaluation.unit.pilot_id,
+               provider_id=evaluation.unit.provider_id, reasons=list(evaluation.decision.codes),
+               after={"unit_id": evaluation.unit.id}, actor_type=actor_type, actor_id=actor_id)
+
+
+def _snapshot(choice: Choice) -> dict:
+    return {"choice_id": choice.id, "reference": choice.reference, "unit_id": choice.unit_id,
+            "element": choice.element, "status": choice.status, "channel": choice.channel,
+            "effective_from": choice.effective_from.isoformat(),
+            "binding_until": choice.binding_until.isoformat() if choice.binding_until else None}
+
+
+def _lock_resident(sess: Session, resident_id: int) -> None:
+    found = sess.execute(select(Resident.id).where(Resident.id == resident_id).with_for_update()).first()
+    if found is None:
+        raise ChoiceNotFound("resident")
+
+
+def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
+                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> Outcome:
+    """Register or switch `resident_id` to `unit_id`, deciding again under locks.
+
+    - The same `request_token` twice (double submit, reload, back-and-submit) gives the first
+      choice back with status 'duplicate'; a token can only ever create one choice.
+    - A refusal creates nothing and is recorded in the audit log with its reason codes.
+    - `channel='paper'` with `actor_type='staff'` and `actor_id` = staff user id records a
+      paper choice entered by staff (the resident is still the subject of the audit event).
+    Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
+    the token belongs to another resident's choice.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {CHANNELS}")
+    activate_due_choices(sess, today, resident_id=resident_id)
+    try:
+        with db.write_transaction(sess):
+            _lock_resident(sess, resident_id)
+            if request_token:
+                earlier = sess.scalar(select(Choice).where(Choice.request_token == request_token))
+                if earlier is not None:
+                    if earlier.resident_id != resident_id:
+                        raise ChoiceConflict("token_mismatch")
+                    return Outcome("duplicate", choice=earlier)
+            # Lock the unit's row, then read it fresh.
+            if sess.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update()).first() is None:
+                raise ChoiceNotFound("unit")
+            unit = sess.get(Unit, unit_id, populate_existing=True)
+            resident = sess.get(Resident, resident_id, populate_existing=True)
+            rows = existing_choices(sess, resident_id)
+            decision = decide(resident_facts(resident), unit_facts(unit), [ex for _c, ex in rows],
+                              rules_for(unit.pilot, unit.element), today)
+            if decision.allowed:
+                reserved = sess.execute(
+                    update(Unit).where(Unit.id == unit_id,
+                                       (Unit.capacity.is_(None)) | (Unit.listed_count < Unit.capacity))
+                    .values(listed_count=Unit.listed_count + 1).execution_options(synchronize_session=False))
+                if reserved.rowcount != 1:  # cannot happen under the lock; kept as a guard
+                    decision = Decision(False, decision.kind, (Reason("unit_full"),), None, None, None,
+                                        decision.current)
+            if not decision.allowed:
+                _audit(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+                       provider_id=unit.provider_id, reasons=list(decision.codes),
+                       after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
+                return Outcome("refused", decision=decision, reasons=decision.reasons)
+            previous = _matching_rows(rows, decision.current, lambda c: True) if decision.current else None
+            effective = decision.effective_from
+            assert effective is not None
+            choice = Choice(resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
+                            status="pending", channel=channel, reference=new_reference(),
+                            request_token=request_token or secrets.token_urlsafe(24), created_on=today,
+                            effective_from=effective, binding_until=decision.binding_until,
+                            previous_choice_id=previous.id if previous is not None else None)
+            sess.add(choice)
+            sess.flush()
+            _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
+                   provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
+                   before=_snapshot(previous) if previous is not None else None)
+            outcome = Outcome("created", choice=choice, decision=decision)
+    except IntegrityError:
+        # Another request with the same token won the race (unique request_token): its choice stands.
+        sess.rollback()
+        earlier = sess.scalar(select(Choice).where(Choice.request_token == request_token)) if request_token else None
+        if earlier is None or earlier.resident_id != resident_id:
+            raise
+        return Outcome("duplicate", choice=earlier)
+    if effective <= today:  # an 'after_notice_days' rule with 0 days: in force at once
+        activate_due_choices(sess, today, resident_id=resident_id)
+    return outcome
+
+
+def activate_due_choices(sess: Session, today: date, resident_id: int | None = None) -> int:
+    """Make pending choices whose effective date has come active, end the choice each replaces
+    and release the old unit's place. Lazily called on read; safe to run concurrently (each
+    change is a guarded UPDATE that only one transaction can win). Returns how many it activated."""
+    due = select(Choice.id).where(Choice.status == "pending", Choice.effective_from <= today)
+    if resident_id is not None:
+        due = due.where(Choice.resident_id == resident_id)
+    if sess.scalars(due.limit(1)).first() is None:
+        if sess.in_transaction():
+            sess.rollback()  # end the read so the caller's next transaction starts fresh
+        return 0
+    activated = 0
+    with db.write_transaction(sess):
+        for choice in sess.scalars(select(Choice).where(Choice.id.in_(due)).order_by(Choice.effective_from)).all():
+            won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
+                               .values(status="active").execution_options(synchronize_session=False))
+            if won.rowcount != 1:
+                continue
+            activated += 1
+            olds = sess.scalars(select(Choice).where(
+                Choice.resident_id == choice.resident_id, Choice.pilot_id == choice.pilot_id,
+                Choice.element == choice.element, Choice.status == "active", Choice.id != choice.id,
+                Choice.effective_from <= choice.effective_from)).all()
+            for old in olds:
+                ended = sess.execute(update(Choice).where(Choice.id == old.id, Choice.status == "active")
+                                     .values(status="ended", ended_on=choice.effective_from)
+                                     .execution_options(synchronize_session=False))
+                if ended.rowcount == 1:
+                    sess.execute(update(Unit).where(Unit.id == old.unit_id, Unit.listed_count > 0)
+                                 .values(listed_count=Unit.listed_count - 1)
+                                 .execution_options(synchronize_session=False))
+    sess.expire_all()
+    return activated
+
+
+def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, actor_type: str = "resident",
+                  actor_id: int | None = None) -> Choice:
+    """Cancel a pending choice before it takes effect and release its place at the unit.
+    Raises ChoiceNotFound (not this resident's) or ChoiceConflict('not_cancellable')."""
+    activate_due_choices(sess, today, resident_id=resident_id)
+    with db.write_transaction(sess):
+        _lock_resident(sess, resident_id)
+        choice = sess.scalar(select(Choice).where(Choice.reference == reference, Choice.resident_id == resident_id))
+        if choice is None:
+            raise ChoiceNotFound("choice")
+        if choice.status != "pending" or choice.effective_from <= today:
+            raise ChoiceConflict("not_cancellable")
+        before = _snapshot(choice)
+        sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
+                     .values(status="cancelled", cancelled_at=datetime.now(timezone.utc))
+                     .execution_options(synchronize_session=False))
+        sess.execute(update(Unit).where(Unit.id == choice.unit_id, Unit.listed_count > 0)
+                     .values(listed_count=Unit.listed_count - 1).execution_options(synchronize_session=False))
+        unit = sess.get(Unit, choice.unit_id)
+        _audit(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
+               provider_id=unit.provider_id if unit else None, before=before,
+               after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
+    sess.expire_all()
+    return sess.get(Choice, choice.id)
+
+
+@dataclass
+class ElementChoices:
+    pilot: Pilot
+    element: str
+    current: Choice | None
+    pending: Choice | None
+    history: list[Choice]
+
+
+def resident_choices(sess: Session, resident_id: int, today: date) -> list[ElementChoices]:
+    """The resident's choices per pilot and element: in force, pending, and the rest (newest first)."""
+    activate_due_choices(sess, today, resident_id=resident_id)
+    choices = sess.scalars(select(Choice).where(Choice.resident_id == resident_id)
+                           .order_by(Choice.effective_from.desc(), Choice.id.desc())).all()
+    groups: dict[tuple[int, str], list[Choice]] = {}
+    for c in choices:
+        groups.setdefault((c.pilot_id, c.element), []).append(c)
+    result = []
+    order = {"sote_centre": 0, "oral_health": 1}
+    for (pilot_id, element), items in sorted(groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 9))):
+        current = next((c for c in items if c.status in ("active", "pending") and c.effective_from <= today
+                        and (c.ended_on is None or c.ended_on > today)), None)
+        pending = next((c for c in reversed(items) if c.status == "pending" and c.effective_from > today), None)
+        history = [c for c in items if c is not current and c is not pending]
+        result.append(ElementChoices(sess.get(Pilot, pilot_id), element, current, pending, history))
+    return result
+
+
+def choice_of(sess: Session, resident_id: int, reference: str) -> Choice:
+    """The resident's own choice by reference; ChoiceNotFound for anyone else's."""
+    if not is_reference(reference):
+        raise ChoiceNotFound("choice")
+    choice = sess.scalar(select(Choice).where(Choice.reference == reference, Choice.resident_id == resident_id))
+    if choice is None:
+        raise ChoiceNotFound("choice")
+    return choice
+
+
+def counted_places(sess: Session, unit_id: int) -> int:
+    """Active + pending choices of a unit: what listed_count must equal for choice-made places."""
+    return sess.scalar(select(func.count()).select_from(Choice)
+                       .where(Choice.unit_id == unit_id, Choice.status.in_(("active", "pending")))) or 0
