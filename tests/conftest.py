@@ -64,7 +64,8 @@ def sqlite_template(template_dir: Path) -> Path:
     path = template_dir / "seeded.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    app = create_app({"DATABASE_URL": url, "INDEX_DIR": str(template_dir / "index"), "INSTANCE_DIR": str(template_dir)})
+    app = create_app({"DATABASE_URL": url, "INDEX_DIR": str(template_dir / "index"), "INSTANCE_DIR": str(template_dir),
+                      **_base_overrides(template_dir)})  # same RESIDENT_KEY_SECRET as the test apps
     _seed(app)
     return template_dir
 
@@ -80,7 +81,7 @@ def pg_template(template_dir: Path) -> str:
     _pg_admin(f'CREATE DATABASE "{name}"')
     upgrade(_pg_url(name))
     index = template_dir / "pg-index"
-    app = create_app({"DATABASE_URL": _pg_url(name), "INDEX_DIR": str(index)})
+    app = create_app({"DATABASE_URL": _pg_url(name), "INDEX_DIR": str(index), **_base_overrides(template_dir)})
     _seed(app)
     yield name
     _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -34,7 +34,8 @@ def init_app(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if request.path.startswith(("/fi/choice", "/sv/choice", "/fi/my", "/sv/my", "/staff", "/identify")):
+        if request.path.startswith(("/fi/choice", "/sv/choice", "/fi/choose", "/sv/choose", "/fi/my", "/sv/my",
+                                 "/staff", "/fi/staff", "/sv/staff", "/identify", "/fi/identify", "/sv/identify")):
             response.headers["Cache-Control"] = "no-store"
         return response
 
