@@ -1,5 +1,52 @@
-"""Placeholder; the search work replaces this with the Whoosh index."""
+"""Unit search: the Whoosh index (index.py) and the query layer (query.py).
+
+Public functions:
+- `rebuild_index(sess, index_dir) -> int` — build a fresh index and switch to it atomically.
+- `update_units(sess, index_dir, unit_ids) -> int` — re-index changed units (hidden/deleted ones removed).
+- `known_from_db(sess) -> Known`, `parse_params(args, known)`, `run_search(sess, index_dir, params, lang)`.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.models import Municipality, Pilot, Postcode
+from webapp.search.index import IndexMissing, rebuild_index, snapshot, update_units
+from webapp.search.query import (FACET_GROUPS, FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError,
+                                 SearchParams, SearchResult, execute, field_label, parse_params)
+
+__all__ = ["rebuild_index", "update_units", "known_from_db", "parse_params", "run_search", "SearchParams",
+           "SearchResult", "ParamError", "Known", "FACET_GROUPS", "FIELD_LABELS", "SORT_LABELS", "SORTS", "PER_PAGE",
+           "field_label", "postcode_origin"]
 
 
-def rebuild_index(sess, index_dir: str) -> int:  # noqa: ANN001
-    return 0
+def postcode_origin(sess: Session, code: str) -> tuple[float, float] | None:
+    """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
+    row = sess.execute(select(Postcode.lat, Postcode.lon, Municipality.lat, Municipality.lon)
+                       .join(Municipality, Municipality.code == Postcode.municipality_code)
+                       .where(Postcode.code == code)).first()
+    if row is None:
+        return None
+    plat, plon, mlat, mlon = row
+    if plat is not None and plon is not None:
+        return (plat, plon)
+    if mlat is not None and mlon is not None:
+        return (mlat, mlon)
+    return None
+
+
+def known_from_db(sess: Session) -> Known:
+    pilots = frozenset(sess.scalars(select(Pilot.slug)))
+    municipalities = frozenset(sess.scalars(select(Municipality.code)))
+    return Known(pilots=pilots, municipalities=municipalities, postcode_origin=lambda c: postcode_origin(sess, c))
+
+
+def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = "fi", facets: bool = True,
+               paginate: bool = True) -> SearchResult:
+    """Execute a search; builds the index first if there is none yet."""
+    try:
+        snap = snapshot(index_dir)
+    except IndexMissing:
+        rebuild_index(sess, index_dir)
+        snap = snapshot(index_dir)
+    return execute(snap, params, lang=lang, facets=facets, paginate=paginate)

@@ -1,0 +1,166 @@
+"""JSON API v1: units (search with the same parameters as the search page), one unit, pilots, OpenAPI."""
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from webapp import db
+from webapp.api import bp
+from webapp.api.openapi import openapi_document
+from webapp.i18n import current_lang
+from webapp.models import Pilot, Unit
+from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
+from webapp.search.query import ParamError, field_label
+from webapp.search.units import load_units
+from webapp.vocab import ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, label
+
+
+def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None):
+    body: dict = {"status": status, "message": message}
+    if parameter:
+        body["parameter"] = parameter
+    if errors and len(errors) > 1:
+        body["errors"] = [{"parameter": e.parameter, "message": e.message} for e in errors]
+    response = jsonify({"error": body})
+    response.status_code = status
+    return response
+
+
+def _take_lang() -> ParamError | None:
+    """`lang` (fi|sv) picks the language of labels and messages; default from Accept-Language."""
+    raw = request.args.get("lang", "").strip()
+    if raw and raw not in LANGS:
+        g.lang = current_lang()
+        return ParamError("lang", _("Use fi or sv."))
+    if raw:
+        g.lang = raw
+    return None
+
+
+def _coded(vocab: dict, code: str) -> dict:
+    return {"code": code, "label": label(vocab, code)}
+
+
+def unit_json(unit: Unit, distance_km: float | None = None, with_distance: bool = False) -> dict:
+    muni = unit.municipality
+    latest = unit.latest_queue_times()
+    item = {
+        "id": unit.id,
+        "name": {"fi": unit.name_fi, "sv": unit.name_sv or None},
+        "element": _coded(ELEMENTS, unit.element),
+        "pilot": {"slug": unit.pilot.slug, "name_fi": unit.pilot.name_fi, "name_sv": unit.pilot.name_sv},
+        "provider": {"name": unit.provider.name, "y_tunnus": unit.provider.y_tunnus,
+                     "sector": _coded(SECTORS, unit.provider.sector)},
+        "address": {"fi": unit.street_fi, "sv": unit.street_sv or None},
+        "postcode": unit.postcode,
+        "municipality": {"code": muni.code, "name_fi": muni.name_fi, "name_sv": muni.name_sv},
+        "lat": unit.lat,
+        "lon": unit.lon,
+        "services": [_coded(SERVICES, c) for c in unit.service_codes],
+        "languages": [_coded(SERVICE_LANGUAGES, c) for c in unit.language_codes],
+        "features": [_coded(FEATURES, c) for c in unit.feature_codes],
+        "capacity": unit.capacity,
+        "listed_count": unit.listed_count,
+        "accepting_new": unit.accepting_new,
+        "is_full": unit.is_full,
+        "queue_times": [{"profession": _coded(PROFESSIONS, p), "t3_days": qt.t3_days,
+                         "measured_on": qt.measured_on.isoformat()} for p, qt in sorted(latest.items())],
+        "is_demo": unit.is_demo,
+        "url": {lang: url_for("public.unit", unit_id=unit.id, lang=lang, _external=True) for lang in LANGS},
+    }
+    if with_distance:
+        item["distance_km"] = round(distance_km, 2) if distance_km is not None else None
+    return item
+
+
+FACET_VOCABS = {"element": ELEMENTS, "service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES,
+                "sector": SECTORS}
+
+
+@bp.get("/units")
+def units():
+    problem = _take_lang()
+    sess = db.session()
+    params, errors = parse_params(request.args, known_from_db(sess))
+    if problem:
+        errors.insert(0, problem)
+    if errors:
+        return _error(400, errors[0].message, errors[0].parameter, errors)
+    result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=current_lang())
+    if params.page > result.pages and result.total:
+        err = ParamError("page", _("There is no page %(page)s. The last page is %(last)s.",
+                                   page=params.page, last=result.pages))
+        return _error(400, err.message, "page")
+    loaded = load_units(sess, [h.id for h in result.hits])
+    items = [unit_json(loaded[h.id], h.distance_km, with_distance=params.origin is not None)
+             for h in result.hits if h.id in loaded]
+    pilots = {p.slug: p for p in sess.scalars(select(Pilot))}
+    facets: dict[str, list[dict]] = {}
+    for group in FACET_GROUPS:
+        counts = result.facets.get(group, {})
+        entries = []
+        for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            entry: dict = {"value": value, "count": count}
+            if group in FACET_VOCABS:
+                entry["label"] = label(FACET_VOCABS[group], value)
+            elif group == "pilot" and value in pilots:
+                entry["label"] = pilots[value].name(current_lang())
+            elif group == "accepting":
+                entry["label"] = field_label("accepting")
+            entries.append(entry)
+        facets[group] = entries
+    return jsonify({"total": result.total, "page": params.page, "per_page": params.per_page, "pages": result.pages,
+                    "sort": params.sort, "fuzzy": result.fuzzy, "items": items, "facets": facets})
+
+
+@bp.get("/units/<unit_id>")
+def unit(unit_id: str):
+    problem = _take_lang()
+    if problem:
+        return _error(400, problem.message, problem.parameter)
+    if not unit_id.isdigit() or len(unit_id) > 9:
+        return _error(404, _("No unit has the number %(id)s.", id=unit_id[:20]))
+    loaded = load_units(db.session(), [int(unit_id)])
+    if int(unit_id) not in loaded:
+        return _error(404, _("No unit has the number %(id)s.", id=unit_id))
+    return jsonify(unit_json(loaded[int(unit_id)]))
+
+
+def _rules(element) -> dict:  # noqa: ANN001
+    return {"min_age": element.min_age, "excluded_in_institutional_care": element.excluded_in_institutional_care,
+            "allow_other_pilot_municipality": element.allow_other_pilot_municipality,
+            "lock_in_months": element.lock_in_months, "max_switches_per_12_months": element.max_switches_per_12_months,
+            "notice_days": element.notice_days, "effective": element.effective,
+            "capitation_eur_per_month": element.capitation_eur_per_month,
+            "demo_values": sorted(f.strip() for f in element.demo_fields.split(",") if f.strip())}
+
+
+@bp.get("/pilots")
+def pilots():
+    problem = _take_lang()
+    if problem:
+        return _error(400, problem.message, problem.parameter)
+    items = []
+    for p in db.session().scalars(select(Pilot).order_by(Pilot.slug)):
+        items.append({
+            "slug": p.slug, "name_fi": p.name_fi, "name_sv": p.name_sv, "region_fi": p.region_fi,
+            "region_sv": p.region_sv, "lead_municipality_code": p.lead_municipality_code,
+            "starts_on": p.starts_on.isoformat() if p.starts_on else None,
+            "ends_on": p.ends_on.isoformat() if p.ends_on else None,
+            "choice_opens_on": p.choice_opens_on.isoformat() if p.choice_opens_on else None,
+            "choice_closes_on": p.choice_closes_on.isoformat() if p.choice_closes_on else None,
+            "population_min": p.population_min, "population_max": p.population_max, "funding_eur": p.funding_eur,
+            "source_document": p.source_document,
+            "demo_values": sorted(f.strip() for f in p.demo_fields.split(",") if f.strip()),
+            "municipalities": [{"code": m.municipality_code, "name_fi": m.municipality.name_fi,
+                                "name_sv": m.municipality.name_sv} for m in p.municipalities],
+            "elements": [{"code": e.element, "label": label(ELEMENTS, e.element), "rules": _rules(e)}
+                         for e in p.elements],
+        })
+    return jsonify({"items": items, "total": len(items)})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
