@@ -294,6 +294,7 @@ class Snapshot:
             pass
 
 
+MAX_SNAPSHOTS = 8
 _snapshots: dict[str, Snapshot] = {}
 _snapshot_lock = threading.Lock()
 
@@ -320,7 +321,10 @@ def snapshot(index_dir: str) -> Snapshot:
                        by_docnum={r.docnum: r for r in rows})
         if snap is not None:
             snap.close()
+        _snapshots.pop(index_dir, None)
         _snapshots[index_dir] = new
+        while len(_snapshots) > MAX_SNAPSHOTS:  # e.g. many test apps in one process
+            _snapshots.pop(next(iter(_snapshots))).close()
         return new
 
 

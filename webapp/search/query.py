@@ -333,7 +333,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 # Finnish and Swedish alphabetical order: å, ä, ö after z; w sorted with v; other accents folded.
-_COLLATE = str.maketrans({"å": "z\x01", "ä": "z\x02", "æ": "z\x02", "ö": "z\x03", "ø": "z\x03", "w": "v"})
+_COLLATE = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "w": "v"})
 
 
 def collation_key(text: str) -> str:
