@@ -42,7 +42,7 @@ class HomeSearchForm(Form):
     q = StringField(_l("Search words"))
     municipality = SelectField(_l("Municipality"), validate_choice=False)
     postcode = StringField(_l("Postcode"), render_kw={"inputmode": "numeric", "autocomplete": "postal-code",
-                                                      "maxlength": "5", "size": "6"})
+                                                      "maxlength": "5", "class": "input-short"})
     radius_km = SelectField(_l("Distance from the postcode"), default="10", validate_choice=False)
     element = RadioField(_l("What are you looking for?"), default="", validate_choice=False)
 

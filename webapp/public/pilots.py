@@ -3,7 +3,8 @@ elements granted after a needs assessment (client voucher, personal budget)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
@@ -34,11 +35,11 @@ _SORT = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
 
 
 def today() -> date:
-    """The service's date; tests may pin it with the TODAY setting."""
+    """Today in Finland (the rules' dates are Finnish calendar days); tests may pin it with TODAY."""
     value = current_app.config.get("TODAY")
     if isinstance(value, str):
         return date.fromisoformat(value)
-    return value or date.today()
+    return value or datetime.now(ZoneInfo("Europe/Helsinki")).date()
 
 
 def sort_key(name: str) -> str:
