@@ -429,3 +429,19 @@ def test_today_setting_is_used_for_examples(make_app):
     app = make_app("sqlite", TODAY=date(2026, 12, 31))
     html = app.test_client().get("/fi/pilots/uusimaa").get_data(as_text=True)
     assert "Esimerkiksi 31.12.2026 tehty valinta tulee voimaan 1.1.2027." in html
+
+
+def test_pilot_list_compares_rules(client):
+    html = html_of(client, "/fi/pilots")
+    row = re.search(r'<a href="/fi/pilots/paijat-hame#rules-sote_centre">.*?</tr>', html, re.S)
+    assert row, "no rules row for Päijät-Häme"
+    assert "ei sallittu" in row.group(0) and "12 kuukautta" in row.group(0)
+    row = re.search(r'<a href="/fi/pilots/hameenlinna#rules-sote_centre">.*?</tr>', html, re.S).group(0)
+    assert "21 päivän kuluttua" in row and "6 kuukautta" in row and 'class="demo-label"' in row
+    assert "/fi/pilots/pohjanmaa#rules" not in html  # personal budget only: nothing to choose here
+
+
+def test_unit_page_says_when_details_were_updated(app, client):
+    unit = first_unit(app, element="sote_centre")
+    day = unit.updated_at
+    assert f"Tiedot päivitetty viimeksi {day.day}.{day.month}.{day.year}." in html_of(client, f"/fi/units/{unit.id}")

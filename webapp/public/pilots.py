@@ -99,7 +99,8 @@ def pilots():
     all_pilots = db.session().scalars(select(Pilot)).all()
     all_pilots = sorted(all_pilots, key=lambda p: sort_key(p.name(lang)))
     counts = {p.id: unit_counts(p.id) for p in all_pilots}
-    return render_template("public/pilots.html", pilots=all_pilots, counts=counts, granted_slugs=GRANTED_SLUGS)
+    return render_template("public/pilots.html", pilots=all_pilots, counts=counts, granted_slugs=GRANTED_SLUGS,
+                           direct_elements=DIRECT_CHOICE_ELEMENTS)
 
 
 @bp.get("/pilots/<slug>")
