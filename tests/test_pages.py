@@ -445,3 +445,9 @@ def test_unit_page_says_when_details_were_updated(app, client):
     unit = first_unit(app, element="sote_centre")
     day = unit.updated_at
     assert f"Tiedot päivitetty viimeksi {day.day}.{day.month}.{day.year}." in html_of(client, f"/fi/units/{unit.id}")
+
+
+def test_unit_coordinates_in_page_language(app, client):
+    unit = first_unit(app, element="sote_centre")
+    lat = f"{unit.lat:.5f}".replace(".", ",")
+    assert f"{lat}°&nbsp;N" in html_of(client, f"/fi/units/{unit.id}")
