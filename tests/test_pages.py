@@ -451,3 +451,17 @@ def test_unit_coordinates_in_page_language(app, client):
     unit = first_unit(app, element="sote_centre")
     lat = f"{unit.lat:.5f}".replace(".", ",")
     assert f"{lat}°&nbsp;N" in html_of(client, f"/fi/units/{unit.id}")
+
+
+def test_only_http_websites_become_links(app, client):
+    unit = first_unit(app, element="sote_centre")
+    with app.app_context():
+        db.session().get(Unit, unit.id).website = "javascript:alert(1)"
+        db.session().get(Provider, unit.provider_id).website = None
+        db.session().commit()
+    html = html_of(client, f"/fi/units/{unit.id}")
+    assert "javascript:" not in html
+    with app.app_context():
+        db.session().get(Unit, unit.id).website = "https://example.fi/yksikko"
+        db.session().commit()
+    assert '<a href="https://example.fi/yksikko">' in html_of(client, f"/fi/units/{unit.id}")

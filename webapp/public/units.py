@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from datetime import date, time
 
 from babel.dates import format_time
@@ -65,6 +66,13 @@ def in_vocabulary_order(codes: list[str], vocabulary: dict) -> list[str]:
     return known + sorted(set(codes) - set(known))
 
 
+def web_address(value: str | None) -> str | None:
+    """Only http(s) addresses become links (a javascript: or data: URL entered by staff never does)."""
+    if value and urlsplit(value.strip()).scheme.lower() in ("http", "https"):
+        return value.strip()
+    return None
+
+
 def get_visible_unit(unit_id: int) -> Unit:
     unit = db.session().get(Unit, unit_id)
     if unit is None or unit.is_hidden:
@@ -85,7 +93,7 @@ def unit(unit_id: int):
         fmt_interval=fmt_interval, latest=[(code, latest[code]) for code, _rows in queue_history(u)],
         history=queue_history(u), direct_choice=u.element in DIRECT_CHOICE_ELEMENTS,
         granted_slug=GRANTED_SLUGS.get(u.element), today=day,
-        website=u.website or u.provider.website,
+        website=web_address(u.website) or web_address(u.provider.website),
         services=in_vocabulary_order(u.service_codes, SERVICES),
         languages=in_vocabulary_order(u.language_codes, SERVICE_LANGUAGES),
         features=in_vocabulary_order(u.feature_codes, FEATURES))
