@@ -465,3 +465,11 @@ def test_only_http_websites_become_links(app, client):
         db.session().get(Unit, unit.id).website = "https://example.fi/yksikko"
         db.session().commit()
     assert '<a href="https://example.fi/yksikko">' in html_of(client, f"/fi/units/{unit.id}")
+
+
+def test_about_names_the_source_files(client):
+    html = html_of(client, "/fi/about")
+    for name in ("000_c5cbf028bedc10ac", "001_a0433958fe8d7a81", "002_9cb17ad3d80a5564", "003_a3759b033db26f1e",
+                 "004_dbb742fd06057f65"):
+        assert f"<code>seed/sources/{name}.txt</code>" in html
+    assert "Kymenlaakson liitto" in html and "22.5.2017" in html
