@@ -160,6 +160,11 @@ def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
             continue
         raw = {h: _cell(c) for h, c in zip(header, cells)}
         row_errors: list[RowError] = []
+        # A text cell written as a formula is refused; one neutralised with an apostrophe (as the
+        # export writes it) is accepted and stored without the apostrophe.
+        for h, c in zip(header, cells):
+            if h in ud.TEXT_FIELDS and c.strip() and c.lstrip(" ").startswith(FORMULA_START):
+                row_errors.append(RowError(line, h, _("The text must not start with =, +, -, @ or a tab (a spreadsheet formula). Put an apostrophe (') in front of it.")))
         unit = None
         id_text = raw.get("id", "").strip()
         if id_text:
@@ -191,7 +196,7 @@ def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
         else:
             current = ud.snapshot(unit)
             raw = {**current, **{k: v for k, v in raw.items() if k in ud.DATA_FIELDS}}
-        values, errors = ud.validate(sess, raw, element=element or "sote_centre", unit=unit, text_formula_check=True)
+        values, errors = ud.validate(sess, raw, element=element or "sote_centre", unit=unit)
         if pilot is not None and "municipality_code" not in errors:
             msg = ud.municipality_in_pilot_error(pilot, values["municipality_code"])
             if msg:

@@ -230,12 +230,12 @@ def normalise_ytunnus(value: str) -> str | None:
 
 # --- validation ------------------------------------------------------------------------------------
 
-def validate(sess: Session, raw: dict[str, str], *, element: str, unit: Unit | None,
-             text_formula_check: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+def validate(sess: Session, raw: dict[str, str], *, element: str, unit: Unit | None
+             ) -> tuple[dict[str, str], dict[str, str]]:
     """Check raw strings; return (canonical values, errors by field). Missing keys count as empty.
 
-    `text_formula_check`: reject free-text values that start with a spreadsheet formula character
-    (used by the CSV import; the form accepts them and the export neutralises them).
+    Free text may start with a formula character here (the form accepts it, the export
+    neutralises it); the CSV import refuses raw formula cells before calling this.
     """
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -247,8 +247,6 @@ def validate(sess: Session, raw: dict[str, str], *, element: str, unit: Unit | N
             errors[f] = _("Enter the name in Finnish.") if f == "name_fi" else _("Enter the street address in Finnish.")
         elif len(v) > MAX_LEN[f]:
             errors[f] = _("Use at most %(n)d characters.", n=MAX_LEN[f])
-        elif text_formula_check and v.startswith(FORMULA_START):
-            errors[f] = _("The text must not start with =, +, -, @ or a tab (a spreadsheet formula). Put an apostrophe (') in front of it.")
         values[f] = v
 
     muni_code = get("municipality_code")
