@@ -286,3 +286,15 @@ def test_oidc_token_signed_with_another_key_is_refused(oidc_app):
 def test_oidc_not_registered_without_configuration(client):
     assert client.get("/fi/identify/oidc").status_code == 404
     assert client.get("/fi/identify/oidc/callback?code=x&state=y").status_code == 404
+
+
+def test_without_return_path_the_resident_lands_in_the_register_language(client):
+    assert sign_in(client, "astrid", "fi").headers["Location"].endswith("/sv/my-choices")
+    assert sign_in(client, "aino", "sv").headers["Location"].endswith("/fi/my-choices")
+
+
+def test_no_population_register_is_a_clear_503(app, client, monkeypatch):
+    monkeypatch.delitem(app.extensions, "population_register")
+    response = sign_in(client, "aino")
+    assert response.status_code == 503
+    assert "Tunnistautuminen ei ole juuri nyt käytettävissä" in main_text(response)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp import db
-from webapp.identity.base import PopulationRegister, VerifiedPerson, resident_key
+from webapp.identity.base import PopulationRegister, RegisterRecord, VerifiedPerson, resident_key
 from webapp.models import Municipality, Resident
 
 SESSION_KEY = "resident"
@@ -21,14 +21,21 @@ class NotInRegister(Exception):
     """The population register has no usable record for the identified person."""
 
 
+class RegisterUnavailable(Exception):
+    """No population register is configured (production needs a VTJ client)."""
+
+
 def population_register() -> PopulationRegister | None:
     return current_app.extensions.get("population_register")
 
 
-def upsert_resident(sess: Session, person: VerifiedPerson, register: PopulationRegister | None) -> Resident:
+def upsert_resident(sess: Session, person: VerifiedPerson,
+                    register: PopulationRegister | None) -> tuple[Resident, RegisterRecord]:
     """The resident for a verified person, with today's facts from the population register
     (home municipality, birth date, institutional care). Commits."""
-    record = register.lookup(person.hetu) if register is not None else None
+    if register is None:
+        raise RegisterUnavailable()
+    record = register.lookup(person.hetu)
     if record is None or sess.get(Municipality, record.home_municipality_code) is None:
         raise NotInRegister()
     key = resident_key(current_app.config["RESIDENT_KEY_SECRET"], person.hetu)
@@ -45,19 +52,21 @@ def upsert_resident(sess: Session, person: VerifiedPerson, register: PopulationR
             resident.in_institutional_care = record.in_institutional_care
         sess.flush()
         resident_id = resident.id
-    return sess.get(Resident, resident_id)
+    return sess.get(Resident, resident_id), record
 
 
-def sign_in(person: VerifiedPerson) -> Resident:
-    """Sign the verified person in; keeps only the return path of the old session."""
-    resident = upsert_resident(db.session(), person, population_register())
+def sign_in(person: VerifiedPerson) -> tuple[Resident, str]:
+    """Sign the verified person in; keeps only the return path of the old session.
+    Returns the resident and the language of the register record (fi/sv)."""
+    resident, record = upsert_resident(db.session(), person, population_register())
+    language = record.language if record.language in ("fi", "sv") else "fi"
     return_to = session.get(RETURN_KEY)
     session.clear()
     if return_to:
         session[RETURN_KEY] = return_to
     session[SESSION_KEY] = {"id": resident.id, "name": person.display_name, "seen": time.time()}
     session.permanent = True
-    return resident
+    return resident, language
 
 
 def sign_out() -> None:

@@ -13,7 +13,7 @@ from webapp import security
 from webapp.errors import UserError
 from webapp.identity import bp
 from webapp.identity.base import IdentificationFailed, VerifiedPerson
-from webapp.identity.signin import NotInRegister, pop_return, sign_in, sign_out, today
+from webapp.identity.signin import NotInRegister, RegisterUnavailable, pop_return, sign_in, sign_out, today
 from webapp.identity.test_persons import find_test_person, test_persons
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,18 @@ def _limit_identification() -> None:
 
 def _finish(person: VerifiedPerson):  # noqa: ANN202
     try:
-        sign_in(person)
+        _resident, language = sign_in(person)
+    except RegisterUnavailable:
+        log.error("identification: no population register configured")
+        raise UserError(_("Identification is not available at the moment. Try again later."), 503) from None
     except NotInRegister:
         log.info("identification: person not found in the population register")
         raise UserError(_("Your details could not be found in the population register, so you cannot make a "
                           "choice in this service. Contact the social and health services of your area."), 403) from None
     log.info("identification: resident signed in")
     flash(_("You have identified yourself."), "success")
-    return redirect(pop_return() or url_for("choice.my_choices"), code=303)
+    # Back to the interrupted step; otherwise My choices in the language of the register record.
+    return redirect(pop_return() or url_for("choice.my_choices", lang=language), code=303)
 
 
 @bp.get("")
