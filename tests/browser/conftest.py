@@ -238,13 +238,17 @@ def check_form_errors(checker: Checker, site: Site, pages: list[PageResult], lab
 
 
 # -- signed-in flows -------------------------------------------------------------------------------
+HAS_POST_FORM_JS = """() => Array.from(document.querySelectorAll('main form'))
+    .some(f => (f.getAttribute('method') || '').toLowerCase() === 'post')"""
+
 IDENTIFY_PICK_JS = """(person) => {
+  const PREFERRED = ['aino', 'astrid'];  // seeded test persons who may choose (others are used if these are gone)
   // On the test identification page: choose test person number `person` (0 = the first) and submit.
   const forms = Array.from(document.querySelectorAll('main form')).filter(f => (f.getAttribute('method') || '').toLowerCase() === 'post');
   if (!forms.length) return 'no POST form in main';
   const form = forms[0];
   const radios = Array.from(form.querySelectorAll('input[type=radio]:not([disabled])'));
-  if (radios.length) radios[person % radios.length].checked = true;
+  if (radios.length) (radios.find(r => r.value === PREFERRED[person]) || radios[person % radios.length]).checked = true;
   const select = form.querySelector('select');
   if (select) { const opts = Array.from(select.options).filter(o => o.value); if (opts.length) select.value = opts[person % opts.length].value; }
   const buttons = Array.from(form.querySelectorAll('button:not([type]), button[type=submit], input[type=submit]'))
@@ -264,11 +268,24 @@ def identify(checker: Checker, site: Site, lang: str, record: bool = True, perso
             return f"the test identification page /{lang}/identify answers {resp.status if resp else 'nothing'}"
         if record:
             checker.record("state: identify", resp)
+    # The identification page may offer a choice of methods first: follow the one to the test persons.
+    for _ in range(3):
+        if page.evaluate(HAS_POST_FORM_JS):
+            break
+        link = page.evaluate("""() => {
+            const links = Array.from(document.querySelectorAll('main a[href*="/identify/"]'));
+            const a = links.find(x => /test/.test(x.getAttribute('href'))) || links.find(x => !/oidc/.test(x.getAttribute('href')));
+            return a ? a.href : null; }""")
+        if not link:
+            return f"{page.url}: no POST form and no link to a test identification page in main"
+        resp = checker.goto(link)
+        if resp is None or resp.status >= 400:
+            return f"{link} answers {resp.status if resp else 'nothing'}"
+    else:
+        return f"no form listing test persons found from /{lang}/identify"
     try:
         with page.expect_navigation(wait_until="load", timeout=15000) as nav:
-            problem = page.evaluate(IDENTIFY_PICK_JS, person)
-            if problem:
-                return f"/{lang}/identify: {problem} (expected a form listing test persons)"
+            page.evaluate(IDENTIFY_PICK_JS, person)
         resp = nav.value
     except Exception as exc:  # noqa: BLE001
         return f"submitting /{lang}/identify did not navigate: {str(exc).splitlines()[0]}"
@@ -291,9 +308,23 @@ def find_choose_target(page) -> dict | None:  # noqa: ANN001
 RECEIPT_RE = re.compile(r"receipt|kuitti|kvitto|/done|/confirmed", re.I)
 
 
-def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, person: int = 0) -> str | None:
+class NotAllowed(Exception):
+    """The decision page says this person cannot choose this unit: try another unit."""
+
+
+CONTINUE_LINK_JS = """() => {
+  const here = location.pathname;
+  const a = Array.from(document.querySelectorAll('main a.button:not(.secondary)'))
+    .find(a => a.origin === location.origin && a.pathname !== here && !/\\/(search|units|pilots)(\\/|$)/.test(a.pathname));
+  return a ? a.href : null;
+}"""
+
+
+def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, person: int = 0,
+                        record_refusal: bool = True) -> str | None:
     """Unit page -> choose -> (identify) -> decision -> confirm -> receipt, checking every page and
-    every form's error state on the way. Returns why it stopped early, or None."""
+    every form's error state on the way. Returns why it stopped early, or None.
+    Raises NotAllowed when the decision page refuses (no form and no continue button)."""
     page = checker.page
     checker.goto(unit_url)
     target = find_choose_target(page)
@@ -318,18 +349,24 @@ def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, 
         if resp is not None and resp.status >= 400:
             checker.record(f"state: choice journey step {step}", resp)
             return f"{page.url} answered {resp.status}"
-        label = f"state: choice journey step {step}"
-        res = checker.record(label, resp)
-        site.checked["choice journey states"] = site.checked.get("choice journey states", 0) + 1
         is_receipt = bool(RECEIPT_RE.search(page.url)) or page.evaluate("() => !!document.querySelector('[data-print]')")
-        forms = [f for f in _main_forms(checker, res) if f["method"] == "post"]
-        if is_receipt or not forms:
-            checker.state_screenshots("choice-receipt" if is_receipt else f"choice-step{step}")
-            if not is_receipt:
-                return f"the journey stopped at {page.url} (no POST form in main and it does not look like a receipt)"
+        has_form = page.evaluate(HAS_POST_FORM_JS)
+        link = None if (is_receipt or has_form) else page.evaluate(CONTINUE_LINK_JS)
+        if not (is_receipt or has_form or link):
+            if record_refusal:
+                checker.record(f"state: choice journey refused at step {step}", resp)
+                checker.state_screenshots("choice-refused")
+            raise NotAllowed(page.url)
+        res = checker.record(f"state: choice journey step {step}", resp)
+        site.checked["choice journey states"] = site.checked.get("choice journey states", 0) + 1
+        if is_receipt:
+            checker.state_screenshots("choice-receipt")
             return None
-        checker.state_screenshots("choice-decision" if step == 0 else f"choice-step{step}")
-        form = forms[0]
+        checker.state_screenshots(("choice-decision", "choice-confirm")[min(step, 1)] if step < 2 else f"choice-step{step}")
+        if link:
+            resp = checker.goto(link)
+            continue
+        form = [f for f in _main_forms(checker, res) if f["method"] == "post"][0]
         here = page.url
         if fillable(form):
             err = _submit_form(checker, form["index"], EMPTY_SUBMIT_JS)
@@ -392,11 +429,23 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
         journey = Checker(new_page(), base)
         journey.shot_names = anon.shot_names
         journeys.append(journey)
-        units = [r.url for r in crawled if r.lang_in_url == lang and re.search(r"/units/\d+$", urlsplit(r.url).path)]
+        # Candidate units: every unit page linked from the crawled pages, in the order found.
+        units: list[str] = []
+        for r in crawled:
+            for m in re.finditer(rf'href="(/{lang}/units/\d+)"', r.source or "") if r.lang_in_url == lang else ():
+                if base + m.group(1) not in units:
+                    units.append(base + m.group(1))
         if not units:
             site.skipped["choice journey"] = f"the crawl found no unit page (/{lang}/units/<id>) to start the journey from"
             break
-        why = walk_choice_journey(journey, site, lang, units[0], person=LANGS.index(lang))
+        why = f"no unit among the first 12 could be chosen by test person {LANGS.index(lang)}"
+        for attempt, unit_url in enumerate(units[:12]):
+            try:
+                why = walk_choice_journey(journey, site, lang, unit_url, person=LANGS.index(lang),
+                                          record_refusal=attempt < 1)
+                break
+            except NotAllowed:
+                continue
         if why:
             site.skipped[f"choice journey ({lang})"] = why
             continue

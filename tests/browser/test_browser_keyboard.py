@@ -179,7 +179,8 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
         page.screenshot(path=str(SCREENSHOTS / "keyboard-journey-failure.png"), full_page=True)
         pytest.fail(f"{msg}\nkeyboard trail:\n  " + "\n  ".join(trail), pytrace=False)
 
-    # 1. Home → search (the navigation link, or a search field on the home page).
+    # 1. Home → search (the navigation link, or a search field on the home page). Then a unit: when the
+    #    test person may not choose it (another pilot), back to the search by keyboard and the next unit.
     a = tab_to(page, lambda a: a["href"].rstrip("/").endswith("/fi/search") or (
         a["inMain"] and a["type"] == "search"), trail)
     if not a:
@@ -187,45 +188,84 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
              "() => !!document.querySelector('a[href$=\"/search\"], main input[type=search]')")
     press_and_wait(page, "Enter", trail)
 
-    # 2. Search → a unit: Tab to a result; if the results are not listed before searching, submit the form.
     unit_re = re.compile(r"/fi/units/\d+$")
-    a = tab_to(page, lambda a: bool(unit_re.search(urlsplit(a["href"]).path)) or a["tag"] == "body", trail)
-    if not a or a["tag"] == "body":
-        page.keyboard.press("Shift+Tab")  # back into the page from the end
-        a = tab_to(page, lambda a: a["inMain"] and a["formMethod"] == "get" and is_primary_submit(a), trail, key="Shift+Tab")
-        if not a:
-            fail("the search page shows no unit link and no search button reachable by keyboard",
-                 "() => !!document.querySelector('main a[href*=\"/units/\"], main form button, main form input[type=submit]')")
+    search_url = page.url
+    for attempt in range(10):
+        # 2. Search → a unit: Tab to the attempt-th result; if the results are not listed before searching,
+        #    submit the form first.
+        seen: list[str] = []
+
+        def nth_unit(a: dict, n: int = attempt) -> bool:
+            if a["tag"] == "body":
+                return True
+            if unit_re.search(urlsplit(a["href"]).path) and a["href"] not in seen:
+                seen.append(a["href"])
+                return len(seen) > n
+            return False
+
+        a = tab_to(page, nth_unit, trail)
+        if not a or a["tag"] == "body":
+            if attempt:
+                fail(f"the search page lists fewer than {attempt + 1} units reachable by Tab")
+            page.keyboard.press("Shift+Tab")  # back into the page from the end
+            a = tab_to(page, lambda a: a["inMain"] and a["formMethod"] == "get" and is_primary_submit(a), trail, key="Shift+Tab")
+            if not a:
+                fail("the search page shows no unit link and no search button reachable by keyboard",
+                     "() => !!document.querySelector('main a[href*=\"/units/\"], main form button, main form input[type=submit]')")
+            press_and_wait(page, "Enter", trail)
+            seen.clear()
+            a = tab_to(page, nth_unit, trail)
+            if not a or a["tag"] == "body":
+                fail("no link to a unit page in the search results reachable by Tab",
+                     "() => !!document.querySelector('main a[href*=\"/units/\"]')")
         press_and_wait(page, "Enter", trail)
-        a = tab_to(page, lambda a: bool(unit_re.search(urlsplit(a["href"]).path)), trail)
-        if not a:
-            fail("no link to a unit page in the search results reachable by Tab",
-                 "() => !!document.querySelector('main a[href*=\"/units/\"]')")
-    press_and_wait(page, "Enter", trail)
 
-    # 3. Unit → choose.
-    choose = tab_to(page, lambda a: a["inMain"] and (
-        re.search(r"/choose|/choice", urlsplit(a["href"]).path) is not None
-        or (is_primary_submit(a) and re.search(r"/choose|/choice", a["formAction"]) is not None)), trail)
-    if not choose:
-        pytest.skip("the choice journey is not there yet: the unit page has no link or button to /choose/ "
-                    "reachable by Tab.\n  " + "\n  ".join(trail))
-    press_and_wait(page, "Enter", trail)
+        # 3. Unit → choose.
+        choose = tab_to(page, lambda a: a["inMain"] and (
+            re.search(r"/choose|/choice", urlsplit(a["href"]).path) is not None
+            or (is_primary_submit(a) and re.search(r"/choose|/choice", a["formAction"]) is not None)), trail)
+        if not choose:
+            pytest.skip("the choice journey is not there yet: the unit page has no link or button to /choose/ "
+                        "reachable by Tab.\n  " + "\n  ".join(trail))
+        press_and_wait(page, "Enter", trail)
 
-    # 4. Identify as a test person, decide, confirm … until a receipt.
-    for _step in range(8):
-        path = urlsplit(page.url).path
-        if re.search(r"receipt|kuitti|kvitto|/done|/confirmed", page.url, re.I) or page.evaluate(
-                "() => !!document.querySelector('[data-print]')"):
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "keyboard-journey-receipt.png"), full_page=True)
-            trail.append(f"receipt at {path}")
-            print("\n" + "\n".join(trail))
-            return
-        has_form = page.evaluate("() => !!document.querySelector('main form[method=post], main form[method=POST]')")
-        if not has_form:
-            fail(f"the journey stopped at {path}: no form in main and no receipt", "() => false")
-        problem = _complete_form_by_keyboard(page, trail)
-        if problem:
-            fail(f"{path}: {problem}")
-    fail("no receipt after 8 steps")
+        # 4. Identify as a test person, decide, confirm … until a receipt.
+        for _step in range(8):
+            path = urlsplit(page.url).path
+            if re.search(r"receipt|kuitti|kvitto|/done|/confirmed", page.url, re.I) or page.evaluate(
+                    "() => !!document.querySelector('[data-print]')"):
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(SCREENSHOTS / "keyboard-journey-receipt.png"), full_page=True)
+                trail.append(f"receipt at {path}")
+                print("\n" + "\n".join(trail))
+                return
+            has_form = page.evaluate("() => !!document.querySelector('main form[method=post], main form[method=POST]')")
+            if not has_form and "/identify" in path:
+                # A choice of identification methods: Tab to the test identification link.
+                a = tab_to(page, lambda a: a["inMain"] and re.search(r"/identify/.*test|/identify/test", urlsplit(a["href"]).path) is not None, trail)
+                if not a:
+                    fail(f"{path}: no link to the test identification reachable by Tab",
+                         "() => !!document.querySelector('main a[href*=\"/identify/\"]')")
+                press_and_wait(page, "Enter", trail)
+                continue
+            if has_form:
+                problem = _complete_form_by_keyboard(page, trail)
+                if problem:
+                    fail(f"{path}: {problem}")
+                continue
+            # A decision page: a continue button (link), or a refusal.
+            a = tab_to(page, lambda a: a["tag"] == "body" or (
+                a["inMain"] and a["tag"] == "a" and "button" in a["cls"] and "secondary" not in a["cls"]
+                and not re.search(r"/(search|units|pilots)(/|$)", urlsplit(a["href"]).path)), trail)
+            if a and a["tag"] != "body":
+                press_and_wait(page, "Enter", trail)
+                continue
+            trail.append(f"refused at {path}: back to the search by keyboard, next unit")
+            a = tab_to(page, lambda a: a["href"] and urlsplit(a["href"]).path.rstrip("/") == urlsplit(search_url).path.rstrip("/"), trail)
+            if not a:
+                fail("no link back to the search reachable by Tab")
+            press_and_wait(page, "Enter", trail)
+            break
+        else:
+            fail("no receipt after 8 steps")
+    fail("no unit among the first 10 results could be chosen")
