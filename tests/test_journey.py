@@ -339,3 +339,26 @@ def test_choice_pages_have_security_headers_and_no_store(app, client):
         response = client.get(path)
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_last_place_taken_between_confirm_and_submit(app, client):
+    unit = free_unit(app)
+    sign_in(client, "aino")
+    form = confirm_form(client, "fi", unit)
+    with app.app_context():  # someone else takes the last place meanwhile
+        sess = db.session()
+        sess.execute(Unit.__table__.update().where(Unit.__table__.c.id == unit)
+                     .values(capacity=Unit.__table__.c.listed_count))
+        sess.commit()
+    before = counts(app, unit)
+    response = client.post(f"/fi/choose/{unit}/confirm", data=form)
+    assert response.status_code == 409
+    assert "Toimipiste on täynnä" in main_text(response)
+    assert counts(app, unit) == before
+
+
+def test_pending_choice_blocks_another_and_is_explained(app, client):
+    sign_in(client, "pekka")
+    text = main_text(client.get(f"/fi/choose/{free_unit(app, element='oral_health')}"))
+    assert "Sinulla on jo valinta, joka tulee voimaan" in text
+    assert long(next_month_start(), "fi") in text
