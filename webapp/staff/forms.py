@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, TextAreaField)
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -94,7 +94,5 @@ class QueueTimesForm(FlaskForm):
 
 
 class PaperChoiceForm(FlaskForm):
-    hetu = StringField(_l("Personal identity code (henkilötunnus)"))
+    hetu = StringField(_l("Personal identity code (henkilötunnus)"), render_kw={"autocomplete": "off"})
     unit = SelectField(_l("Unit"), choices=[], validate_choice=False)
-    received_on = DateField(_l("Form received on"), validators=[Optional()])
-    submit = SubmitField(_l("Register the choice"))

@@ -1,0 +1,100 @@
+"""A choice made on a paper form, entered by staff through the same rules as the web journey.
+
+The henkilötunnus comes only in a POST body; it is validated with python-stdnum, turned into the
+resident key with the identity area's HMAC (`upsert_resident` → `resident_key`), and never shown
+back in full, logged, put in a URL or stored in an audit event.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import select
+from wtforms import HiddenField
+
+from webapp import db
+from webapp.errors import UserError
+from webapp.i18n import current_lang
+from webapp.models import Municipality, Unit
+from webapp.security import rate_limited
+from webapp.staff import bp
+from webapp.staff.auth import current_staff, staff_required
+from webapp.staff.forms import PaperChoiceForm
+from webapp.vocab import DIRECT_CHOICE_ELEMENTS
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+class PaperForm(PaperChoiceForm):
+    request_token = HiddenField()
+
+
+def _units(user) -> list[Unit]:  # noqa: ANN001
+    stmt = select(Unit).where(Unit.element.in_(DIRECT_CHOICE_ELEMENTS), Unit.is_hidden.is_(False))
+    if user.role == "pilot_manager":
+        stmt = stmt.where(Unit.pilot_id == user.pilot_id)
+    return list(db.session().scalars(stmt.order_by(Unit.pilot_id, Unit.element, Unit.name_fi)).unique())
+
+
+@bp.route("/paper-choice", methods=["GET", "POST"])
+@staff_required("admin", "pilot_manager")
+def paper_choice():
+    from webapp.choice.service import ChoiceConflict, ChoiceNotFound, helsinki_today, submit_choice
+    from webapp.identity.base import VerifiedPerson, mask_hetu, normalise_hetu
+    from webapp.identity.signin import NotInRegister, RegisterUnavailable, population_register, upsert_resident
+
+    user = current_staff()
+    sess = db.session()
+    lang = current_lang()
+    units = _units(user)
+    form = PaperForm()
+    form.unit.choices = [("", _("Choose…"))] + [(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}") for u in units]
+    if request.method == "GET":
+        form.request_token.data = secrets.token_urlsafe(24)
+        return render_template("staff/paper_choice.html", form=form, outcome=None)
+    if not form.validate_on_submit():
+        abort(400)
+    if rate_limited(f"staff-paper-choice:{user.id}", 120, 3600):
+        raise UserError(_("Too many paper choices in a short while. Wait a moment and try again."), 429)
+    token = form.request_token.data or ""
+    if not TOKEN_RE.match(token):
+        raise UserError(_("The form is not valid. Open the page again."), 400)
+    entered = form.hetu.data or ""
+    form.hetu.data = ""  # never shown back
+    hetu = None
+    try:
+        hetu = normalise_hetu(entered)
+    except ValueError:
+        form.hetu.errors = [_("Enter a valid personal identity code, e.g. 010190-123A.")]
+    unit = next((u for u in units if str(u.id) == (form.unit.data or "")), None)
+    if unit is None:
+        form.unit.errors = [_("Choose the unit.")]
+    if hetu is None or unit is None:
+        return render_template("staff/paper_choice.html", form=form, outcome=None), 400
+    try:
+        resident, _record = upsert_resident(sess, VerifiedPerson(hetu, "", ""), population_register())
+    except NotInRegister:
+        form.hetu.errors = [_("The population register has no usable record for this personal identity code.")]
+        return render_template("staff/paper_choice.html", form=form, outcome=None), 422
+    except RegisterUnavailable:
+        raise UserError(_("The population register is not available. Try again later."), 503) from None
+    masked = mask_hetu(hetu)
+    del hetu, entered
+    today = helsinki_today()
+    try:
+        outcome = submit_choice(sess, resident.id, unit.id, token, today, channel="paper", actor_type="staff",
+                                actor_id=user.id)
+    except ChoiceNotFound:
+        abort(404)
+    except ChoiceConflict:
+        raise UserError(_("The form is not valid. Open the page again."), 400) from None
+    home = sess.get(Municipality, resident.home_municipality_code)
+    if outcome.ok:
+        from webapp.staff.changes import reindex
+        reindex(sess, [unit.id])
+    form.request_token.data = secrets.token_urlsafe(24)
+    return render_template("staff/paper_choice.html", form=form, outcome=outcome, unit=unit, masked=masked,
+                           home=home, today=today, timedelta1=timedelta(days=1)), 200
