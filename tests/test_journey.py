@@ -362,3 +362,21 @@ def test_pending_choice_blocks_another_and_is_explained(app, client):
     text = main_text(client.get(f"/fi/choose/{free_unit(app, element='oral_health')}"))
     assert "Sinulla on jo valinta, joka tulee voimaan" in text
     assert long(next_month_start(), "fi") in text
+
+
+def test_register_and_cancel_on_both_databases(any_app):
+    app = any_app
+    client = app.test_client()
+    unit = free_unit(app)
+    before = counts(app, unit)
+    sign_in(client, "astrid", "sv")
+    done = client.post(f"/sv/choose/{unit}/confirm", data=confirm_form(client, "sv", unit))
+    assert done.status_code == 303
+    ref = done.headers["Location"].rsplit("/", 1)[1]
+    assert counts(app, unit) == (before[0] + 1, before[1] + 1)
+    page = client.get(f"/sv/my-choices/{ref}/cancel")
+    assert "Annullera ditt val" in main_text(page)
+    out = client.post(f"/sv/my-choices/{ref}/cancel", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert out.status_code == 303
+    assert counts(app, unit) == (before[0] + 1, before[1])
+    assert "Ditt val har annullerats" in main_text(client.get("/sv/my-choices"))
