@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import db
+from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers import it from here)
 from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts
 from webapp.models import AuditEvent, Choice, Pilot, Resident, Unit
 from webapp.rules import Decision, Reason, decide
@@ -37,9 +38,6 @@ REFERENCE_LENGTH = 10
 CHANNELS = ("web", "paper")
 
 
-def helsinki_today() -> date:
-    """Today in Finland: the rules' dates are Finnish calendar days."""
-    return datetime.now(HELSINKI).date()
 
 
 def new_reference() -> str:

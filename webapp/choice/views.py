@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp import db, security
+from webapp import clock, db, security
 from webapp.choice import bp
 from webapp.choice import service as svc
 from webapp.errors import UserError
@@ -47,7 +47,7 @@ def _require_resident(return_path: str):  # noqa: ANN202
 
 def _evaluate(rid: int, unit_id: int):  # noqa: ANN202
     sess = db.session()
-    today = svc.helsinki_today()
+    today = clock.today()
     svc.activate_due_choices(sess, today, resident_id=rid)
     try:
         return svc.evaluate(sess, rid, unit_id, today), today
@@ -125,7 +125,7 @@ def submit(unit_id: int):
     if not form.validate() or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
         raise UserError(_("The form had been changed or was for another unit. Nothing was saved. "
                           "Open the unit's page and choose it again."), 400)
-    today = svc.helsinki_today()
+    today = clock.today()
     try:
         outcome = svc.submit_choice(db.session(), rid, unit_id, expected, today)
     except svc.ChoiceNotFound:
@@ -148,7 +148,7 @@ def my_choices():
     rid, redirect_ = _require_resident(url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
-    today = svc.helsinki_today()
+    today = clock.today()
     groups = svc.resident_choices(db.session(), rid, today)
     return render_template("choice/my_choices.html", groups=groups, today=today)
 
@@ -166,7 +166,7 @@ def receipt(reference: str):
                                        else url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
-    today = svc.helsinki_today()
+    today = clock.today()
     svc.activate_due_choices(db.session(), today, resident_id=rid)
     choice = _own_choice(rid, reference)
     previous = db.session().get(svc.Choice, choice.previous_choice_id) if choice.previous_choice_id else None
@@ -178,7 +178,7 @@ def cancel(reference: str):
     rid, redirect_ = _require_resident(url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
-    today = svc.helsinki_today()
+    today = clock.today()
     choice = _own_choice(rid, reference)
     form = CancelForm()
     cancellable = choice.status == "pending" and choice.effective_from > today

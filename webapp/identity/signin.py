@@ -122,5 +122,5 @@ def pop_return() -> str | None:
 
 
 def today() -> date:
-    from webapp.choice.service import helsinki_today
-    return helsinki_today()
+    from webapp.clock import today as clock_today
+    return clock_today()

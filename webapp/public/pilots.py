@@ -3,10 +3,9 @@ elements granted after a needs assessment (client voucher, personal budget)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -14,6 +13,7 @@ from webapp import db
 from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.models import Pilot, Provider, Unit
+from webapp.clock import today
 from webapp.public import bp
 from webapp.rules import ChoiceRules, effective_date
 from webapp.vocab import DIRECT_CHOICE_ELEMENTS
@@ -32,14 +32,6 @@ CLIENT_VOUCHER_SERVICES = ("social_rehabilitation", "home_help", "home_nursing",
                            "work_activity", "dental_prosthetics")
 
 _SORT = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
-
-
-def today() -> date:
-    """Today in Finland (the rules' dates are Finnish calendar days); tests may pin it with TODAY."""
-    value = current_app.config.get("TODAY")
-    if isinstance(value, str):
-        return date.fromisoformat(value)
-    return value or datetime.now(ZoneInfo("Europe/Helsinki")).date()
 
 
 def sort_key(name: str) -> str:
