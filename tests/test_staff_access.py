@@ -189,3 +189,31 @@ def test_sign_in_is_audited(app):
     with app.app_context():
         event = db.session().scalar(select(AuditEvent).where(AuditEvent.action == "staff.sign_in"))
         assert event.actor_id == users["auditor"].id
+
+
+def test_pages_have_one_h1_unique_titles_unique_ids_and_no_inline_style_or_script(app):
+    import re
+    from collections import Counter
+    users = prepare_accounts(app)
+    unit_id, _other = editor_unit_ids(app, users)
+    client = app.test_client()
+    titles = {}
+    anon = client.get("/fi/staff/sign-in").get_data(as_text=True)
+    pages = {"/fi/staff/sign-in": anon}
+    sign_in(client, users["admin"].email)
+    for url in ("/fi/staff/", "/fi/staff/units", f"/fi/staff/units/{unit_id}", "/fi/staff/units/new",
+                "/fi/staff/providers/new", "/fi/staff/queue-times", "/fi/staff/import", "/fi/staff/audit",
+                "/fi/staff/figures", "/sv/staff/paper-choice"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        pages[url] = response.get_data(as_text=True)
+    for url, html in pages.items():
+        assert html.count("<h1") == 1, url
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1).strip()
+        assert title not in titles, (url, titles.get(title))
+        titles[title] = url
+        ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+        assert not [i for i, n in ids.items() if n > 1], (url, [i for i, n in ids.items() if n > 1])
+        assert " style=" not in html and not re.search(r"<script(?![^>]*\ssrc=)", html), url
+        levels = [int(h) for h in re.findall(r"<h([1-6])", html)]
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (url, levels)

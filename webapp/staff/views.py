@@ -49,6 +49,13 @@ def _staff_context() -> dict:
             "has_paper_choice": "staff.paper_choice" in current_app.view_functions}
 
 
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    """Staff pages and downloads hold data that must not stay in shared caches or the back button."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def role_labels() -> dict[str, str]:
     return {"admin": _("Administrator"), "pilot_manager": _("Pilot manager"), "provider_editor": _("Provider editor"),
             "auditor": _("Auditor")}
@@ -523,8 +530,20 @@ def queue_times():
 
 def _import_dir() -> Path:
     path = Path(current_app.config.get("IMPORT_DIR") or Path(current_app.config["INDEX_DIR"]).parent / "imports")
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def _remove_stale_uploads(folder: Path, max_age_seconds: int = 24 * 3600) -> None:
+    """Uploads waiting for an apply are kept a day at most."""
+    import time
+    limit = time.time() - max_age_seconds
+    for old in folder.glob("*.csv"):
+        try:
+            if old.stat().st_mtime < limit:
+                old.unlink()
+        except OSError:
+            pass
 
 
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -556,6 +575,7 @@ def import_units():
     apply_form = None
     if plan.ok and (plan.creates or plan.changes):
         token = secrets.token_hex(16)
+        _remove_stale_uploads(_import_dir())
         path = _import_dir() / f"{token}.csv"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:
