@@ -42,7 +42,8 @@ def _units(user) -> list[Unit]:  # noqa: ANN001
 @bp.route("/paper-choice", methods=["GET", "POST"])
 @staff_required("admin", "pilot_manager")
 def paper_choice():
-    from webapp.choice.service import ChoiceConflict, ChoiceNotFound, helsinki_today, submit_choice
+    from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
+    from webapp.clock import today as clock_today
     from webapp.identity.base import VerifiedPerson, mask_hetu, normalise_hetu
     from webapp.identity.signin import NotInRegister, RegisterUnavailable, population_register, upsert_resident
 
@@ -83,7 +84,7 @@ def paper_choice():
         raise UserError(_("The population register is not available. Try again later."), 503) from None
     masked = mask_hetu(hetu)
     del hetu, entered
-    today = helsinki_today()
+    today = clock_today()
     try:
         outcome = submit_choice(sess, resident.id, unit.id, token, today, channel="paper", actor_type="staff",
                                 actor_id=user.id)

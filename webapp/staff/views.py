@@ -16,6 +16,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp import db
+from webapp.clock import today as clock_today
 from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.imports import units_csv
@@ -479,7 +480,7 @@ def queue_times():
     form = form_class()
     status = 200
     if request.method == "GET":
-        form.measured_on.data = date.today()
+        form.measured_on.data = clock_today()
     elif form.validate_on_submit():
         entries = []
         for unit in units_:
@@ -493,7 +494,7 @@ def queue_times():
                 else:
                     entries.append((unit, prof, int(text)))
         day = form.measured_on.data
-        if day > date.today():
+        if day > clock_today():
             form.measured_on.errors = [_("The date of the measurement cannot be in the future.")]
         if not form.errors and not entries:
             form.measured_on.errors = [_("Enter at least one queue time.")]
@@ -643,7 +644,7 @@ def export_units():
             raise UserError(_("There is no such pilot."), 404)
         stmt = stmt.where(Unit.pilot_id == pilot.id)
     text = units_csv.export_csv(list(db.session().scalars(stmt).unique()))
-    name = f"units-{slug or 'all'}-{date.today().isoformat()}.csv"
+    name = f"units-{slug or 'all'}-{clock_today().isoformat()}.csv"
     return Response(text.encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
@@ -702,7 +703,7 @@ def audit():
 
 def _figures_args(user: StaffUser) -> tuple[Pilot, int]:
     pilot = _chosen_pilot(user)
-    year_text = request.args.get("year") or str(date.today().year)
+    year_text = request.args.get("year") or str(clock_today().year)
     if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
         raise UserError(_("The year is not valid."), 400)
     return pilot, int(year_text)
@@ -713,7 +714,7 @@ def _figures_args(user: StaffUser) -> tuple[Pilot, int]:
 def figures():
     user = current_staff()
     pilot, year = _figures_args(user)
-    result = figures_mod.pilot_figures(db.session(), pilot, year, date.today())
+    result = figures_mod.pilot_figures(db.session(), pilot, year, clock_today())
     return render_template("staff/figures.html", pilot=pilot, year=year, result=result,
                            pilots=_scope_pilots(user) if user.role != "pilot_manager" else None,
                            age_groups=figures_mod.AGE_GROUPS)
@@ -724,7 +725,7 @@ def figures():
 def figures_csv():
     user = current_staff()
     pilot, year = _figures_args(user)
-    result = figures_mod.pilot_figures(db.session(), pilot, year, date.today())
+    result = figures_mod.pilot_figures(db.session(), pilot, year, clock_today())
     text = units_csv.csv_text(figures_mod.csv_rows(result))
     return Response(text.encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="figures-{pilot.slug}-{year}.csv"',
