@@ -19,10 +19,20 @@
   const all = Array.from(document.body.querySelectorAll("*"));
   if (doc.scrollWidth > vw + 1) {
     // The deepest elements sticking out of the viewport (their ancestors would only repeat them).
+    // Content of a box that scrolls or clips by itself does not widen the page, unless it is positioned
+    // out of that box (absolute/fixed elements escape a scroller that is not their containing block).
+    const inScroller = (el) => {
+      const pos = getComputedStyle(el).position;
+      if (pos === "absolute" || pos === "fixed") return false;
+      for (let e = el.parentElement; e && e !== document.body; e = e.parentElement) {
+        if (getComputedStyle(e).overflowX !== "visible") return true;
+      }
+      return false;
+    };
     const out = all.filter((el) => {
       if (matchesAny(el, arg.reflowAllowed)) return false;
       const r = el.getBoundingClientRect();
-      return r.width > 0 && r.right > vw + 1;
+      return (r.width > 0 || r.height > 0) && r.right > vw + 1 && !inScroller(el);
     });
     const deepest = out.filter((el) => !out.some((o) => o !== el && el.contains(o)));
     result.wide = deepest.slice(0, 8).map((el) => ({el: path(el), right: Math.round(el.getBoundingClientRect().right),
