@@ -234,3 +234,19 @@ def test_export_is_scoped(app):
     with app.app_context():
         provider_y = db.session().get(Unit, int(rows[0]["id"])).provider.y_tunnus
     assert rows and {r["provider_ytunnus"] for r in rows} == {provider_y}
+
+
+def test_round_trip_and_apply_on_both_databases(any_app):
+    users = prepare_accounts(any_app)
+    client = any_app.test_client()
+    sign_in(client, users["pilot_manager"].email)
+    text = export(client)
+    assert "0 muutettaisiin" in upload(client, text.encode("utf-8")).get_data(as_text=True)
+    rows = rows_of(text)
+    rows[0]["opening_hours"] = "mon 09:00-12:00|mon 13:00-17:00"
+    rows[0]["exceptions"] = "2026-12-24;closed;;"
+    assert "1 muutettaisiin" in upload(client, to_csv(rows[:1])).get_data(as_text=True)
+    assert apply(client).status_code == 302
+    with any_app.app_context():
+        unit = db.session().get(Unit, int(rows[0]["id"]))
+        assert len(unit.opening_hours) == 2 and len(unit.opening_exceptions) == 1

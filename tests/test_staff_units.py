@@ -249,3 +249,21 @@ def test_auditor_reads_but_cannot_change(app):
     assert client.post(f"/fi/staff/units/{unit_id}", data=data).status_code == 403
     with app.app_context():
         assert db.session().get(Unit, unit_id).name_fi != "Tarkastajan muutos"
+
+
+def test_edit_and_stale_version_on_both_databases(any_app):
+    users = prepare_accounts(any_app)
+    client = any_app.test_client()
+    sign_in(client, users["pilot_manager"].email)
+    unit_id, _other = editor_unit_ids(any_app, users)
+    first = form_data(client, unit_id)
+    second = dict(first)
+    first["services"] = ["doctor", "nurse"]
+    first["exceptions"] = "2026-12-24; closed; Jouluaatto; Julafton"
+    assert client.post(f"/fi/staff/units/{unit_id}", data=first).status_code == 302
+    second["name_fi"] = "Myöhässä"
+    assert client.post(f"/fi/staff/units/{unit_id}", data=second).status_code == 409
+    with any_app.app_context():
+        unit = db.session().get(Unit, unit_id)
+        assert unit.service_codes == ["doctor", "nurse"] and unit.name_fi != "Myöhässä"
+        assert ud.snapshot(unit)["exceptions"] == "2026-12-24;closed;Jouluaatto;Julafton"

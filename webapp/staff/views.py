@@ -91,7 +91,7 @@ def sign_in():
             db.session().commit()
             return redirect(safe_next(form.next.data) or url_for("staff.home"))
         failed = True
-    return render_template("staff/sign_in.html", form=form, expired=False, failed=failed), 400 if failed else 200
+    return render_template("staff/sign_in.html", form=form, expired=False, failed=failed), 400
 
 
 @bp.post("/sign-out")
