@@ -250,3 +250,56 @@ def test_round_trip_and_apply_on_both_databases(any_app):
     with any_app.app_context():
         unit = db.session().get(Unit, int(rows[0]["id"]))
         assert len(unit.opening_hours) == 2 and len(unit.opening_exceptions) == 1
+
+
+PTV_LOCATION = {
+    "id": "2f1c7c3e-0000-4000-8000-000000000001",
+    "serviceChannelType": "ServiceLocation",
+    "serviceChannelNames": [{"type": "Name", "language": "fi", "value": "PTV-testiasema"},
+                            {"type": "Name", "language": "sv", "value": "PTV-teststationen"}],
+    "serviceChannelDescriptions": [{"type": "Summary", "language": "fi", "value": "Lyhyt kuvaus."}],
+    "addresses": [{"type": "Location", "subType": "Single", "streetAddress": {
+        "street": [{"language": "fi", "value": "Asemakatu"}, {"language": "sv", "value": "Stationsgatan"}],
+        "streetNumber": "3", "postalCode": "POSTCODE", "municipality": {"code": "MUNI"},
+        "latitude": "6700000.1", "longitude": "390000.2"}}],
+    "phoneNumbers": [{"prefixNumber": "+358", "number": "9 123 4567"}],
+    "emails": [{"value": "ptv@example.fi", "language": "fi"}],
+    "webPages": [{"url": "https://ptv.example.fi", "language": "fi"}],
+    "languages": ["fi", "sv"],
+    "serviceHours": [
+        {"serviceHourType": "DaysOfTheWeek", "isClosed": False,
+         "openingHour": [{"dayFrom": "Monday", "dayTo": "Friday", "from": "08:00:00", "to": "16:00:00"}]},
+        {"serviceHourType": "Exceptional", "validFrom": "2026-12-24T00:00:00", "isClosed": True,
+         "additionalInformation": [{"language": "fi", "value": "Jouluaatto"}]}],
+}
+
+
+def test_ptv_service_locations_import(app, pm):
+    import json
+    with app.app_context():
+        unit = db.session().scalar(select(Unit).where(Unit.pilot_id == pm.users["pilot_manager"].pilot_id,
+                                                      Unit.element == "sote_centre").order_by(Unit.id).limit(1))
+        postcode, muni, ytunnus = unit.postcode, unit.municipality_code, unit.provider.y_tunnus
+    loc = json.loads(json.dumps(PTV_LOCATION).replace("POSTCODE", postcode).replace("MUNI", muni))
+    content = json.dumps({"itemList": [loc]}).encode("utf-8")
+    data = {"ptv-csrf_token": token(pm), "ptv-pilot": "uusimaa", "ptv-provider": ytunnus, "ptv-element": "sote_centre",
+            "ptv-file": (io.BytesIO(content), "ptv.json")}
+    html = pm.post("/fi/staff/import/ptv", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "Koeajo: 1 toimipistettä luotaisiin, 0 muutettaisiin" in html, html
+    assert apply(pm).status_code == 302
+    with app.app_context():
+        created = db.session().scalar(select(Unit).where(Unit.name_fi == "PTV-testiasema"))
+        from webapp.staff.unit_data import snapshot
+        snap = snapshot(created)
+        assert snap["street_sv"] == "Stationsgatan 3" and snap["phone"] == "+358 9 123 4567"
+        assert snap["opening_hours"].startswith("mon 08:00-16:00|tue 08:00-16:00")
+        assert snap["exceptions"] == "2026-12-24;closed;Jouluaatto;"
+        assert 59.5 <= created.lat <= 70.1  # TM35FIN metres were not taken as degrees
+    # the same file again matches the unit by its Finnish name: nothing new
+    data["ptv-csrf_token"] = token(pm)
+    data["ptv-file"] = (io.BytesIO(content), "ptv.json")
+    html = pm.post("/fi/staff/import/ptv", data=data, content_type="multipart/form-data").get_data(as_text=True)
+    assert "Koeajo: 0 toimipistettä luotaisiin, 0 muutettaisiin ja 1 jäisi ennalleen." in html
+    bad = pm.post("/fi/staff/import/ptv", data={**data, "ptv-file": (io.BytesIO(b"not json"), "x.json"),
+                                                "ptv-csrf_token": token(pm)}, content_type="multipart/form-data")
+    assert bad.status_code == 400

@@ -32,6 +32,7 @@ def matrix(unit_id: int) -> list[tuple[str, str, set[str]]]:
         ("GET", "/fi/staff/import", WRITERS),
         ("POST", "/fi/staff/import", WRITERS),
         ("POST", "/fi/staff/import/apply", WRITERS),
+        ("POST", "/fi/staff/import/ptv", WRITERS),
         ("GET", "/fi/staff/export.csv", ALL),
         ("GET", "/fi/staff/audit", READERS_OF_FIGURES),
         ("GET", "/fi/staff/figures", READERS_OF_FIGURES),

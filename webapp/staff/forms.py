@@ -85,6 +85,13 @@ class ImportForm(FlaskForm):
     file = FileField(_l("CSV file"))
 
 
+class PtvImportForm(FlaskForm):
+    file = FileField(_l("PTV JSON file"))
+    pilot = SelectField(_l("Pilot"), choices=[], validate_choice=False)
+    provider = SelectField(_l("Provider"), choices=[], validate_choice=False)
+    element = SelectField(_l("Type of unit"), choices=[], validate_choice=False)
+
+
 class ApplyImportForm(FlaskForm):
     token = HiddenField()
 

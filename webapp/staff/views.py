@@ -27,8 +27,8 @@ from webapp.staff.accounts import authenticate, normalise_email
 from webapp.staff.auth import (current_staff, may_edit_unit, may_see_unit, safe_next, sign_in_user, sign_out_user,
                                staff_required, unit_scope)
 from webapp.staff.changes import changed_only, record, reindex
-from webapp.staff.forms import (ApplyImportForm, ImportForm, NewUnitForm, ProviderForm, QueueTimesForm, SignInForm,
-                                SignOutForm, UnitForm, VisibilityForm)
+from webapp.staff.forms import (ApplyImportForm, ImportForm, NewUnitForm, ProviderForm, PtvImportForm, QueueTimesForm,
+                                SignInForm, SignOutForm, UnitForm, VisibilityForm)
 from webapp.vocab import (DIRECT_CHOICE_ELEMENTS, ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES,
                           SERVICES, SERVICES_BY_ELEMENT, WEEKDAYS)
 
@@ -550,27 +550,37 @@ def _remove_stale_uploads(folder: Path, max_age_seconds: int = 24 * 3600) -> Non
 TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
-@bp.route("/import", methods=["GET", "POST"])
-@staff_required(*WRITERS)
-def import_units():
-    user = current_staff()
-    form = ImportForm()
-    if request.method == "GET":
-        return render_template("staff/import.html", form=form, plan=None, apply_form=None, file_error=None)
-    if not form.validate_on_submit():
-        abort(400)
-    upload = request.files.get("file")
+def _ptv_form(user: StaffUser) -> PtvImportForm:
+    lang = current_lang()
+    form = PtvImportForm(prefix="ptv")
+    form.pilot.choices = [("", _("Choose…"))] + [(p.slug, p.name(lang)) for p in _scope_pilots(user)]
+    form.provider.choices = [("", _("Choose…"))] + [(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in _scope_providers(user)]
+    form.element.choices = [("", _("Choose…"))] + [(c, str(v)) for c, v in ELEMENTS.items()]
+    return form
+
+
+def _render_import(form: ImportForm, ptv_form: PtvImportForm, plan=None, apply_form=None, status: int = 200):  # noqa: ANN001
+    return render_template("staff/import.html", form=form, ptv_form=ptv_form, plan=plan, apply_form=apply_form), status
+
+
+def _read_upload(form_field, missing: str) -> bytes | None:  # noqa: ANN001
+    upload = request.files.get(form_field.name)
     if upload is None or not upload.filename:
-        form.file.errors = [_("Choose a CSV file.")]
-        return render_template("staff/import.html", form=form, plan=None, apply_form=None, file_error=None), 400
+        form_field.errors = [missing]
+        return None
     content = upload.read(current_app.config["MAX_CONTENT_LENGTH"] + 1)
     if len(content) > current_app.config["MAX_CONTENT_LENGTH"]:
         raise RequestEntityTooLarge()
+    return content
+
+
+def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImportForm, error_field):  # noqa: ANN001
+    """Plan the import; keep the file server-side under a random token when it can be applied."""
     try:
         plan = units_csv.plan(db.session(), user, content)
     except units_csv.ImportFileError as exc:
-        form.file.errors = [str(exc)]
-        return render_template("staff/import.html", form=form, plan=None, apply_form=None, file_error=str(exc)), 400
+        error_field.errors = [str(exc)]
+        return _render_import(form, ptv_form, status=400)
     finally:
         db.session().rollback()
     apply_form = None
@@ -587,8 +597,52 @@ def import_units():
         session["staff_import"] = {"token": token, "digest": plan.digest(), "user": user.id}
         apply_form = ApplyImportForm()
         apply_form.token.data = token
-    return render_template("staff/import.html", form=form, plan=plan, apply_form=apply_form, file_error=None), \
-        (200 if plan.ok else 422)
+    return _render_import(form, ptv_form, plan, apply_form, 200 if plan.ok else 422)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@staff_required(*WRITERS)
+def import_units():
+    user = current_staff()
+    form = ImportForm()
+    ptv_form = _ptv_form(user)
+    if request.method == "GET":
+        return _render_import(form, ptv_form)
+    if not form.validate_on_submit():
+        abort(400)
+    content = _read_upload(form.file, _("Choose a CSV file."))
+    if content is None:
+        return _render_import(form, ptv_form, status=400)
+    return _dry_run(user, content, form, ptv_form, form.file)
+
+
+@bp.post("/import/ptv")
+@staff_required(*WRITERS)
+def import_ptv():
+    from webapp.imports.ptv import ptv_to_csv
+    user = current_staff()
+    form = ImportForm()
+    ptv_form = _ptv_form(user)
+    if not ptv_form.validate_on_submit():
+        abort(400)
+    pilot = next((p for p in _scope_pilots(user) if p.slug == ptv_form.pilot.data), None)
+    provider = next((p for p in _scope_providers(user) if p.y_tunnus == ptv_form.provider.data), None)
+    element = ptv_form.element.data if ptv_form.element.data in ELEMENTS else None
+    if pilot is None:
+        ptv_form.pilot.errors = [_("Choose the pilot.")]
+    if provider is None:
+        ptv_form.provider.errors = [_("Choose the provider.")]
+    if element is None:
+        ptv_form.element.errors = [_("Choose the type of unit.")]
+    content = _read_upload(ptv_form.file, _("Choose a JSON file."))
+    if content is None or ptv_form.errors:
+        return _render_import(form, ptv_form, status=400)
+    try:
+        csv_content = ptv_to_csv(db.session(), content, pilot, provider, element)
+    except units_csv.ImportFileError as exc:
+        ptv_form.file.errors = [str(exc)]
+        return _render_import(form, ptv_form, status=400)
+    return _dry_run(user, csv_content, form, ptv_form, ptv_form.file)
 
 
 @bp.post("/import/apply")
