@@ -28,7 +28,8 @@ X = _load_exclusions()
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PAGE_CHECKS_JS = (HERE / "page_checks.js").read_text()
 LAYOUT_CHECKS_JS = (HERE / "layout_checks.js").read_text()
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+ARTIFACTS = ROOT / "artifacts"
+SCREENSHOTS = ARTIFACTS / "screenshots"
 
 DESKTOP = {"width": 1280, "height": 900}
 NARROW = {"width": 320, "height": 800}
@@ -57,6 +58,7 @@ class PageResult:
     reflow: dict = field(default_factory=dict)   # width -> layout result
     zoom: dict = field(default_factory=dict)
     error: str | None = None
+    who: str = "anonymous"     # whose browser session (titles are unique per visitor)
 
     @property
     def where(self) -> str:
@@ -80,8 +82,9 @@ KEY_PAGES = [  # (screenshot name, predicate on the path+query)
 class Checker:
     """Loads pages in one reusable browser page and records a PageResult for each."""
 
-    def __init__(self, page, base_url: str, screenshots: bool = True):  # noqa: ANN001
+    def __init__(self, page, base_url: str, screenshots: bool = True, who: str = "anonymous"):  # noqa: ANN001
         self.page = page
+        self.who = who
         self.base = base_url.rstrip("/")
         self.results: list[PageResult] = []
         self.shot_names: set[str] = set()
@@ -129,7 +132,7 @@ class Checker:
         page = self.page
         url = page.url
         res = PageResult(label=label, url=url, lang_in_url=url_lang(url),
-                         status=response.status if response else None)
+                         status=response.status if response else None, who=self.who)
         try:
             ctype = (response.headers.get("content-type", "") if response else "text/html")
             if "text/html" not in ctype:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_harness import (DESKTOP, Checker, PageResult, fillable, form_key, now, url_lang,
+from browser_harness import (ARTIFACTS, DESKTOP, SCREENSHOTS, Checker, PageResult, fillable, form_key, now, url_lang,
                              EMPTY_SUBMIT_JS, VALID_SUBMIT_JS, AXE_JS)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -123,6 +123,8 @@ def browser():  # noqa: ANN201
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("Playwright is not installed: pip install -e '.[test]'")
+    for old in SCREENSHOTS.glob("*.png"):  # this run's screenshots only
+        old.unlink()
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield chromium
@@ -215,6 +217,30 @@ def check_search_states(checker: Checker, site: Site) -> None:
             checker.record("state: search with no results", none)
             checker.state_screenshots("search-no-results")
         site.checked["search states"] = site.checked.get("search states", 0) + 2
+        # Compare: a form in the results with several checkboxes of one name (tick two, submit).
+        checker.goto(f"{site.base}/{lang}/search")
+        compare_index = checker.page.evaluate("""() => {
+            const forms = Array.from(document.querySelectorAll('form'));
+            const f = forms.find(f => f.closest('main') && Array.from(f.querySelectorAll('input[type=checkbox]'))
+                .some((c, _, all) => all.filter(o => o.name === c.name).length >= 2) && !f.querySelector('input[type=search], input[name=q]'));
+            return f ? forms.indexOf(f) : -1; }""")
+        if compare_index < 0:
+            site.skipped["search states: compare"] = f"no form with a list of checkboxes (compare) in /{lang}/search"
+            continue
+        compared = _submit_form(checker, compare_index, """(index) => {
+            const form = document.querySelectorAll('form')[index];
+            const boxes = Array.from(form.querySelectorAll('input[type=checkbox]'));
+            const name = boxes.find(c => boxes.filter(o => o.name === c.name).length >= 2).name;
+            boxes.filter(c => c.name === name).slice(0, 2).forEach(c => { c.checked = true; });
+            const b = form.querySelector('button:not([type]), button[type=submit], input[type=submit]');
+            form.requestSubmit(b || undefined);
+        }""")
+        if isinstance(compared, Exception):
+            site.skipped["search states: compare"] = f"the compare form on /{lang}/search did not navigate: {compared}".splitlines()[0]
+        else:
+            checker.record("state: compare two units", compared)
+            checker.state_screenshots("compare")
+            site.checked["search states"] += 1
 
 
 def check_form_errors(checker: Checker, site: Site, pages: list[PageResult], label: str = "state: form errors") -> None:
@@ -336,6 +362,7 @@ def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, 
         resp = _submit_form(checker, target["index"], VALID_SUBMIT_JS)
         if isinstance(resp, Exception):
             return f"the choose form on {unit_url} did not navigate: {resp}".splitlines()[0]
+    recorded = 0
     for step in range(8):
         path = urlsplit(page.url).path
         if "/identify" in path:
@@ -359,10 +386,11 @@ def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, 
             raise NotAllowed(page.url)
         res = checker.record(f"state: choice journey step {step}", resp)
         site.checked["choice journey states"] = site.checked.get("choice journey states", 0) + 1
+        recorded += 1
         if is_receipt:
             checker.state_screenshots("choice-receipt")
             return None
-        checker.state_screenshots(("choice-decision", "choice-confirm")[min(step, 1)] if step < 2 else f"choice-step{step}")
+        checker.state_screenshots(("choice-decision", "choice-confirm")[recorded - 1] if recorded <= 2 else f"choice-step{recorded}")
         if link:
             resp = checker.goto(link)
             continue
@@ -426,7 +454,7 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     t = now()
     journeys = []
     for lang in LANGS:
-        journey = Checker(new_page(), base)
+        journey = Checker(new_page(), base, who=f"test person {LANGS.index(lang)}")
         journey.shot_names = anon.shot_names
         journeys.append(journey)
         # Candidate units: every unit page linked from the crawled pages, in the order found.
@@ -451,13 +479,14 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
             continue
         # Signed in now: the resident's own pages (my choices and what they link to, not the public pages).
         public_paths = {urlsplit(r.url).path.rstrip("/") for r in crawled}
-        journey.crawl([f"/{lang}/my-choices"], label="signed-in crawl", max_pages=15,
-                      allow=lambda p: p.rstrip("/") not in public_paths or "my" in p)
+        mine = journey.crawl([f"/{lang}/my-choices"], label="signed-in crawl", max_pages=15,
+                             allow=lambda p: p.rstrip("/") not in public_paths or "my" in p)
+        check_form_errors(journey, site, mine, label="state: signed-in form errors")
     site.timings["choice journey"] = now() - t
 
     # The staff workspace for a signed-in staff member.
     t = now()
-    staff = Checker(new_page(), base)
+    staff = Checker(new_page(), base, who="staff")
     staff.shot_names = anon.shot_names
     why = staff_sign_in(staff, site, "fi", live_server.staff_email)
     if why:
@@ -467,7 +496,7 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
                                   allow=lambda p: "/staff" in p)
         site.checked["staff pages"] = len(staff_pages)
         for res in staff_pages:
-            if re.search(r"/units?/\d+/edit|/edit", urlsplit(res.url).path) and not res.error:
+            if re.search(r"/staff/units/\d+(/edit)?$", urlsplit(res.url).path) and not res.error:
                 staff.goto(res.url)
                 staff.state_screenshots("staff-unit-edit")
                 break
@@ -477,4 +506,10 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     site.results = anon.results + [r for j in journeys for r in j.results] + staff.results
     site.screenshots = anon.shot_names
     site.timings["total"] = now() - t0
+    # A list of what was checked, for people reading the artifacts.
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"{r.status or '-'}\t{r.label}\t{r.url}{'  ERROR ' + r.error if r.error else ''}" for r in site.results]
+    lines += [f"skipped\t{k}\t{v}" for k, v in site.skipped.items()]
+    lines += [f"timing\t{k}\t{v:.1f}s" for k, v in site.timings.items()]
+    (ARTIFACTS / "checked-pages.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return site

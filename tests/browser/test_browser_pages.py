@@ -57,8 +57,9 @@ def test_axe_no_violations(site) -> None:  # noqa: ANN001
 
 
 def test_titles_unique_and_descriptive(site) -> None:  # noqa: ANN001
-    """A unique title per language. Pages of the same path that differ only in the query string
-    (pagination, sorting, filters) may share a title: the uniqueness key is (language, path)."""
+    """A unique title per language and visitor. Pages of the same path that differ only in the query
+    string (pagination, sorting, filters) may share a title: titles are compared between distinct
+    paths. Two visitors (say two residents' cancel pages for the same unit) may see the same title."""
     problems = []
     by_title: dict[tuple, set] = defaultdict(set)
     for r in _checked(site):
@@ -67,10 +68,10 @@ def test_titles_unique_and_descriptive(site) -> None:  # noqa: ANN001
         if not title or len(specific) < 3 or title.startswith(("–", "-")):
             problems.append(f"{r.where}: title {title!r} is empty or not descriptive")
         if r.label in ("crawl", "staff crawl", "signed-in crawl") and r.status and r.status < 400:
-            by_title[(r.lang_in_url, title)].add(urlsplit(r.url).path.rstrip("/") or "/")
-    for (lang, title), paths in sorted(by_title.items()):
+            by_title[(r.lang_in_url, r.who, title)].add(urlsplit(r.url).path.rstrip("/") or "/")
+    for (lang, who, title), paths in sorted(by_title.items()):
         if len(paths) > 1:
-            problems.append(f"[{lang}] title {title!r} is shared by {len(paths)} pages: {', '.join(sorted(paths)[:6])}")
+            problems.append(f"[{lang}, {who}] title {title!r} is shared by {len(paths)} pages: {', '.join(sorted(paths)[:6])}")
     assert not problems, _report("Page titles", problems)
 
 
