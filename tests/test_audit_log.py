@@ -1,7 +1,7 @@
 """The audit log: who changed what and when, filters, paging and scope."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 

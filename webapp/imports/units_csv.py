@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import StaffUser, Unit

@@ -10,7 +10,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from flask import abort, current_app, render_template, request
+from flask import abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import HiddenField

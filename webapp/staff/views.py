@@ -471,7 +471,6 @@ def queue_times():
     units_ = sess.scalars(select(Unit).where(Unit.pilot_id == pilot.id, Unit.element.in_(DIRECT_CHOICE_ELEMENTS))
                           .order_by(Unit.element, Unit.name_fi)).unique().all()
     from wtforms import StringField
-    lang = current_lang()
     fields = {}
     for unit in units_:
         for prof in PROFESSIONS_BY_ELEMENT[unit.element]:
