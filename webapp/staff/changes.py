@@ -32,8 +32,6 @@ def reindex(sess: Session, unit_ids: list[int]) -> None:
         return
     try:
         from webapp.search import update_units
-    except ImportError:  # the search area has not provided it yet
-        from webapp.search import rebuild_index
-        rebuild_index(sess, current_app.config["INDEX_DIR"])
-        return
-    update_units(sess, current_app.config["INDEX_DIR"], list(unit_ids))
+        update_units(sess, current_app.config["INDEX_DIR"], list(unit_ids))
+    except Exception:  # noqa: BLE001  the change is committed; a broken index must not turn it into a 500
+        log.exception("search index update failed for units %s; run flask index-rebuild", list(unit_ids)[:20])
