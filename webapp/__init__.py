@@ -6,10 +6,19 @@ from datetime import timedelta
 
 from flask import Flask
 from flask_wtf import CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from webapp.config import ROOT, load_settings
 
 csrf = CSRFProtect()
+
+
+class DatabaseId(IntegerConverter):
+    """<int:...> in every route: 0..2**31-1, so an out-of-range id is a 404, not a database error."""
+
+    def __init__(self, url_map, **kwargs):  # noqa: ANN001, ANN003
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, **kwargs)
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -24,6 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update({k: v for k, v in (overrides or {}).items() if k.isupper()})
     app.permanent_session_lifetime = timedelta(minutes=app.config["SESSION_IDLE_MINUTES"])
     app.url_map.strict_slashes = False
+    app.url_map.converters["int"] = DatabaseId
     proxies = int(app.config.get("TRUSTED_PROXIES", 0))
     if proxies:
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so HTTPS is recognised (HSTS).

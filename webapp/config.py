@@ -13,6 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_DIR", ROOT / "instance"))
 
 
+ENVIRONMENTS = ("development", "test", "production")
+
+
 class ConfigError(RuntimeError):
     """A setting is missing or unsafe; the message says which and how to fix it."""
 
@@ -76,6 +79,9 @@ def load_settings(overrides: dict | None = None) -> Settings:
     env_vars = dict(os.environ)
     env_vars.update({k: str(v) for k, v in (overrides or {}).items()})
     env = env_vars.get("APP_ENV", "development")
+    if env not in ENVIRONMENTS:
+        # Fail closed: a typo such as "prod" must not quietly run with development settings.
+        raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}.")
     production = env == "production"
     if production:
         secret = env_vars.get("SECRET_KEY", "")

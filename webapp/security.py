@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from webapp import db
 from webapp.models import RateLimitHit
@@ -54,19 +54,19 @@ def rate_limited(key: str, limit: int, window_seconds: int) -> bool:
     window = int(time.time() // window_seconds)
     sess = db.new_session()
     try:
-        for _attempt in range(5):
+        for _attempt in range(10):
             try:
-                row = sess.get(RateLimitHit, (key, window), with_for_update=True)
-                if row is None:
-                    row = RateLimitHit(key=key, window_start=window, count=1)
-                    sess.add(row)
-                else:
-                    row.count += 1
-                count = row.count
-                sess.commit()
+                with db.write_transaction(sess):  # BEGIN IMMEDIATE on SQLite: read-then-write without lock upgrades
+                    row = sess.get(RateLimitHit, (key, window), with_for_update=True)
+                    if row is None:
+                        row = RateLimitHit(key=key, window_start=window, count=1)
+                        sess.add(row)
+                    else:
+                        row.count += 1
+                    count = row.count
                 return count > limit
-            except IntegrityError:
-                sess.rollback()  # another process inserted the same window first; count again
+            except (IntegrityError, OperationalError):
+                time.sleep(0.01)  # another process inserted the same window or held the lock: count again
         return True
     finally:
         sess.close()

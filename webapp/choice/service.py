@@ -263,9 +263,11 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
         if choice.status != "pending" or choice.effective_from <= today:
             raise ChoiceConflict("not_cancellable")
         before = _snapshot(choice)
-        sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
-                     .values(status="cancelled", cancelled_at=datetime.now(timezone.utc))
-                     .execution_options(synchronize_session=False))
+        cancelled = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
+                                 .values(status="cancelled", cancelled_at=datetime.now(timezone.utc))
+                                 .execution_options(synchronize_session=False))
+        if cancelled.rowcount != 1:  # took effect meanwhile (activation raced us): change nothing
+            raise ChoiceConflict("not_cancellable")
         sess.execute(update(Unit).where(Unit.id == choice.unit_id, Unit.listed_count > 0)
                      .values(listed_count=Unit.listed_count - 1).execution_options(synchronize_session=False))
         unit = sess.get(Unit, choice.unit_id)

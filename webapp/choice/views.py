@@ -90,11 +90,24 @@ def _token_for(unit_id: int, create: bool) -> str | None:
     return token
 
 
-def _existing_by_token(rid: int, token: str | None):  # noqa: ANN202
+def _forget_token(unit_id: int) -> None:
+    tokens = dict(session.get(TOKENS_KEY) or {})
+    if tokens.pop(str(unit_id), None) is not None:
+        session[TOKENS_KEY] = tokens
+
+
+def _existing_by_token(rid: int, unit_id: int, token: str | None):  # noqa: ANN202
+    """The choice this unit's form token already made, if it is still in force or pending.
+    A cancelled or ended one frees the token, so the resident can choose the unit again."""
     if not token:
         return None
     choice = db.session().scalar(svc.select(svc.Choice).where(svc.Choice.request_token == token))
-    return choice if choice is not None and choice.resident_id == rid else None
+    if choice is None or choice.resident_id != rid:
+        return None
+    if choice.status not in ("pending", "active"):
+        _forget_token(unit_id)
+        return None
+    return choice
 
 
 @bp.get("/choose/<int:unit_id>/confirm")
@@ -102,7 +115,7 @@ def confirm(unit_id: int):
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
-    done = _existing_by_token(rid, _token_for(unit_id, create=False))
+    done = _existing_by_token(rid, unit_id, _token_for(unit_id, create=False))
     if done is not None:  # back button after submitting: show the receipt, never a second form
         return redirect(url_for("choice.receipt", reference=done.reference), code=303)
     ev, today = _evaluate(rid, unit_id)
@@ -186,7 +199,8 @@ def cancel(reference: str):
         if not form.validate():
             raise UserError(_("The form had expired or was sent twice. Nothing was saved. Open the page again and resend the form."), 400)
         try:
-            svc.cancel_choice(db.session(), rid, reference, today)
+            cancelled = svc.cancel_choice(db.session(), rid, reference, today)
+            _forget_token(cancelled.unit_id)
         except svc.ChoiceNotFound:
             abort(404)
         except svc.ChoiceConflict:

@@ -2,16 +2,20 @@
 never the henkilötunnus. Also the return path of a journey interrupted by identification."""
 from __future__ import annotations
 
+import logging
 import time
 from datetime import date
 
 from flask import current_app, g, session
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import db
 from webapp.identity.base import PopulationRegister, RegisterRecord, VerifiedPerson, resident_key
 from webapp.models import Municipality, Resident
+
+log = logging.getLogger(__name__)
 
 SESSION_KEY = "resident"
 RETURN_KEY = "return_to"
@@ -35,10 +39,23 @@ def upsert_resident(sess: Session, person: VerifiedPerson,
     (home municipality, birth date, institutional care). Commits."""
     if register is None:
         raise RegisterUnavailable()
-    record = register.lookup(person.hetu)
+    try:
+        record = register.lookup(person.hetu)
+    except Exception as exc:  # noqa: BLE001
+        # A register client's error text may carry the henkilötunnus (e.g. in a URL): log the class only.
+        log.warning("population register lookup failed: %s", exc.__class__.__name__)
+        raise RegisterUnavailable() from None
     if record is None or sess.get(Municipality, record.home_municipality_code) is None:
         raise NotInRegister()
     key = resident_key(current_app.config["RESIDENT_KEY_SECRET"], person.hetu)
+    try:
+        resident_id = _store_resident(sess, key, record)
+    except IntegrityError:  # the same person signed in twice at once: the other request created the row
+        resident_id = _store_resident(sess, key, record)
+    return sess.get(Resident, resident_id), record
+
+
+def _store_resident(sess: Session, key: str, record: RegisterRecord) -> int:
     with db.write_transaction(sess):
         resident = sess.scalar(select(Resident).where(Resident.key == key))
         if resident is None:
@@ -51,8 +68,7 @@ def upsert_resident(sess: Session, person: VerifiedPerson,
             resident.home_municipality_code = record.home_municipality_code
             resident.in_institutional_care = record.in_institutional_care
         sess.flush()
-        resident_id = resident.id
-    return sess.get(Resident, resident_id), record
+        return resident.id
 
 
 def sign_in(person: VerifiedPerson) -> tuple[Resident, str]:
