@@ -12,7 +12,7 @@ from webapp.i18n import current_lang
 from webapp.models import Pilot, Unit
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
 from webapp.search.query import ParamError, field_label
-from webapp.search.units import load_units
+from webapp.search.units import latest_t3, load_units
 from webapp.vocab import ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, label
 
 
@@ -42,9 +42,9 @@ def _coded(vocab: dict, code: str) -> dict:
     return {"code": code, "label": label(vocab, code)}
 
 
-def unit_json(unit: Unit, distance_km: float | None = None, with_distance: bool = False) -> dict:
+def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_distance: bool = False) -> dict:
+    """`latest`: the newest T3 per profession (webapp.search.units.latest_t3)."""
     muni = unit.municipality
-    latest = unit.latest_queue_times()
     item = {
         "id": unit.id,
         "name": {"fi": unit.name_fi, "sv": unit.name_sv or None},
@@ -93,7 +93,8 @@ def units():
                                    page=params.page, last=result.pages))
         return _error(400, err.message, "page")
     loaded = load_units(sess, [h.id for h in result.hits])
-    items = [unit_json(loaded[h.id], h.distance_km, with_distance=params.origin is not None)
+    latest = latest_t3(sess, loaded)
+    items = [unit_json(loaded[h.id], latest[h.id], h.distance_km, with_distance=params.origin is not None)
              for h in result.hits if h.id in loaded]
     pilots = {p.slug: p for p in sess.scalars(select(Pilot))}
     facets: dict[str, list[dict]] = {}
@@ -124,7 +125,7 @@ def unit(unit_id: str):
     loaded = load_units(db.session(), [int(unit_id)])
     if int(unit_id) not in loaded:
         return _error(404, _("No unit has the number %(id)s.", id=unit_id))
-    return jsonify(unit_json(loaded[int(unit_id)]))
+    return jsonify(unit_json(loaded[int(unit_id)], latest_t3(db.session(), loaded)[int(unit_id)]))
 
 
 def _rules(element) -> dict:  # noqa: ANN001

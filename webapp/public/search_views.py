@@ -17,7 +17,8 @@ from webapp.models import Municipality, Pilot, PilotMunicipality
 from webapp.public import bp
 from webapp.search import (FIELD_LABELS, SORT_LABELS, SORTS, known_from_db, parse_params, run_search)
 from webapp.search.query import MAX_Q, ParamError, SearchParams
-from webapp.search.units import (fmt_clock, hours_summary, load_units, postcode_names, professions_for)
+from webapp.search.units import (fmt_clock, hours_summary, latest_t3, load_units, postcode_names,
+                                 professions_for)
 from webapp.vocab import (ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
                           label)
 
@@ -63,6 +64,13 @@ class ErrorView:
         if name in self.form:
             return self.form[name]
         return SimpleNamespace(id="filters-heading", label=SimpleNamespace(text=str(FIELD_LABELS.get(name, name))))
+
+
+def vocab_labels() -> dict[str, dict[str, str]]:
+    """The vocabulary labels in the current language, translated once per request."""
+    return {"element": {c: str(v) for c, v in ELEMENTS.items()}, "sector": {c: str(v) for c, v in SECTORS.items()},
+            "profession": {c: str(v) for c, v in PROFESSIONS.items()},
+            "language": {c: str(v) for c, v in SERVICE_LANGUAGES.items()}}
 
 
 def _counted(text: str, count: int | None) -> str:
@@ -134,6 +142,7 @@ def search():
     form = SearchForm(formdata=request.args)
     result = None
     units: dict = {}
+    latest: dict = {}
     postcodes: dict = {}
     relax: list[tuple[str, str]] = []
     if not errors:
@@ -144,6 +153,7 @@ def search():
             result = None
     if result is not None:
         units = load_units(sess, [h.id for h in result.hits])
+        latest = latest_t3(sess, units)
         postcodes = postcode_names(sess, [u.postcode for u in units.values()])
         if not result.total:
             relax = [(_filter_label(p, v, sess), search_url(params.without(p, v)))
@@ -156,6 +166,7 @@ def search():
     status = 400 if errors else 200
     return render_template(
         "search/search.html", form=form, params=params, result=result, units=units, postcodes=postcodes,
+        latest=latest, labels=vocab_labels(),
         errors=errors, error_view=ErrorView(form, errors), relax=relax, page_numbers=page_numbers,
         search_url=search_url, max_compare=MAX_COMPARE, professions_for=professions_for, PROFESSIONS=PROFESSIONS,
         ELEMENTS=ELEMENTS, SECTORS=SECTORS, SERVICE_LANGUAGES=SERVICE_LANGUAGES, label=label, SORT_LABELS=SORT_LABELS,
@@ -204,7 +215,7 @@ def compare():
     sess = db.session()
     try:
         ids = compare_ids(request.args.getlist("unit"))
-        units = load_units(sess, ids)
+        units = load_units(sess, ids, full=True)
         missing = [i for i in ids if i not in units]
         if missing:
             raise CompareError(_("No unit has the number %(ids)s. It may have been removed.",

@@ -6,22 +6,49 @@ from datetime import date, time
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, lazyload, selectinload
 
-from webapp.models import Postcode, Unit
+from webapp.models import Postcode, QueueTime, Unit
 
 MAIN_PROFESSIONS = {"sote_centre": ("doctor", "nurse"), "oral_health": ("dentist", "dental_hygienist")}
 
 
-def load_units(sess: Session, ids: Iterable[int]) -> dict[int, Unit]:
-    """Visible units by id (hidden and unknown ids are left out)."""
+def load_units(sess: Session, ids: Iterable[int], full: bool = False) -> dict[int, Unit]:
+    """Visible units by id (hidden and unknown ids are left out).
+
+    Without `full`, queue-time history and opening hours are loaded only if touched (use `latest_t3` for the
+    newest T3 values): a result page needs 20 units, not their 250 history rows."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    stmt = (select(Unit).where(Unit.id.in_(wanted), Unit.is_hidden.is_(False))
-            .options(selectinload(Unit.services), selectinload(Unit.languages), selectinload(Unit.features),
-                     selectinload(Unit.queue_times), selectinload(Unit.opening_hours)))
+    options = [selectinload(Unit.services), selectinload(Unit.languages), selectinload(Unit.features)]
+    if full:
+        options += [selectinload(Unit.queue_times), selectinload(Unit.opening_hours)]
+    else:
+        options += [lazyload(Unit.queue_times), lazyload(Unit.opening_hours), lazyload(Unit.opening_exceptions)]
+    stmt = select(Unit).where(Unit.id.in_(wanted), Unit.is_hidden.is_(False)).options(*options)
     return {u.id: u for u in sess.scalars(stmt).unique()}
+
+
+@dataclass(frozen=True)
+class LatestT3:
+    t3_days: int
+    measured_on: date
+
+
+def latest_t3(sess: Session, ids: Iterable[int]) -> dict[int, dict[str, LatestT3]]:
+    """The newest T3 per profession of each unit, read without loading the history as objects."""
+    wanted = sorted(set(ids))
+    out: dict[int, dict[str, LatestT3]] = {i: {} for i in wanted}
+    if not wanted:
+        return out
+    rows = sess.execute(select(QueueTime.unit_id, QueueTime.profession, QueueTime.t3_days, QueueTime.measured_on)
+                        .where(QueueTime.unit_id.in_(wanted)))
+    for uid, profession, days, measured in rows:
+        current = out[uid].get(profession)
+        if current is None or measured >= current.measured_on:
+            out[uid][profession] = LatestT3(days, measured)
+    return out
 
 
 def postcode_names(sess: Session, codes: Iterable[str]) -> dict[str, Postcode]:
@@ -31,10 +58,11 @@ def postcode_names(sess: Session, codes: Iterable[str]) -> dict[str, Postcode]:
     return {p.code: p for p in sess.scalars(select(Postcode).where(Postcode.code.in_(wanted)))}
 
 
-def professions_for(unit: Unit) -> tuple[str, ...]:
+def professions_for(unit: Unit, latest: dict | None = None) -> tuple[str, ...]:
     """The professions whose T3 is shown for this unit: its element's, and any others measured."""
     main = MAIN_PROFESSIONS.get(unit.element, ())
-    others = tuple(p for p in sorted(unit.latest_queue_times()) if p not in main)
+    measured = latest if latest is not None else unit.latest_queue_times()
+    others = tuple(p for p in sorted(measured) if p not in main)
     return main + others
 
 

@@ -1,0 +1,145 @@
+"""Search benchmark: 10,000 generated units, index build time, then page and API searches in-process.
+
+    .venv/bin/python bench/search.py [--units 10000] [--requests 500]
+
+Creates a fresh SQLite database in a temporary directory (migrations, reference data,
+generate_bulk_units), builds the index, and drives the WSGI app with app.test_client() — a single
+process, no network — through a fixed, seeded mix of text, filter and distance-sorted searches on
+the search page and the API. Prints latency percentiles, requests per second and peak RSS.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from webapp import create_app, db  # noqa: E402
+from webapp.migrate import upgrade  # noqa: E402
+
+TEXTS = ["hammaslääkäri", "hammaslääkärille", "Tampereella", "sote-keskus", "Hyvinkää", "tandläkare",
+         "Stationsgatan", "lääkäri Lahti", "munhälsovård", "Sinivuokko", "fysioterapia", "hamaslääkäri",
+         "Jyväskylä", "Helsingfors"]
+FILTERS = [
+    "element=sote_centre&accepting=1",
+    "service=doctor&service=mental_health",
+    "pilot=uusimaa&language=sv",
+    "feature=lift&feature=induction_loop&sector=private",
+    "max_t3_doctor=10&element=sote_centre",
+    "municipality=837&sort=queue",
+    "sector=public&sector=third&sort=name",
+    "pilot=paijat-hame&service=laboratory&max_t3_nurse=5",
+]
+DISTANCE = [
+    "postcode=00100&sort=distance",
+    "postcode=05800&radius_km=25&sort=distance",
+    "postcode=33100&radius_km=10&accepting=1",
+    "postcode=40100&radius_km=50&service=doctor&sort=distance",
+    "postcode=15110&sort=distance&element=sote_centre",
+]
+
+
+def build_queries(n: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        kind = rng.random()
+        if kind < 0.35:
+            qs = "q=" + rng.choice(TEXTS)
+            if rng.random() < 0.4:
+                qs += "&" + rng.choice(FILTERS)
+        elif kind < 0.7:
+            qs = rng.choice(FILTERS)
+        else:
+            qs = rng.choice(DISTANCE)
+        if rng.random() < 0.2:
+            qs += f"&page={rng.randint(2, 4)}"
+        base = "/api/v1/units?" if i % 2 else f"/{rng.choice(['fi', 'sv'])}/search?"
+        out.append(base + qs)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--keep", metavar="DIR", help="use DIR instead of a temporary directory and reuse its "
+                                                      "database if it exists (for profiling)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as tmp:
+        if args.keep:
+            tmp = args.keep
+            Path(tmp).mkdir(parents=True, exist_ok=True)
+        reuse = args.keep and Path(f"{tmp}/bench.db").exists()
+        url = f"sqlite:///{tmp}/bench.db"
+        index_dir = f"{tmp}/index"
+        t0 = time.perf_counter()
+        upgrade(url)
+        app = create_app({"DATABASE_URL": url, "INDEX_DIR": index_dir, "INSTANCE_DIR": tmp, "TESTING": True,
+                          "RATE_LIMIT_ENABLED": False, "SECRET_KEY": "bench-secret-" * 4,
+                          "RESIDENT_KEY_SECRET": "bench-resident-" * 4})
+        from webapp.search import rebuild_index
+        from webapp.seeding.demo import generate_bulk_units
+        from webapp.seeding.reference import load_reference_data
+        with app.app_context():
+            sess = db.session()
+            if reuse:
+                made = 0
+            else:
+                load_reference_data(sess)
+                made = generate_bulk_units(sess, args.units)
+                sess.commit()
+            t1 = time.perf_counter()
+            print(f"database: {made} units generated in {t1 - t0:.1f} s")
+            count = rebuild_index(sess, index_dir)
+            t2 = time.perf_counter()
+            print(f"index build: {count} units in {t2 - t1:.2f} s")
+
+        client = app.test_client()
+        t3 = time.perf_counter()
+        warm = client.get("/fi/search")  # opens the searcher and loads the row table
+        assert warm.status_code == 200, warm.status_code
+        print(f"first search (open index, load table): {(time.perf_counter() - t3) * 1000:.0f} ms")
+
+        queries = build_queries(args.requests)
+        for q in queries[:20]:  # warm-up, not measured
+            client.get(q)
+        latencies: list[float] = []
+        by_kind: dict[str, list[float]] = {"page": [], "api": []}
+        statuses: dict[int, int] = {}
+        start = time.perf_counter()
+        for q in queries:
+            s = time.perf_counter()
+            response = client.get(q)
+            response.get_data()
+            elapsed = (time.perf_counter() - s) * 1000
+            latencies.append(elapsed)
+            by_kind["api" if q.startswith("/api/") else "page"].append(elapsed)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        wall = time.perf_counter() - start
+
+    print(f"requests: {len(queries)} (page {len(by_kind['page'])}, api {len(by_kind['api'])}); statuses {statuses}")
+    print(f"latency ms: p50 {pct(latencies, 50):.1f}  p95 {pct(latencies, 95):.1f}  p99 {pct(latencies, 99):.1f}  "
+          f"mean {statistics.mean(latencies):.1f}  max {max(latencies):.1f}")
+    for kind, values in by_kind.items():
+        print(f"  {kind:4}: p50 {pct(values, 50):.1f}  p95 {pct(values, 95):.1f}  p99 {pct(values, 99):.1f}")
+    print(f"throughput: {len(queries) / wall:.1f} requests/s (single process)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak RSS: {peak / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
