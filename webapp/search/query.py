@@ -214,7 +214,7 @@ def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamE
         raw = one(name)
         if raw == "":
             return None
-        if not re.fullmatch(r"[+-]?\d{1,9}", raw):
+        if not re.fullmatch(r"[+-]?[0-9]{1,9}", raw):
             err(name, _("Enter a whole number."))
             return None
         value = int(raw)
@@ -301,7 +301,7 @@ def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamE
     page = 1
     raw_page = one("page")
     if raw_page:
-        if not re.fullmatch(r"\d{1,6}", raw_page) or int(raw_page) < 1:
+        if not re.fullmatch(r"[0-9]{1,6}", raw_page) or int(raw_page) < 1:
             err("page", _("Enter a page number of 1 or more."))
         else:
             page = int(raw_page)
