@@ -120,6 +120,7 @@ def main() -> None:
         latencies: list[float] = []
         by_kind: dict[str, list[float]] = {"page": [], "api": []}
         statuses: dict[int, int] = {}
+        slowest: list[tuple[float, str]] = []
         start = time.perf_counter()
         for q in queries:
             s = time.perf_counter()
@@ -127,6 +128,7 @@ def main() -> None:
             response.get_data()
             elapsed = (time.perf_counter() - s) * 1000
             latencies.append(elapsed)
+            slowest.append((elapsed, q))
             by_kind["api" if q.startswith("/api/") else "page"].append(elapsed)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         wall = time.perf_counter() - start
@@ -136,6 +138,7 @@ def main() -> None:
           f"mean {statistics.mean(latencies):.1f}  max {max(latencies):.1f}")
     for kind, values in by_kind.items():
         print(f"  {kind:4}: p50 {pct(values, 50):.1f}  p95 {pct(values, 95):.1f}  p99 {pct(values, 99):.1f}")
+    print("slowest:", "; ".join(f"{ms:.0f} ms {q}" for ms, q in sorted(slowest, reverse=True)[:3]))
     print(f"throughput: {len(queries) / wall:.1f} requests/s (single process)")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS: {peak / 1024:.0f} MB")

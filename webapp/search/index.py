@@ -12,6 +12,7 @@ version (`snapshot()`), reloaded when CURRENT or the index generation changes.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -496,6 +497,9 @@ def snapshot(index_dir: str) -> Snapshot:
         if snap is not None and snap.path == path and snap.ix.latest_generation() == snap.generation:
             return snap
         new = Snapshot.load(path)
+        # The row table is long-lived: move it out of the collector's reach, or every full collection
+        # walks its ~200,000 objects (a 50-100 ms pause on 10,000 units).
+        gc.freeze()
         if snap is not None:
             snap.close()
         _snapshots.pop(index_dir, None)
