@@ -91,7 +91,7 @@ def test_form_keeps_state_in_query_string(client):
     ("municipality=999", "municipality"), ("postcode=12", "postcode"), ("postcode=00009", "postcode"),
     ("postcode=00100&radius_km=0", "radius_km"), ("postcode=00100&radius_km=-5", "radius_km"),
     ("postcode=00100&radius_km=501", "radius_km"), ("postcode=00100&radius_km=far", "radius_km"),
-    ("radius_km=10", "postcode"), ("max_t3_doctor=-1", "max_t3_doctor"), ("max_t3_nurse=366", "max_t3_nurse"),
+("max_t3_doctor=-1", "max_t3_doctor"), ("max_t3_nurse=366", "max_t3_nurse"),
     ("max_t3_doctor=1.5", "max_t3_doctor"), ("language=xx", "language"), ("feature=moat", "feature"),
     ("sector=royal", "sector"), ("sort=random", "sort"), ("sort=distance", "sort"), ("accepting=maybe", "accepting"),
 ])
@@ -142,3 +142,28 @@ def test_pagination_nav(client):
 def test_pagination_keeps_filters(client):
     html = client.get("/fi/search?element=sote_centre&sort=queue").get_data(as_text=True)
     assert 'href="/fi/search?element=sote_centre&amp;sort=queue&amp;page=2"' in html
+
+
+def test_distance_without_postcode_is_ignored(client):
+    """The home page's form always sends a default distance; a search without a postcode still works."""
+    response = client.get("/fi/search?q=hammaslääkäri&radius_km=10")
+    assert response.status_code == 200
+    all_dentists = client.get("/fi/search?q=hammaslääkäri").get_data(as_text=True)
+    count = re.search(r"Löytyi (\d+) toimipistettä", all_dentists).group(1)
+    assert f"Löytyi {count} toimipistettä" in response.get_data(as_text=True)
+
+
+def test_home_page_search_form_reaches_results(client):
+    html = client.get("/fi/").get_data(as_text=True)
+    form = re.search(r'<form method="get" action="/fi/search"[^>]*>(.*?)</form>', html, re.S)
+    if form is None:
+        pytest.skip("the home page has no search form yet")
+    fields = {}
+    for name, body in re.findall(r'<select[^>]*name="(\w+)"[^>]*>(.*?)</select>', form.group(1), re.S):
+        chosen = re.search(r'<option selected value="([^"]*)"', body)
+        if chosen:
+            fields[name] = chosen.group(1)
+    assert "radius_km" in fields
+    fields["q"] = "hammaslääkäri"
+    response = client.get("/fi/search", query_string=fields)
+    assert response.status_code == 200, fields

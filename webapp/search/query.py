@@ -9,7 +9,7 @@ Filter semantics: service and feature: ALL selected must match; language and sec
 pilot, element, municipality: one value; accepting: accepting new customers and not full;
 max_t3_*: latest T3 at most N days (a unit without a measurement does not match);
 postcode + radius_km: great-circle distance from the postcode (its own coordinates, else its
-municipality's) at most radius_km.
+municipality's) at most radius_km; radius_km alone is ignored.
 
 Facets: for each value, how many units would match with the OTHER filters applied (pilot, element,
 municipality, language, sector, accepting: the group's own selection is ignored); for the all-of
@@ -275,9 +275,8 @@ def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamE
             if not 0 < radius <= MAX_RADIUS_KM:
                 err("radius_km", _("Enter a distance greater than 0 and at most %(max)s km.", max=MAX_RADIUS_KM))
                 radius = None
-        if radius is not None and not postcode and not any(e.parameter == "postcode" for e in errors):
-            err("postcode", _("Enter a postcode to search within a distance."))
-            radius = None
+        # Without a postcode the distance is kept (the form shows it) but does not filter: the home
+        # page's form always sends a default distance.
 
     max_doctor = integer("max_t3_doctor", 0, MAX_T3)
     max_nurse = integer("max_t3_nurse", 0, MAX_T3)
