@@ -30,7 +30,7 @@ SEARCH_PARAMS = [
     _q("postcode", {"type": "string", "pattern": "^[0-9]{5}$"},
        "Postcode; distances are measured from it (its own coordinates, else its municipality's). Must exist."),
     _q("radius_km", {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_RADIUS_KM},
-       "Only units within this distance of the postcode; needs postcode."),
+       "Only units within this distance of the postcode (ignored without a postcode)."),
     _q("max_t3_doctor", {"type": "integer", "minimum": 0, "maximum": MAX_T3},
        "Latest doctor T3 at most this many days (units without a measurement are left out)."),
     _q("max_t3_nurse", {"type": "integer", "minimum": 0, "maximum": MAX_T3},
