@@ -397,6 +397,7 @@ class Snapshot:
     all_mask: int
     masks: dict[str, dict[str, int]]
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cache_lock: threading.Lock = field(default_factory=threading.Lock)
     _t3: dict = field(default_factory=dict)
     _distances: OrderedDict = field(default_factory=OrderedDict)
 
@@ -421,9 +422,11 @@ class Snapshot:
         return snap
 
     def mask_of(self, docnums: Iterable[int]) -> int:
-        buf = bytearray((len(self.by_docnum) + 7) // 8)
+        size = len(self.by_docnum)
+        buf = bytearray((size + 7) // 8)
         for d in docnums:
-            buf[d >> 3] |= 1 << (d & 7)
+            if d < size:
+                buf[d >> 3] |= 1 << (d & 7)
         return int.from_bytes(buf, "little")
 
     def docnums(self, mask: int) -> list[int]:
@@ -447,10 +450,11 @@ class Snapshot:
 
     def distances(self, origin: tuple[float, float]) -> list[float]:
         """Great-circle distance (km) from origin to every document, indexed by docnum (inf if unknown)."""
-        cached = self._distances.get(origin)
-        if cached is not None:
-            self._distances.move_to_end(origin)
-            return cached
+        with self.cache_lock:
+            cached = self._distances.get(origin)
+            if cached is not None:
+                self._distances.move_to_end(origin)
+                return cached
         lat1, lon1 = math.radians(origin[0]), math.radians(origin[1])
         cos1 = math.cos(lat1)
         sin, cos, asin, sqrt, rad = math.sin, math.cos, math.asin, math.sqrt, math.radians
@@ -461,9 +465,10 @@ class Snapshot:
             lat2 = rad(r.lat)
             a = sin((lat2 - lat1) / 2) ** 2 + cos1 * cos(lat2) * sin((rad(r.lon) - lon1) / 2) ** 2
             out[r.docnum] = 2 * 6371.0088 * asin(min(1.0, sqrt(a)))
-        self._distances[origin] = out
-        while len(self._distances) > 64:
-            self._distances.popitem(last=False)
+        with self.cache_lock:
+            self._distances[origin] = out
+            while len(self._distances) > 64:
+                self._distances.popitem(last=False)
         return out
 
     def radius_mask(self, origin: tuple[float, float], radius_km: float) -> int:
