@@ -127,8 +127,16 @@ def test_sign_in_shows_the_name_and_sign_out_needs_a_post_with_csrf(client):
 def test_session_holds_no_henkilotunnus(client):
     sign_in(client, "aino")
     with client.session_transaction() as s:
-        assert set(s["resident"]) == {"id", "name", "seen"}
+        assert set(s["resident"]) == {"id", "name", "seen", "since"}
         assert person("aino").hetu not in repr(dict(s))
+
+
+def test_sign_in_ends_after_the_maximum_lifetime_however_active(app, client):
+    sign_in(client, "aino")
+    with client.session_transaction() as s:
+        s["resident"] = {**s["resident"], "since": time.time() - app.config["SESSION_MAX_HOURS"] * 3600 - 1}
+    response = client.get("/fi/my-choices")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/fi/identify")
 
 
 def test_idle_session_expires(app, client):

@@ -43,6 +43,7 @@ class Settings:
     resident_key_secret: str
     index_dir: str
     session_idle_minutes: int
+    session_max_hours: int
     test_identification: bool
     rate_limit_enabled: bool
     oidc_issuer: str | None
@@ -58,6 +59,7 @@ class Settings:
             "INDEX_DIR": self.index_dir,
             "PERMANENT_SESSION_LIFETIME": self.session_idle_minutes * 60,
             "SESSION_IDLE_MINUTES": self.session_idle_minutes,
+            "SESSION_MAX_HOURS": self.session_max_hours,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": production,
@@ -106,6 +108,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         resident_key_secret=resident_secret,
         index_dir=env_vars.get("INDEX_DIR") or str(INSTANCE / "index"),
         session_idle_minutes=int(env_vars.get("SESSION_IDLE_MINUTES", "20")),
+        session_max_hours=int(env_vars.get("SESSION_MAX_HOURS", "10")),
         test_identification=not production and _bool("TEST_IDENTIFICATION", True),
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,

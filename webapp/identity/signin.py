@@ -80,7 +80,8 @@ def sign_in(person: VerifiedPerson) -> tuple[Resident, str]:
     session.clear()
     if return_to:
         session[RETURN_KEY] = return_to
-    session[SESSION_KEY] = {"id": resident.id, "name": person.display_name, "seen": time.time()}
+    now = time.time()
+    session[SESSION_KEY] = {"id": resident.id, "name": person.display_name, "seen": now, "since": now}
     session.permanent = True
     return resident, language
 
@@ -100,13 +101,14 @@ def display_name() -> str | None:
 
 
 def check_idle() -> None:
-    """Before each request: end a sign-in that has been idle longer than SESSION_IDLE_MINUTES."""
+    """Before each request: end a sign-in idle longer than SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS."""
     data = session.get(SESSION_KEY)
     if not isinstance(data, dict):
         return
     now = time.time()
     idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    if now - float(data.get("seen", 0)) > idle:
+    max_age = current_app.config.get("SESSION_MAX_HOURS", 10) * 3600
+    if now - float(data.get("seen", 0)) > idle or now - float(data.get("since", 0)) > max_age:
         for key in (SESSION_KEY, "choice_tokens"):
             session.pop(key, None)
         g.session_expired = True

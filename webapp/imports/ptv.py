@@ -52,8 +52,8 @@ def _text(items, language: str, types: tuple[str, ...] = ()) -> str:  # noqa: AN
     return ""
 
 
-def _hhmm(value: str | None) -> str:
-    return (value or "")[:5]
+def _hhmm(value: object) -> str:
+    return str(value or "")[:5]
 
 
 def _coord(value, low: float, high: float) -> str:  # noqa: ANN001
@@ -65,6 +65,15 @@ def _coord(value, low: float, high: float) -> str:  # noqa: ANN001
 
 
 def location_row(loc: dict) -> dict[str, str]:
+    """One service location as an import row. Raises ImportFileError when its shape is not PTV's."""
+    try:
+        return _location_row(loc)
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+        # A field of an unexpected type (a string where PTV has an object, a number for a time, ...).
+        raise ImportFileError(_("The file is not PTV service-location JSON.")) from None
+
+
+def _location_row(loc: dict) -> dict[str, str]:
     row = {c: "" for c in COLUMNS}
     names = loc.get("serviceChannelNames")
     row["name_fi"], row["name_sv"] = _text(names, "fi", ("Name",)), _text(names, "sv", ("Name",))
@@ -122,7 +131,7 @@ def ptv_to_csv(sess: Session, content: bytes, pilot: Pilot, provider: Provider, 
     """The PTV JSON as a CSV file in our import format (UTF-8). Raises ImportFileError."""
     try:
         data = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ImportFileError(_("The file is not PTV service-location JSON.")) from None
     if isinstance(data, dict) and isinstance(data.get("itemList"), list):
         data = data["itemList"]

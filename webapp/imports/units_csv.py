@@ -19,11 +19,14 @@ from sqlalchemy.orm import Session
 from webapp.models import StaffUser, Unit
 from webapp.staff import unit_data as ud
 from webapp.staff.auth import may_edit_unit
+from webapp.validation import is_whole_number
 
 COLUMNS = ("id", *ud.IDENTITY_FIELDS, *ud.DATA_FIELDS)
 REQUIRED_COLUMNS = ("id", *ud.IDENTITY_FIELDS, "name_fi", "street_fi", "postcode", "municipality_code")
 MAX_ROWS = 20000
 FORMULA_START = ud.FORMULA_START
+# Phone is not checked: "+358 …" is a real number, and the phone validator admits no formula anyway.
+FORMULA_CHECKED = (*ud.TEXT_FIELDS, "email", "website")
 
 
 class ImportFileError(ValueError):
@@ -162,12 +165,13 @@ def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
         # A text cell written as a formula is refused; one neutralised with an apostrophe (as the
         # export writes it) is accepted and stored without the apostrophe.
         for h, c in zip(header, cells):
-            if h in ud.TEXT_FIELDS and c.strip() and c.lstrip(" ").startswith(FORMULA_START):
+            # Checked after stripping all white space, as validation strips it before storing.
+            if h in FORMULA_CHECKED and c.strip() and c.strip().startswith(FORMULA_START):
                 row_errors.append(RowError(line, h, _("The text must not start with =, +, -, @ or a tab (a spreadsheet formula). Put an apostrophe (') in front of it.")))
         unit = None
         id_text = raw.get("id", "").strip()
         if id_text:
-            unit = sess.get(Unit, int(id_text)) if id_text.isdigit() and len(id_text) < 10 else None
+            unit = sess.get(Unit, int(id_text)) if is_whole_number(id_text) else None
             if unit is None or not may_edit_unit(user, unit):
                 # A unit of another provider or pilot looks the same as a missing one.
                 result.errors.append(RowError(line, "id", _("There is no unit %(id)s that you may edit.", id=id_text)))

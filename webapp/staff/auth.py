@@ -21,8 +21,7 @@ WRITE_ROLES = ("admin", "pilot_manager", "provider_editor")
 
 
 def sign_in_user(user: StaffUser) -> None:
-    for key in SESSION_KEYS:
-        session.pop(key, None)
+    session.clear()  # nothing from before the sign-in survives it (fixation, shared workstations)
     session.permanent = True
     now = int(time.time())
     session["staff_user_id"] = user.id
@@ -31,8 +30,7 @@ def sign_in_user(user: StaffUser) -> None:
 
 
 def sign_out_user() -> None:
-    for key in SESSION_KEYS:
-        session.pop(key, None)
+    session.clear()
 
 
 def current_staff() -> StaffUser | None:
@@ -44,8 +42,10 @@ def current_staff() -> StaffUser | None:
     if user_id is not None:
         idle = current_app.config.get("SESSION_IDLE_MINUTES", 20) * 60
         last = session.get("staff_last_seen", 0)
+        since = session.get("staff_signed_in_at", 0)
         now = int(time.time())
-        if not isinstance(last, int) or now - last > idle:
+        too_old = not isinstance(since, int) or now - since > current_app.config.get("SESSION_MAX_HOURS", 10) * 3600
+        if not isinstance(last, int) or now - last > idle or too_old:
             sign_out_user()
             g.staff_session_expired = True
         else:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import (Response, abort, current_app, flash, g, redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -27,6 +27,7 @@ from webapp.staff.accounts import authenticate, normalise_email
 from webapp.staff.auth import (current_staff, may_edit_unit, may_see_unit, safe_next, sign_in_user, sign_out_user,
                                staff_required, unit_scope)
 from webapp.staff.changes import changed_only, record, reindex
+from webapp.validation import is_whole_number
 from webapp.staff.forms import (ApplyImportForm, ImportForm, NewUnitForm, ProviderForm, PtvImportForm, QueueTimesForm,
                                 SignInForm, SignOutForm, UnitForm, VisibilityForm)
 from webapp.vocab import (DIRECT_CHOICE_ELEMENTS, ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES,
@@ -136,7 +137,7 @@ def units():
 
 def _page() -> int:
     value = request.args.get("page", "1")
-    if not value.isdigit() or not 1 <= int(value) <= 100000:
+    if not is_whole_number(value) or not 1 <= int(value) <= 100000:
         raise UserError(_("The page number is not valid."), 400)
     return int(value)
 
@@ -236,7 +237,7 @@ def unit_edit(unit_id: int):
     elif form.validate_on_submit():
         submitted_version = (form.version.data or "").strip()
         values = _validate_form(form, unit, unit.element, unit.pilot)
-        if not submitted_version.isdigit():
+        if not is_whole_number(submitted_version):
             raise UserError(_("The form is missing the unit's version. Open the page again."), 400)
         if int(submitted_version) != unit.version:
             conflict = _conflict_rows(form, unit, int(submitted_version))
@@ -309,7 +310,7 @@ def unit_visibility(unit_id: int):
     sess = db.session()
     unit = _load_unit(unit_id, write=True)
     form = VisibilityForm()
-    if not form.validate_on_submit() or not (form.version.data or "").isdigit():
+    if not form.validate_on_submit() or not is_whole_number(form.version.data or ""):
         abort(400)
     if int(form.version.data) != unit.version:
         flash(_("Someone else changed the unit meanwhile. Check the current details and try again."), "error")
@@ -488,7 +489,7 @@ def queue_times():
                 text = (fld.data or "").strip()
                 if not text:
                     continue
-                if not text.isdigit() or int(text) > 365:
+                if not is_whole_number(text) or int(text) > 365:
                     fld.errors = [_("Enter the number of days as a whole number from 0 to 365.")]
                 else:
                     entries.append((unit, prof, int(text)))
@@ -512,7 +513,12 @@ def queue_times():
                 record(sess, user, "queue_time.set", "unit", unit.id, before, {f"{prof} {day.isoformat()}": days},
                        pilot_id=unit.pilot_id, provider_id=unit.provider_id)
                 touched.add(unit.id)
-            sess.commit()
+            try:
+                sess.commit()
+            except IntegrityError:  # the same figures were saved at the same moment in another request
+                sess.rollback()
+                raise UserError(_("Someone saved queue times for the same day at the same moment. Nothing was "
+                                  "saved from this form: reload the page and check the figures."), 409) from None
             reindex(sess, sorted(touched))
             flash(_("Queue times saved for %(n)d units.", n=len(touched)), "success")
             return redirect(url_for("staff.queue_times", pilot=pilot.slug) if user.role == "admin"
@@ -711,8 +717,8 @@ def audit():
     sess = db.session()
     args = request.args
     stmt = select(AuditEvent)
-    if user.role == "pilot_manager":
-        stmt = stmt.where(AuditEvent.pilot_id == user.pilot_id)
+    if user.role == "pilot_manager":  # fail closed: a manager without a pilot sees nothing
+        stmt = stmt.where(AuditEvent.pilot_id == user.pilot_id if user.pilot_id else false())
     action = (args.get("action") or "").strip()[:40]
     entity = (args.get("entity") or "").strip()[:30]
     actor = (args.get("actor") or "").strip()[:200]
@@ -757,7 +763,7 @@ def audit():
 def _figures_args(user: StaffUser) -> tuple[Pilot, int]:
     pilot = _chosen_pilot(user)
     year_text = request.args.get("year") or str(clock_today().year)
-    if not year_text.isdigit() or not 2000 <= int(year_text) <= 2100:
+    if not is_whole_number(year_text) or not 2000 <= int(year_text) <= 2100:
         raise UserError(_("The year is not valid."), 400)
     return pilot, int(year_text)
 

@@ -1,0 +1,7 @@
+"""Small input checks shared by forms, query strings and imports."""
+from __future__ import annotations
+
+
+def is_whole_number(text: str | None, max_digits: int = 9) -> bool:
+    """ASCII digits only. str.isdigit() also accepts e.g. '²', which int() then rejects."""
+    return bool(text) and text.isascii() and text.isdigit() and len(text) <= max_digits
