@@ -239,6 +239,14 @@ class Checker:
                 self.results.append(res)
                 done.append(res)
                 continue
+            final = urldefrag(self.page.url)[0]
+            if final != url:  # redirected: apply the same limits to where it landed
+                fparts = urlsplit(final)
+                fqs = queries_per_path.setdefault(fparts.path.rstrip("/"), set())
+                if final in seen or (fparts.query not in fqs and len(fqs) >= MAX_QUERY_VARIANTS):
+                    continue
+                seen.add(final)
+                fqs.add(fparts.query)
             res = self.record(label, response)
             done.append(res)
             if res.source is not None:

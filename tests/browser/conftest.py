@@ -495,11 +495,12 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
         staff_pages = staff.crawl([staff.page.url, "/fi/staff/", "/sv/staff/"], label="staff crawl", max_pages=40,
                                   allow=lambda p: "/staff" in p)
         site.checked["staff pages"] = len(staff_pages)
-        for res in staff_pages:
-            if re.search(r"/staff/units/\d+(/edit)?$", urlsplit(res.url).path) and not res.error:
-                staff.goto(res.url)
+        for lang in LANGS:
+            edit = next((r.url for r in staff_pages if r.lang_in_url == lang and not r.error
+                         and re.search(r"/staff/units/\d+(/edit)?$", urlsplit(r.url).path)), None)
+            if edit:
+                staff.goto(edit)
                 staff.state_screenshots("staff-unit-edit")
-                break
         check_form_errors(staff, site, staff_pages, label="state: staff form errors")
     site.timings["staff"] = now() - t
 

@@ -130,6 +130,7 @@ def test_form_errors_tied_to_fields_and_summarised(site) -> None:  # noqa: ANN00
                 problems.append(f"{r.where}: invalid field {el} has no link in the error summary")
             if not s["beforeFirstInvalid"]:
                 problems.append(f"{r.where}: the error summary comes after the first invalid field")
+    problems += [f"{k}: {v}" for k, v in site.skipped.items() if k.startswith("form errors")]
     if not error_states and not site.checked.get("form error states"):
         pytest.skip("no form with fields was found to submit empty: " + "; ".join(
             f"{k}: {v}" for k, v in site.skipped.items()) or "no forms yet")
