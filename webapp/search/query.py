@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Mapping
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
