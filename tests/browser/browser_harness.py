@@ -57,6 +57,7 @@ class PageResult:
     facts: dict = field(default_factory=dict)
     reflow: dict = field(default_factory=dict)   # width -> layout result
     zoom: dict = field(default_factory=dict)
+    spacing: dict = field(default_factory=dict)  # layout with WCAG 1.4.12 text spacing
     error: str | None = None
     who: str = "anonymous"     # whose browser session (titles are unique per visitor)
 
@@ -69,6 +70,16 @@ def url_lang(url: str) -> str | None:
     first = urlsplit(url).path.strip("/").split("/", 1)[0]
     return first if first in ("fi", "sv") else None
 
+
+# WCAG 1.4.12 Text spacing: the user style sheet of the success criterion's test.
+TEXT_SPACING_ON = """() => {
+  const s = document.createElement('style');
+  s.id = 'a11y-text-spacing';
+  s.textContent = '* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }'
+                + ' p { margin-bottom: 2em !important; }';
+  document.head.appendChild(s);
+}"""
+TEXT_SPACING_OFF = "() => { const s = document.getElementById('a11y-text-spacing'); if (s) s.remove(); }"
 
 KEY_PAGES = [  # (screenshot name, predicate on the path+query)
     ("home", lambda p, q: re.fullmatch(r"/(fi|sv)/?", p) is not None),
@@ -155,6 +166,9 @@ class Checker:
                 page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
                 res.zoom = self.layout()
                 page.evaluate("() => { document.documentElement.style.fontSize = ''; }")
+                page.evaluate(TEXT_SPACING_ON)
+                res.spacing = self.layout()
+                page.evaluate(TEXT_SPACING_OFF)
         except Exception as exc:  # noqa: BLE001  record and go on: one broken page must not hide the others
             res.error = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:300]}"
         finally:

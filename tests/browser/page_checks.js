@@ -44,6 +44,7 @@
       links,
       beforeFirstInvalid: !firstInvalid || !!(summary.compareDocumentPosition(firstInvalid) & Node.DOCUMENT_POSITION_FOLLOWING),
       inMain: !!(main && main.contains(summary)),
+      focused: document.activeElement === summary || summary.contains(document.activeElement),
       nearTop: !h1 || !!(summary.compareDocumentPosition(h1) & Node.DOCUMENT_POSITION_FOLLOWING) ||
                !Array.from(document.querySelectorAll("main form")).some((f) => f.compareDocumentPosition(summary) & Node.DOCUMENT_POSITION_FOLLOWING),
     };

@@ -128,6 +128,8 @@ def test_form_errors_tied_to_fields_and_summarised(site) -> None:  # noqa: ANN00
                 problems.append(f"{r.where}: the error summary has no links to the fields")
             for el in s.get("unlinkedInvalid", []):
                 problems.append(f"{r.where}: invalid field {el} has no link in the error summary")
+            if not s["focused"]:
+                problems.append(f"{r.where}: the error summary does not have focus when the page opens")
             if not s["beforeFirstInvalid"]:
                 problems.append(f"{r.where}: the error summary comes after the first invalid field")
     problems += [f"{k}: {v}" for k, v in site.skipped.items() if k.startswith("form errors")]
@@ -166,6 +168,23 @@ def test_text_resized_to_200_percent(site) -> None:  # noqa: ANN001
             problems.append(f"{r.where}: {c['el']} clips its text at 200 % (overflow {c['overflow']}, "
                             f"box {c['box']}, content {c['content']}): {c['text']!r}")
     assert not problems, _report("Text at 200 %", problems)
+
+
+def test_text_spacing(site) -> None:  # noqa: ANN001
+    """WCAG 1.4.12: with line height 1.5, paragraph spacing 2em, letter spacing 0.12em and word spacing
+    0.16em (at 1280 px) nothing overflows the page or is clipped."""
+    problems = []
+    for r in _checked(site):
+        z = r.spacing
+        if not z:
+            continue
+        if z["scrollWidth"] > z["innerWidth"] + 1:
+            wide = "\n".join(f"      {w['el']} (right edge {w['right']}px)" for w in z["wide"])
+            problems.append(f"{r.where}: page is {z['scrollWidth']}px wide with text spacing\n{wide}")
+        for c in z["clipped"]:
+            problems.append(f"{r.where}: {c['el']} clips its text with text spacing (overflow {c['overflow']}, "
+                            f"box {c['box']}, content {c['content']}): {c['text']!r}")
+    assert not problems, _report("Text spacing (WCAG 1.4.12)", problems)
 
 
 def test_html_is_valid(site, tmp_path: Path) -> None:  # noqa: ANN001
