@@ -65,6 +65,18 @@ def test_compare_errors(client, query, status, text):
     assert text in html and 'class="error-summary"' in html and 'href="/fi/search"' in html
 
 
+def test_compare_links_back_to_the_search(app, client):
+    ids = _unit_ids(app, 5)
+    search = client.get("/fi/search?q=sote-keskus&accepting=1").get_data(as_text=True)
+    assert '<input type="hidden" name="back" value="q=sote-keskus&amp;accepting=1">' in search
+    back = "q=sote-keskus&accepting=1&evil=https://example.com"
+    ok = client.get("/fi/compare", query_string=[("unit", ids[0]), ("unit", ids[1]), ("back", back)])
+    assert 'href="/fi/search?q=sote-keskus&amp;accepting=1"' in ok.get_data(as_text=True)
+    too_many = client.get("/fi/compare", query_string=[*[("unit", i) for i in ids], ("back", back)])
+    assert too_many.status_code == 400
+    assert 'href="/fi/search?q=sote-keskus&amp;accepting=1"' in too_many.get_data(as_text=True)
+
+
 def test_compare_error_in_swedish(client):
     html = client.get("/sv/compare?unit=1&unit=2&unit=3&unit=4&unit=5").get_data(as_text=True)
     assert "Du kan jämföra högst 4 verksamhetsställen åt gången." in html

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -210,9 +210,18 @@ def compare_ids(values: list[str]) -> list[int]:
     return ids
 
 
+def back_to_search_url() -> str:
+    """The search the visitor came from (the compare form carries its query string as `back`)."""
+    raw = request.args.get("back", "")[:2000]
+    pairs = [(k, v) for k, v in parse_qsl(raw, keep_blank_values=False) if k in FIELD_LABELS and k != "lang"]
+    base = url_for("public.search")
+    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
 @bp.get("/compare")
 def compare():
     sess = db.session()
+    back = back_to_search_url()
     try:
         ids = compare_ids(request.args.getlist("unit"))
         units = load_units(sess, ids, full=True)
@@ -221,7 +230,7 @@ def compare():
             raise CompareError(_("No unit has the number %(ids)s. It may have been removed.",
                                  ids=", ".join(str(i) for i in missing)), 404)
     except CompareError as exc:
-        return render_template("search/compare.html", units=[], error=exc.message), exc.code
+        return render_template("search/compare.html", units=[], error=exc.message, back=back), exc.code
     ordered = [units[i] for i in ids]
     postcodes = postcode_names(sess, [u.postcode for u in ordered])
     professions: list[str] = []
@@ -231,7 +240,7 @@ def compare():
                 professions.append(p)
     services = [c for c in SERVICES if any(c in u.service_codes for u in ordered)]
     return render_template(
-        "search/compare.html", units=ordered, error=None, postcodes=postcodes, professions=professions,
+        "search/compare.html", units=ordered, error=None, back=back, postcodes=postcodes, professions=professions,
         services=services, hours_summary=hours_summary, fmt_clock=fmt_clock, WEEKDAYS=WEEKDAYS,
         PROFESSIONS=PROFESSIONS, SERVICES=SERVICES, ELEMENTS=ELEMENTS, SECTORS=SECTORS,
         SERVICE_LANGUAGES=SERVICE_LANGUAGES, FEATURES=FEATURES, label=label)
