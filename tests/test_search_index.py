@@ -297,3 +297,27 @@ def test_rebuild_switches_atomically_and_counts_visible_units(app, tmp_path: Pat
         second = (target / "CURRENT").read_text()
     assert first != second and (target / second).is_dir()
     assert not any(p.name.startswith(".build") for p in target.iterdir())
+
+
+def test_index_still_matches_database_after_several_updates(app):
+    """Updates add segments and delete documents; the cached rows of old segments must follow."""
+    from webapp.models import UnitService
+    index_dir = app.config["INDEX_DIR"]
+    _ids(app, {})  # open the snapshot first, so that later ones reuse its segments
+    with app.app_context():
+        sess = db.session()
+        units = sess.scalars(select(Unit).where(Unit.element == "sote_centre").order_by(Unit.id)).unique().all()[:6]
+        for round_no, unit in enumerate(units):
+            if round_no % 3 == 0:
+                unit.services = [s for s in unit.services if s.code != "doctor"]
+            elif round_no % 3 == 1:
+                unit.services.append(UnitService(code="oral_surgery"))
+                unit.accepting_new = not unit.accepting_new
+            else:
+                unit.is_hidden = True
+            sess.commit()
+            update_units(sess, index_dir, [unit.id])
+            _ids(app, {"service": "doctor"})  # a search between updates builds an intermediate snapshot
+        for args in ({}, {"service": "doctor"}, {"service": "oral_surgery"}, {"accepting": "1"},
+                     {"element": "sote_centre", "language": "sv"}):
+            assert _ids(app, args) == db_expected(sess, args), args
