@@ -514,3 +514,12 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     lines += [f"timing\t{k}\t{v:.1f}s" for k, v in site.timings.items()]
     (ARTIFACTS / "checked-pages.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return site
+
+
+@pytest.fixture(scope="session")
+def sign_in_resident(live_server):  # noqa: ANN001,ANN201
+    """sign_in_resident(page, lang) -> None or why it failed: a test person signs in on `page`."""
+    def do(page, lang: str = "fi") -> str | None:  # noqa: ANN001
+        return identify(Checker(page, live_server.url, screenshots=False), Site(base=live_server.url), lang, record=False)
+    return do
+

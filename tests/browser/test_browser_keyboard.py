@@ -113,11 +113,29 @@ def _focus_pages(site) -> list[str]:  # noqa: ANN001
     return urls
 
 
-def test_focus_is_always_visible(site, new_page) -> None:  # noqa: ANN001
+TRANSPARENT = ("rgba(0, 0, 0, 0)", "transparent")
+
+
+def _visible_indicator(f: dict, p: dict) -> bool:
+    """A focus indicator: a non-transparent outline, a box-shadow, or a changed background."""
+    outline = f["outlineStyle"] != "none" and f["outlineWidth"] > 0 and not f["outline"].endswith(TRANSPARENT)
+    return outline or f["shadow"] != "none" or f["bg"] != p["bg"]
+
+
+def test_focus_is_always_visible(site, new_page, sign_in_resident) -> None:  # noqa: ANN001
     page = new_page()
     problems = []
     checked = 0
-    for url in _focus_pages(site):
+    urls = _focus_pages(site)
+    # Signed in (the header then has the resident's name and a sign-out button): my choices.
+    signed_in = new_page()
+    if sign_in_resident(signed_in, "fi") is None:
+        mine = next((r.url for r in site.results if r.label == "signed-in crawl" and r.lang_in_url == "fi"), None)
+        if mine:
+            urls.append(("signed-in", mine))
+    for url in urls:
+        if isinstance(url, tuple):
+            page, url = signed_in, url[1]
         page.goto(url)
         first = None
         for _ in range(80):
@@ -130,12 +148,13 @@ def test_focus_is_always_visible(site, new_page) -> None:  # noqa: ANN001
             first = first or info["sel"]
             checked += 1
             f, p = info["focused"], info["plain"]
-            indicator = (f["outlineStyle"] != "none" and f["outlineWidth"] > 0) or f["shadow"] != "none"
-            differs = (f["outline"], f["shadow"]) != (p["outline"], p["shadow"])
+            indicator = _visible_indicator(f, p)
+            differs = (f["outline"], f["shadow"], f["bg"]) != (p["outline"], p["shadow"], p["bg"])
             if not indicator or not differs:
                 problems.append(f"{url}: {info['sel']} has no visible focus indicator "
                                 f"(focused outline {f['outline']}, box-shadow {f['shadow']}; unfocused outline {p['outline']}, "
                                 f"box-shadow {p['shadow']})\n    {info['html']}")
+    print(f"\nfocus checked on {checked} elements of {[u[1] if isinstance(u, tuple) else u for u in urls]}")
     assert checked, "no focusable element reached by Tab on the key pages"
     assert not problems, f"Focus not visible ({len(problems)}):\n" + "\n".join(problems)
 
