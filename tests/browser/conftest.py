@@ -446,6 +446,8 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
 
     t = now()
     check_search_states(anon, site)
+    for lang in LANGS:  # the error page (templates/errors/), which no link leads to
+        anon.record("state: page not found (404)", anon.goto(f"{base}/{lang}/no-such-page-a11y"))
     crawled = [r for r in anon.results if r.label == "crawl"]
     check_form_errors(anon, site, crawled)
     site.timings["search and form states"] = now() - t
