@@ -96,3 +96,10 @@ def test_ids_outside_the_integer_range_are_not_found(any_app, path):
 def test_unknown_app_env_is_refused(env):
     with pytest.raises(ConfigError, match="APP_ENV"):
         load_settings({"APP_ENV": env})
+
+
+@pytest.mark.parametrize("path", ["/fi/compare?unit=²&unit=1", "/api/v1/units/²", "/sv/search?page=²",
+                                  "/api/v1/units?page=٣"])
+def test_non_ascii_digits_are_a_clear_4xx(client, path):
+    response = client.get(path)
+    assert 400 <= response.status_code < 500

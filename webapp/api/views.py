@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from webapp import db
+from webapp.validation import is_whole_number
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.i18n import current_lang
@@ -120,7 +121,7 @@ def unit(unit_id: str):
     problem = _take_lang()
     if problem:
         return _error(400, problem.message, problem.parameter)
-    if not unit_id.isdigit() or len(unit_id) > 9:
+    if not is_whole_number(unit_id):
         return _error(404, _("No unit has the number %(id)s.", id=unit_id[:20]))
     loaded = load_units(db.session(), [int(unit_id)])
     if int(unit_id) not in loaded:

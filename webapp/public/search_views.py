@@ -12,6 +12,7 @@ from wtforms import BooleanField, SearchField, SelectField, SelectMultipleField,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp import db
+from webapp.validation import is_whole_number
 from webapp.i18n import current_lang
 from webapp.models import Municipality, Pilot, PilotMunicipality
 from webapp.public import bp
@@ -197,7 +198,7 @@ def compare_ids(values: list[str]) -> list[int]:
     ids: list[int] = []
     for raw in values:
         raw = raw.strip()
-        if not raw.isdigit() or len(raw) > 9:
+        if not is_whole_number(raw):
             shown = raw if len(raw) <= 20 else raw[:20] + "…"
             raise CompareError(_("“%(value)s” is not a unit number.", value=shown))
         if int(raw) not in ids:
