@@ -189,14 +189,17 @@ def check_search_states(checker: Checker, site: Site) -> None:
         if resp is None or resp.status >= 400 or form_index < 0:
             site.skipped["search states"] = f"no GET search form with a text field in main at /{lang}/search (status {resp.status if resp else None})"
             return
-        # Filters: tick the first checkbox of each group and choose the first non-empty option of each select.
+        # Filters: the first non-empty option of the first select and the first box of the first two
+        # checkbox groups (a few filters, so that there are still results).
         filtered = _submit_form(checker, form_index, """(index) => {
             const form = document.querySelectorAll('form')[index];
             const seen = {};
+            let groups = 0, selects = 0;
             for (const el of Array.from(form.elements)) {
               if (el.disabled) continue;
-              if ((el.type === 'checkbox' || el.type === 'radio') && !seen[el.name]) { seen[el.name] = 1; el.checked = true; }
-              if (el.tagName === 'SELECT' && !el.value) { const o = Array.from(el.options).find(o => o.value); if (o) el.value = o.value; }
+              if (el.type === 'checkbox' && !seen[el.name] && groups < 2) { seen[el.name] = 1; groups++; el.checked = true; }
+              if (el.tagName === 'SELECT' && !el.value && selects < 1) {
+                const o = Array.from(el.options).find(o => o.value); if (o) { el.value = o.value; selects++; } }
             }
             form.requestSubmit();
         }""")
