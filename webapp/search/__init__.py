@@ -1,4 +1,5 @@
-"""Unit search: the Whoosh index (index.py) and the query layer (query.py).
+"""Unit search: the Whoosh index on disk (index.py), its per-process snapshot (snapshots.py), parameter
+parsing (params.py) and executing a search (query.py).
 
 Public functions:
 - `rebuild_index(sess, index_dir) -> int` — build a fresh index and switch to it atomically.
@@ -11,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Municipality, Pilot, Postcode
-from webapp.search.index import IndexMissing, rebuild_index, snapshot, update_units
-from webapp.search.query import (FACET_GROUPS, FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError,
-                                 SearchParams, SearchResult, execute, field_label, parse_params)
+from webapp.search.index import rebuild_index, update_units
+from webapp.search.params import (FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError, SearchParams,
+                                  field_label, parse_params)
+from webapp.search.query import FACET_GROUPS, SearchResult, execute
+from webapp.search.snapshots import IndexMissing, snapshot
 
 __all__ = ["rebuild_index", "update_units", "known_from_db", "parse_params", "run_search", "SearchParams",
            "SearchResult", "ParamError", "Known", "FACET_GROUPS", "FIELD_LABELS", "SORT_LABELS", "SORTS", "PER_PAGE",

@@ -1,4 +1,4 @@
-"""The Whoosh index: one document per visible unit.
+"""The Whoosh index on disk: the schema, one document per visible unit, building and updating.
 
 Layout on disk: `<index_dir>/CURRENT` names the live version directory (`v<time>`) beside it.
 `rebuild_index` builds a new version in a fresh directory and switches CURRENT with an atomic
@@ -7,22 +7,17 @@ live version (the staff workspace calls it after every change).
 
 Text is indexed twice, once per language, with the Snowball stemmers (`text_fi`, `text_sv`), plus an
 unstemmed field (`text_plain`) used by the typo-tolerant fallback. Filters use keyword/ID fields.
-Every process keeps one open searcher and an in-memory table of the stored filter fields per index
-version (`snapshot()`), reloaded when CURRENT or the index generation changes.
+Reading the live version is in snapshots.py.
 """
 from __future__ import annotations
 
-import gc
 import logging
-import math
 import os
 import shutil
 import threading
 import time
-import unicodedata
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -230,7 +225,7 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
 
 # ---------------------------------------------------------------- versions on disk
 
-def _current_version(index_dir: str) -> Path | None:
+def current_version(index_dir: str) -> Path | None:
     root = Path(index_dir)
     try:
         name = (root / CURRENT).read_text().strip()
@@ -292,7 +287,7 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
     ids = {int(i) for i in unit_ids}
     if not ids:
         return 0
-    path = _current_version(index_dir)
+    path = current_version(index_dir)
     if path is None:
         rebuild_index(sess, index_dir)
         return len(ids)
@@ -312,234 +307,3 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
         finally:
             ix.close()
     return len(units)
-
-
-# ---------------------------------------------------------------- the per-process snapshot
-
-# Finnish and Swedish alphabetical order: å, ä, ö after z; w sorted with v; other accents folded.
-_COLLATE = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "w": "v"})
-
-
-def collation_key(text: str) -> str:
-    text = text.lower().translate(_COLLATE)
-    folded = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in folded if not unicodedata.combining(c))
-
-
-@dataclass(slots=True)
-class Row:
-    """The stored filter fields of one document."""
-    docnum: int
-    id: int
-    name_fi: str
-    name_sv: str
-    pilot: str
-    element: str
-    services: frozenset
-    municipality: str
-    languages: frozenset
-    features: frozenset
-    sector: str
-    accepting: bool
-    t3_doctor: int | None
-    t3_nurse: int | None
-    t3_dentist: int | None
-    lat: float | None
-    lon: float | None
-    key_fi: str = ""
-    key_sv: str = ""
-    name_terms: frozenset = frozenset()
-    place_terms: frozenset = frozenset()
-
-
-def _row(docnum: int, f: dict) -> Row:
-    name_fi, name_sv = f.get("name_fi", ""), f.get("name_sv", "")
-    return Row(docnum=docnum, id=int(f["id"]), name_fi=name_fi, name_sv=name_sv,
-               pilot=f.get("pilot", ""), element=f.get("element", ""),
-               services=frozenset((f.get("services") or "").split()), municipality=f.get("municipality", ""),
-               languages=frozenset((f.get("languages") or "").split()),
-               features=frozenset((f.get("features") or "").split()), sector=f.get("sector", ""),
-               accepting=bool(f.get("accepting")), t3_doctor=f.get("t3_doctor"), t3_nurse=f.get("t3_nurse"),
-               t3_dentist=f.get("t3_dentist"), lat=f.get("lat"), lon=f.get("lon"),
-               key_fi=collation_key(name_fi), key_sv=collation_key(name_sv or name_fi),
-               name_terms=frozenset((f.get("name_terms") or "").split()),
-               place_terms=frozenset((f.get("place_terms") or "").split()))
-
-
-# Bit positions set in each byte value, for turning a bitmask back into document numbers quickly.
-_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
-MASK_GROUPS = ("pilot", "element", "municipality", "service", "language", "feature", "sector", "accepting")
-
-
-def _row_values(group: str, r: Row) -> Iterable[str]:
-    if group == "service":
-        return r.services
-    if group == "feature":
-        return r.features
-    if group == "language":
-        return r.languages
-    if group == "accepting":
-        return ("1",) if r.accepting else ()
-    return (getattr(r, group),)
-
-
-@dataclass
-class Snapshot:
-    """An open index version with its stored fields as rows and, per filter value, a bitmask of documents
-    (Python ints: AND/OR and bit_count run in C, so filters and facet counts over 10,000 units take
-    microseconds). Distances per origin and T3 limits are computed once and cached."""
-    path: Path
-    generation: int
-    ix: object
-    searcher: object
-    rows: list[Row]
-    by_docnum: list[Row | None]
-    all_mask: int
-    masks: dict[str, dict[str, int]]
-    segment_rows: dict = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    cache_lock: threading.Lock = field(default_factory=threading.Lock)
-    _t3: dict = field(default_factory=dict)
-    _distances: OrderedDict = field(default_factory=OrderedDict)
-
-    @classmethod
-    def load(cls, path: Path, previous: "Snapshot | None" = None) -> "Snapshot":
-        """Open the index at path. Segments are immutable, so the rows of segments that `previous`
-        (an older generation of the same version) already read are reused: after update_units only
-        the small new segment is read, not all 10,000 stored documents."""
-        ix = windex.open_dir(str(path))
-        searcher = ix.searcher()
-        reader = searcher.reader()
-        subs = list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
-        reusable = previous.segment_rows if previous is not None and previous.path == path else {}
-        segment_rows: dict[str, dict[int, Row]] = {}
-        rows: list[Row] = []
-        for sub, offset in subs:
-            try:
-                segid = sub.segment().segment_id()
-            except AttributeError:
-                segid = None
-            cached = reusable.get(segid) if segid else None
-            if cached is None:
-                cached = {local: _row(local, fields) for local, fields in sub.iter_docs()}
-            if segid:
-                segment_rows[segid] = cached
-            deletions = sub.has_deletions()
-            for local, row in cached.items():
-                if deletions and sub.is_deleted(local):
-                    continue
-                docnum = offset + local
-                rows.append(row if row.docnum == docnum else replace(row, docnum=docnum))
-        size = max((r.docnum for r in rows), default=-1) + 1
-        by_docnum: list[Row | None] = [None] * size
-        for r in rows:
-            by_docnum[r.docnum] = r
-        lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
-        for r in rows:
-            for g in MASK_GROUPS:
-                for v in _row_values(g, r):
-                    lists[g].setdefault(v, []).append(r.docnum)
-        snap = cls(path=path, generation=ix.latest_generation(), ix=ix, searcher=searcher, rows=rows,
-                   by_docnum=by_docnum, all_mask=0, masks={}, segment_rows=segment_rows)
-        snap.all_mask = snap.mask_of(r.docnum for r in rows)
-        snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in lists.items()}
-        return snap
-
-    def mask_of(self, docnums: Iterable[int]) -> int:
-        size = len(self.by_docnum)
-        buf = bytearray((size + 7) // 8)
-        for d in docnums:
-            if d < size:
-                buf[d >> 3] |= 1 << (d & 7)
-        return int.from_bytes(buf, "little")
-
-    def docnums(self, mask: int) -> list[int]:
-        out: list[int] = []
-        for i, byte in enumerate(mask.to_bytes((len(self.by_docnum) + 7) // 8 or 1, "little")):
-            if byte:
-                base = i << 3
-                out.extend(base + b for b in _BITS[byte])
-        return out
-
-    def value_mask(self, group: str, value: str) -> int:
-        return self.masks.get(group, {}).get(value, 0)
-
-    def t3_mask(self, profession: str, limit: int) -> int:
-        key = (profession, limit)
-        if key not in self._t3:
-            attr = f"t3_{profession}"
-            self._t3[key] = self.mask_of(r.docnum for r in self.rows
-                                         if getattr(r, attr) is not None and getattr(r, attr) <= limit)
-        return self._t3[key]
-
-    def distances(self, origin: tuple[float, float]) -> list[float]:
-        """Great-circle distance (km) from origin to every document, indexed by docnum (inf if unknown)."""
-        with self.cache_lock:
-            cached = self._distances.get(origin)
-            if cached is not None:
-                self._distances.move_to_end(origin)
-                return cached
-        lat1, lon1 = math.radians(origin[0]), math.radians(origin[1])
-        cos1 = math.cos(lat1)
-        sin, cos, asin, sqrt, rad = math.sin, math.cos, math.asin, math.sqrt, math.radians
-        out = [math.inf] * len(self.by_docnum)
-        for r in self.rows:
-            if r.lat is None or r.lon is None:
-                continue
-            lat2 = rad(r.lat)
-            a = sin((lat2 - lat1) / 2) ** 2 + cos1 * cos(lat2) * sin((rad(r.lon) - lon1) / 2) ** 2
-            out[r.docnum] = 2 * 6371.0088 * asin(min(1.0, sqrt(a)))
-        with self.cache_lock:
-            self._distances[origin] = out
-            while len(self._distances) > 64:
-                self._distances.popitem(last=False)
-        return out
-
-    def radius_mask(self, origin: tuple[float, float], radius_km: float) -> int:
-        dist = self.distances(origin)
-        return self.mask_of(r.docnum for r in self.rows if dist[r.docnum] <= radius_km)
-
-    def close(self) -> None:
-        try:
-            self.searcher.close()
-            self.ix.close()
-        except Exception:  # noqa: BLE001  closing an index that is gone is harmless
-            pass
-
-
-MAX_SNAPSHOTS = 8
-_snapshots: dict[str, Snapshot] = {}
-_snapshot_lock = threading.Lock()
-
-
-class IndexMissing(RuntimeError):
-    pass
-
-
-def snapshot(index_dir: str) -> Snapshot:
-    """The open searcher and row table of the live index version (cached per process)."""
-    path = _current_version(index_dir)
-    if path is None:
-        raise IndexMissing(index_dir)
-    with _snapshot_lock:
-        snap = _snapshots.get(index_dir)
-        if snap is not None and snap.path == path and snap.ix.latest_generation() == snap.generation:
-            return snap
-        new = Snapshot.load(path, previous=snap)
-        # The row table is long-lived: move it out of the collector's reach, or every full collection
-        # walks its ~200,000 objects (a 50-100 ms pause on 10,000 units).
-        gc.freeze()
-        if snap is not None:
-            snap.close()
-        _snapshots.pop(index_dir, None)
-        _snapshots[index_dir] = new
-        while len(_snapshots) > MAX_SNAPSHOTS:  # e.g. many test apps in one process
-            _snapshots.pop(next(iter(_snapshots))).close()
-        return new
-
-
-def forget_snapshots() -> None:
-    with _snapshot_lock:
-        for snap in _snapshots.values():
-            snap.close()
-        _snapshots.clear()
