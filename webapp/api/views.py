@@ -12,7 +12,7 @@ from webapp.api.openapi import openapi_document
 from webapp.i18n import current_lang
 from webapp.models import Pilot, Unit
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
-from webapp.search.query import ParamError, field_label
+from webapp.search.params import ParamError, field_label
 from webapp.search.units import latest_t3, load_units
 from webapp.vocab import ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, label
 

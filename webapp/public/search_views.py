@@ -17,7 +17,7 @@ from webapp.i18n import current_lang
 from webapp.models import Municipality, Pilot, PilotMunicipality
 from webapp.public import bp
 from webapp.search import (FIELD_LABELS, SORT_LABELS, SORTS, known_from_db, parse_params, run_search)
-from webapp.search.query import MAX_Q, ParamError, SearchParams
+from webapp.search.params import MAX_Q, ParamError, SearchParams
 from webapp.search.units import (fmt_clock, hours_summary, latest_t3, load_units, postcode_names,
                                  professions_for)
 from webapp.vocab import (ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,

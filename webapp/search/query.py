@@ -22,10 +22,8 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 
-# The parameter names are re-exported here: webapp.public and webapp.api import them from this module.
-from webapp.search.params import (FIELD_LABELS, MAX_Q, MAX_RADIUS_KM, MAX_T3, PER_PAGE, SORT_LABELS,  # noqa: F401
-                                  SORTS, Known, ParamError, SearchParams, default_sort, field_label, parse_params)
-from webapp.search.snapshots import Snapshot, collation_key  # noqa: F401  (collation_key re-exported)
+from webapp.search.params import (SearchParams)
+from webapp.search.snapshots import Snapshot
 
 # Facet groups: (parameter, how the group combines: "any" = own selection ignored, "all" = counted in results)
 FACET_GROUPS = {"pilot": "any", "element": "any", "municipality": "any", "language": "any", "sector": "any",
