@@ -72,3 +72,32 @@ def test_hsts_only_over_https(make_app):
     assert "Strict-Transport-Security" not in client.get("/fi/").headers
     secure = client.get("/fi/", headers={"X-Forwarded-Proto": "https"})
     assert secure.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+@pytest.mark.parametrize("lang, text", [("fi", "Jokin meni vikaan"), ("sv", "Något gick fel")])
+def test_unexpected_error_is_a_500_page_in_the_visitors_language_without_details(make_app, lang, text, caplog):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get(f"/{lang}/boom")
+    def boom():
+        raise RuntimeError("secret internal detail 010190-900X")
+
+    response = app.test_client().get(f"/{lang}/boom")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert f'<html lang="{lang}">' in html and text in html
+    assert "secret internal detail" not in html and "Traceback" not in html
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert "secret internal detail" in logged, "the error itself is logged for the operators"
+    assert "010190-900X" not in logged, "but never a henkilötunnus"
+
+
+def test_unexpected_api_error_is_json(make_app):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/api/v1/boom")
+    def api_boom():
+        raise RuntimeError("internal")
+
+    response = app.test_client().get("/api/v1/boom")
+    assert response.status_code == 500 and response.json["error"]["status"] == 500

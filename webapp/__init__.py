@@ -40,6 +40,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO)
+    from webapp import logredact
+    logredact.install()
 
     from webapp import cli, db, errors, i18n, security
     db.init_app(app)
