@@ -306,3 +306,71 @@ def test_no_population_register_is_a_clear_503(app, client, monkeypatch):
     response = sign_in(client, "aino")
     assert response.status_code == 503
     assert "Tunnistautuminen ei ole juuri nyt käytettävissä" in main_text(response)
+
+
+class FakeHttp:
+    """Answers the discovery document and the key set, counting the key-set fetches."""
+
+    def __init__(self, metadata: dict, jwks: dict):
+        self.metadata, self.jwks, self.jwks_fetches = metadata, jwks, 0
+
+    def get(self, url, timeout=None):  # noqa: ANN001
+        class Response:
+            def __init__(self, body):  # noqa: ANN001
+                self.body = body
+
+            def raise_for_status(self):
+                return None
+
+            def json(self):
+                return self.body
+        if url.endswith("/jwks"):
+            self.jwks_fetches += 1
+            return Response(self.jwks)
+        return Response(self.metadata)
+
+
+METADATA = {"issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/authorize", "token_endpoint": f"{ISSUER}/token",
+            "jwks_uri": f"{ISSUER}/jwks"}
+
+
+def test_oidc_fetches_the_keys_again_when_the_idp_rotated_them(rsa_key):
+    old_key = RSAKey.generate_key(2048, parameters={"kid": "old", "alg": "RS256", "use": "sig"})
+    http = FakeHttp(METADATA, {"keys": [old_key.as_dict(private=False)]})
+    provider = OidcProvider(ISSUER, CLIENT, "s3cret", http=http)
+    provider.key_set()
+    provider._jwks_fetched_at -= 120  # the cached keys are over a minute old
+    http.jwks = {"keys": [rsa_key.as_dict(private=False)]}  # the IdP now signs with k1
+    claims = provider.verify_id_token(id_token(rsa_key, "n1"), "n1")
+    assert claims["given_name"] == "Aino" and http.jwks_fetches == 2
+
+
+def test_oidc_does_not_refetch_keys_more_than_once_a_minute(rsa_key):
+    other = RSAKey.generate_key(2048, parameters={"kid": "k1", "alg": "RS256", "use": "sig"})
+    http = FakeHttp(METADATA, {"keys": [rsa_key.as_dict(private=False)]})
+    provider = OidcProvider(ISSUER, CLIENT, "s3cret", http=http)
+    for _ in range(3):
+        with pytest.raises(IdentificationFailed):
+            provider.verify_id_token(id_token(other, "n1"), "n1")  # forged: signed with another key
+    assert http.jwks_fetches == 1
+
+
+def test_oidc_discovery_document_for_another_issuer_is_refused():
+    provider = OidcProvider(ISSUER, CLIENT, "s3cret", http=FakeHttp({**METADATA, "issuer": "https://evil.example"},
+                                                                       {"keys": []}))
+    with pytest.raises(IdentificationFailed):
+        provider.metadata()
+
+
+@pytest.mark.parametrize("acr, accepted", [("http://ftn.ficora.fi/2017/loa3", True),
+                                           ("http://ftn.ficora.fi/2017/loa2", False), (None, False)])
+def test_oidc_requires_the_configured_assurance_level(rsa_key, acr, accepted):
+    provider = OidcProvider(ISSUER, CLIENT, "s3cret", acr_values=("http://ftn.ficora.fi/2017/loa3",),
+                            http=FakeHttp(METADATA, {"keys": [rsa_key.as_dict(private=False)]}))
+    claims = {"acr": acr} if acr else {}
+    token = id_token(rsa_key, "n1", **claims)
+    if accepted:
+        assert provider.verify_id_token(token, "n1")["acr"] == acr
+    else:
+        with pytest.raises(IdentificationFailed):
+            provider.verify_id_token(token, "n1")

@@ -25,7 +25,8 @@ def _setup(state) -> None:  # noqa: ANN001
     client_secret = app.config.get("OIDC_CLIENT_SECRET") or os.environ.get("OIDC_CLIENT_SECRET")
     if issuer and client_id and client_secret:
         from webapp.identity.oidc import OidcProvider
-        providers["oidc"] = OidcProvider(issuer, client_id, client_secret)
+        acr = app.config.get("OIDC_ACR_VALUES") or os.environ.get("OIDC_ACR_VALUES") or ""
+        providers["oidc"] = OidcProvider(issuer, client_id, client_secret, acr_values=tuple(acr.split()))
     app.extensions["identity_providers"] = providers
     # Production: set app.extensions["population_register"] to a VTJ client (see README).
     app.before_request(check_idle)

@@ -51,29 +51,43 @@ class OidcProvider:
     name = "oidc"
 
     def __init__(self, issuer: str, client_id: str, client_secret: str,
-                 scope: str = "openid profile personal_identity_code", http: Any = None):
+                 scope: str = "openid profile personal_identity_code", http: Any = None,
+                 acr_values: tuple[str, ...] = ()):
         self.issuer = issuer.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
         self.scope = scope
         self.http = http or requests
+        # Assurance levels accepted (e.g. "http://ftn.ficora.fi/2017/loa3" for strong identification);
+        # when set they are requested and the ID token's acr must be one of them.
+        self.acr_values = tuple(acr_values)
         self._metadata: dict | None = None
         self._jwks: KeySet | None = None
+        self._jwks_fetched_at = 0.0
 
     # --- network (mocked in tests) ----------------------------------------------------------
     def metadata(self) -> dict:
         if self._metadata is None:
             resp = self.http.get(f"{self.issuer}/.well-known/openid-configuration", timeout=10)
             resp.raise_for_status()
-            self._metadata = resp.json()
+            metadata = resp.json()
+            # OpenID Connect Discovery §4.3: the document must name the issuer it was fetched for.
+            if str(metadata.get("issuer", "")).rstrip("/") != self.issuer:
+                raise IdentificationFailed("issuer_mismatch")
+            self._metadata = metadata
         return self._metadata
 
-    def key_set(self) -> KeySet:
-        if self._jwks is None:
+    def key_set(self, refresh: bool = False) -> KeySet:
+        if self._jwks is None or refresh:
             resp = self.http.get(self.metadata()["jwks_uri"], timeout=10)
             resp.raise_for_status()
             self._jwks = KeySet.import_key_set(resp.json())
+            self._jwks_fetched_at = time.time()
         return self._jwks
+
+    def _keys_may_have_rotated(self) -> bool:
+        """Refetch the keys at most once a minute, so that forged tokens cannot make us hammer the IdP."""
+        return time.time() - self._jwks_fetched_at > 60
 
     def _client(self, redirect_uri: str) -> OAuth2Session:
         return OAuth2Session(self.client_id, self.client_secret, scope=self.scope, redirect_uri=redirect_uri,
@@ -91,8 +105,9 @@ class OidcProvider:
         redirect_uri = url_for("identity.oidc_callback", _external=True)
         session[PENDING_KEY] = {"state": state, "nonce": nonce, "verifier": verifier,
                                 "redirect_uri": redirect_uri, "at": time.time()}
+        extra = {"acr_values": " ".join(self.acr_values)} if self.acr_values else {}
         url, _state = self._client(redirect_uri).create_authorization_url(
-            self.metadata()["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier)
+            self.metadata()["authorization_endpoint"], state=state, nonce=nonce, code_verifier=verifier, **extra)
         return redirect(url)
 
     def complete(self, request) -> VerifiedPerson:  # noqa: ANN001
@@ -120,12 +135,28 @@ class OidcProvider:
 
     def verify_id_token(self, id_token: str, nonce: str) -> dict:
         try:
-            token = jwt.decode(id_token, self.key_set(), algorithms=["RS256", "ES256", "PS256"])
-            registry = jwt.JWTClaimsRegistry(
-                leeway=60, iss={"essential": True, "value": self.metadata().get("issuer", self.issuer)},
-                aud={"essential": True, "value": self.client_id}, exp={"essential": True},
-                nonce={"essential": True, "value": nonce})
-            registry.validate(token.claims)
+            token = self._decode(id_token)
+            rules: dict[str, dict] = {
+                "iss": {"essential": True, "value": self.issuer},
+                "aud": {"essential": True, "value": self.client_id}, "exp": {"essential": True},
+                "nonce": {"essential": True, "value": nonce}}
+            if self.acr_values:
+                rules["acr"] = {"essential": True, "values": list(self.acr_values)}
+            jwt.JWTClaimsRegistry(leeway=60, **rules).validate(token.claims)
         except (JoseError, ValueError):
             raise IdentificationFailed("invalid_id_token") from None
         return dict(token.claims)
+
+    def _decode(self, id_token: str):  # noqa: ANN202
+        algorithms = ["RS256", "ES256", "PS256"]
+        try:
+            return jwt.decode(id_token, self.key_set(), algorithms=algorithms)
+        except (JoseError, ValueError):
+            if not self._keys_may_have_rotated():
+                raise
+            # The IdP may have rotated its signing keys since we fetched them: fetch once more.
+            try:
+                keys = self.key_set(refresh=True)
+            except Exception:  # noqa: BLE001  the IdP is unreachable: the token stays unverified
+                raise IdentificationFailed("invalid_id_token") from None
+            return jwt.decode(id_token, keys, algorithms=algorithms)
