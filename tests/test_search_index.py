@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from webapp import db
 from webapp.models import Municipality, Postcode, QueueTime, Unit
 from webapp.search import known_from_db, parse_params, rebuild_index, run_search, update_units
-from webapp.search.snapshots import collation_key
+from webapp.collation import collation_key
 
 
 def _search(app, args: dict, lang: str = "fi", paginate: bool = False):

@@ -13,7 +13,8 @@ from webapp import vocab
 from webapp.i18n import current_lang, preferred_lang
 from webapp.models import Municipality, Pilot, PilotMunicipality
 from webapp.public import bp
-from webapp.public.pilots import GRANTED_SLUGS, sort_key, unit_counts
+from webapp.collation import collation_key
+from webapp.public.pilots import GRANTED_SLUGS, unit_counts
 
 STATEMENT_PREPARED_ON = date(2026, 11, 24)
 RADIUS_CHOICES = ("2", "5", "10", "20", "50")
@@ -53,7 +54,7 @@ def home_search_form() -> HomeSearchForm:
     codes = db.session().scalars(select(PilotMunicipality.municipality_code).distinct()).all()
     munis = db.session().scalars(select(Municipality).where(Municipality.code.in_(codes))).all()
     form.municipality.choices = [("", _l("Any municipality"))] + [
-        (m.code, m.name(lang)) for m in sorted(munis, key=lambda m: sort_key(m.name(lang)))]
+        (m.code, m.name(lang)) for m in sorted(munis, key=lambda m: collation_key(m.name(lang)))]
     form.radius_km.choices = [(r, _l("%(km)s km", km=r)) for r in RADIUS_CHOICES]
     form.element.choices = [("", _l("Anything"))] + [(code, label) for code, label in vocab.ELEMENTS.items()]
     return form
@@ -63,7 +64,7 @@ def home_search_form() -> HomeSearchForm:
 def home():
     lang = current_lang()
     pilots = db.session().scalars(select(Pilot)).all()
-    pilots = sorted(pilots, key=lambda p: sort_key(p.name(lang)))
+    pilots = sorted(pilots, key=lambda p: collation_key(p.name(lang)))
     return render_template("public/home.html", pilots=pilots, form=home_search_form(),
                            counts={p.id: unit_counts(p.id) for p in pilots}, granted_slugs=GRANTED_SLUGS)
 

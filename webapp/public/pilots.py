@@ -14,6 +14,7 @@ from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.models import Pilot, Provider, Unit
 from webapp.clock import today
+from webapp.collation import collation_key
 from webapp.public import bp
 from webapp.rules import ChoiceRules, effective_date
 from webapp.vocab import DIRECT_CHOICE_ELEMENTS
@@ -31,14 +32,6 @@ GRANTED_SLUGS = {v: k for k, v in GRANTED_PAGES.items()}
 CLIENT_VOUCHER_SERVICES = ("social_rehabilitation", "home_help", "home_nursing", "housing_services",
                            "work_activity", "dental_prosthetics")
 
-_SORT = str.maketrans({"å": "{", "ä": "|", "ö": "}"})
-
-
-def sort_key(name: str) -> str:
-    """Finnish/Swedish alphabetical order: å, ä, ö after z."""
-    return name.lower().translate(_SORT)
-
-
 @dataclass
 class MunicipalityRow:
     code: str
@@ -52,7 +45,7 @@ def municipality_rows(pilot: Pilot, lang: str) -> list[MunicipalityRow]:
     rows = [MunicipalityRow(pm.municipality_code, pm.municipality.name(lang),
                             all_demo or (beyond and pm.municipality_code not in KESKI_UUSIMAA))
             for pm in pilot.municipalities]
-    return sorted(rows, key=lambda r: sort_key(r.name))
+    return sorted(rows, key=lambda r: collation_key(r.name))
 
 
 def source_documents(pilot: Pilot) -> list[tuple[str, str]]:
@@ -89,7 +82,7 @@ def example_effective(element) -> tuple[date, date]:  # noqa: ANN001
 def pilots():
     lang = current_lang()
     all_pilots = db.session().scalars(select(Pilot)).all()
-    all_pilots = sorted(all_pilots, key=lambda p: sort_key(p.name(lang)))
+    all_pilots = sorted(all_pilots, key=lambda p: collation_key(p.name(lang)))
     counts = {p.id: unit_counts(p.id) for p in all_pilots}
     return render_template("public/pilots.html", pilots=all_pilots, counts=counts, granted_slugs=GRANTED_SLUGS,
                            direct_elements=DIRECT_CHOICE_ELEMENTS)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 import math
 import threading
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -16,17 +15,8 @@ from typing import Iterable
 
 from whoosh import index as windex
 
+from webapp.collation import collation_key
 from webapp.search.index import current_version
-
-# Finnish and Swedish alphabetical order: å, ä, ö after z; w sorted with v; other accents folded.
-_COLLATE = str.maketrans({"å": "{", "ä": "|", "æ": "|", "ö": "}", "ø": "}", "w": "v"})
-
-
-def collation_key(text: str) -> str:
-    text = text.lower().translate(_COLLATE)
-    folded = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in folded if not unicodedata.combining(c))
-
 
 @dataclass(slots=True)
 class Row:
