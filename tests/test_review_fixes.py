@@ -103,3 +103,35 @@ def test_unknown_app_env_is_refused(env):
 def test_non_ascii_digits_are_a_clear_4xx(client, path):
     response = client.get(path)
     assert 400 <= response.status_code < 500
+
+
+def _accepting_ids(client) -> set[int]:
+    data = client.get("/api/v1/units?accepting=1&per_page=100&pilot=uusimaa&element=sote_centre").json
+    ids = {item["id"] for item in data["items"]}
+    page = 2
+    while len(ids) < data["total"]:
+        ids |= {item["id"] for item in client.get(f"/api/v1/units?accepting=1&pilot=uusimaa&element=sote_centre"
+                                                  f"&page={page}").json["items"]}
+        page += 1
+    return ids
+
+
+def test_search_stops_offering_a_unit_when_a_web_choice_takes_its_last_place(client, app):
+    from webapp.search import update_units
+    from webapp.models import Unit
+    unit_id = free_unit(app)
+    with app.app_context():
+        unit = db.session().get(Unit, unit_id)
+        unit.listed_count = unit.capacity - 1  # one place left
+        db.session().commit()
+        update_units(db.session(), app.config["INDEX_DIR"], [unit_id])
+    assert unit_id in _accepting_ids(client)
+    sign_in(client, "aino")
+    response = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
+    assert response.status_code == 303
+    assert unit_id not in _accepting_ids(client), "the full unit must leave the accepting filter at once"
+    reference = response.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/fi/my-choices/{reference}/cancel")
+    from tests.conftest import csrf_from
+    client.post(f"/fi/my-choices/{reference}/cancel", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert unit_id in _accepting_ids(client), "a cancelled choice frees the place in search too"

@@ -17,6 +17,7 @@ from webapp.choice import service as svc
 from webapp.errors import UserError
 from webapp.identity.signin import current_resident_id, display_name, remember_return, session_expired
 from webapp.models import Municipality
+from webapp.search.sync import reindex
 from webapp.vocab import ELEMENTS, SECTORS
 
 SUBMIT_LIMIT = (5, 60)  # choice submissions per minute per resident
@@ -76,7 +77,6 @@ def start(unit_id: int):
     ev, today = _evaluate(rid, unit_id)
     if not ev.decision.allowed:
         svc.record_refusal(db.session(), ev)
-        ev, today = _evaluate(rid, unit_id)
     return _render_decision(ev, today)
 
 
@@ -147,6 +147,8 @@ def submit(unit_id: int):
         raise UserError(_("The form had been changed or was for another unit. Nothing was saved. "
                           "Open the unit's page and choose it again."), 400) from None
     if outcome.ok:
+        if outcome.status == "created":
+            reindex(db.session(), [unit_id])  # the last free place may have gone: "accepting" changes
         if outcome.status == "duplicate":
             flash(_("Your choice had already been saved; here is its receipt."), "info")
         return redirect(url_for("choice.receipt", reference=outcome.choice.reference), code=303)
@@ -201,6 +203,7 @@ def cancel(reference: str):
         try:
             cancelled = svc.cancel_choice(db.session(), rid, reference, today)
             _forget_token(cancelled.unit_id)
+            reindex(db.session(), [cancelled.unit_id])  # a place was freed
         except svc.ChoiceNotFound:
             abort(404)
         except svc.ChoiceConflict:

@@ -1,15 +1,9 @@
-"""After every change: an audit event (only changed fields, before and after) and the search index."""
+"""After every change: an audit event (only changed fields, before and after). The index: webapp.search.sync."""
 from __future__ import annotations
 
-import logging
-
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from webapp.models import AuditEvent, StaffUser
-
-log = logging.getLogger(__name__)
-
 
 def record(sess: Session, user: StaffUser | None, action: str, entity_type: str, entity_id: int | None,
            before: dict | None, after: dict | None, *, pilot_id: int | None = None,
@@ -24,14 +18,3 @@ def record(sess: Session, user: StaffUser | None, action: str, entity_type: str,
 
 def changed_only(diff: dict[str, tuple]) -> tuple[dict, dict]:
     return {k: v[0] for k, v in diff.items()}, {k: v[1] for k, v in diff.items()}
-
-
-def reindex(sess: Session, unit_ids: list[int]) -> None:
-    """Update the search index synchronously, after the commit, so the next page load sees it."""
-    if not unit_ids:
-        return
-    try:
-        from webapp.search import update_units
-        update_units(sess, current_app.config["INDEX_DIR"], list(unit_ids))
-    except Exception:  # noqa: BLE001  the change is committed; a broken index must not turn it into a 500
-        log.exception("search index update failed for units %s; run flask index-rebuild", list(unit_ids)[:20])

@@ -94,7 +94,7 @@ def paper_choice():
         raise UserError(_("The form is not valid. Open the page again."), 400) from None
     home = sess.get(Municipality, resident.home_municipality_code)
     if outcome.ok:
-        from webapp.staff.changes import reindex
+        from webapp.search.sync import reindex
         reindex(sess, [unit.id])
     form.request_token.data = secrets.token_urlsafe(24)
     return render_template("staff/paper_choice.html", form=form, outcome=outcome, unit=unit, masked=masked,

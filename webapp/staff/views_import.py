@@ -20,7 +20,8 @@ from webapp.imports import units_csv
 from webapp.models import Pilot, StaffUser, Unit
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required, unit_scope
-from webapp.staff.changes import record, reindex
+from webapp.search.sync import reindex
+from webapp.staff.changes import record
 from webapp.staff.forms import ApplyImportForm, ImportForm, PtvImportForm
 from webapp.staff.view_helpers import ALL, WRITERS, scope_pilots, scope_providers
 from webapp.vocab import ELEMENTS

@@ -12,7 +12,8 @@ from webapp.errors import UserError
 from webapp.models import QueueTime, Unit
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required
-from webapp.staff.changes import record, reindex
+from webapp.search.sync import reindex
+from webapp.staff.changes import record
 from webapp.staff.forms import QueueTimesForm
 from webapp.staff.view_helpers import MANAGERS, chosen_pilot, scope_pilots
 from webapp.validation import is_whole_number

@@ -16,7 +16,8 @@ from webapp.i18n import current_lang
 from webapp.models import AuditEvent, Municipality, Pilot, Provider, Unit
 from webapp.staff import bp, unit_data as ud
 from webapp.staff.auth import current_staff, may_edit_unit, may_see_unit, staff_required, unit_scope
-from webapp.staff.changes import changed_only, record, reindex
+from webapp.search.sync import reindex
+from webapp.staff.changes import changed_only, record
 from webapp.staff.forms import NewUnitForm, ProviderForm, UnitForm, VisibilityForm
 from webapp.staff.view_helpers import (ALL, MANAGERS, PER_PAGE, WRITERS, page_number, scope_pilots,
                                        scope_providers)
