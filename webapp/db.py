@@ -67,10 +67,6 @@ def new_session() -> Session:
     return current_app.extensions["db_sessionmaker"]()
 
 
-def is_sqlite(sess: Session) -> bool:
-    return sess.get_bind().dialect.name == "sqlite"
-
-
 @contextmanager
 def write_transaction(sess: Session) -> Iterator[Session]:
     """A transaction that commits or rolls back as a whole.

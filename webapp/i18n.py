@@ -77,10 +77,6 @@ def localized(obj: Any, field: str, lang: str | None = None) -> Markup:
     return Markup('<span lang="%s">%s</span>') % (fallback, text)
 
 
-def plain_localized(obj: Any, field: str, lang: str) -> str:
-    return getattr(obj, f"{field}_{lang}", None) or getattr(obj, f"{field}_{other_lang(lang)}", None) or ""
-
-
 def fmt_date(value: date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""

@@ -20,7 +20,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +31,6 @@ from webapp.choice.adapters import existing_choices, resident_facts, rules_for, 
 from webapp.models import AuditEvent, Choice, Pilot, Resident, Unit
 from webapp.rules import Decision, Reason, decide
 
-HELSINKI = ZoneInfo("Europe/Helsinki")
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
 CHANNELS = ("web", "paper")

@@ -14,7 +14,8 @@ bp = Blueprint("identity", __name__, url_prefix="/<any(fi,sv):lang>/identify")
 @bp.record_once
 def _setup(state) -> None:  # noqa: ANN001
     app = state.app
-    from webapp.identity.signin import check_idle, today
+    from webapp.clock import today
+    from webapp.identity.signin import check_idle
     providers = {}
     if app.config.get("TEST_IDENTIFICATION") and app.config.get("APP_ENV") != "production":
         from webapp.identity.test_persons import TestPersonRegister

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date
 
 from flask import current_app, g, session
 from sqlalchemy import select
@@ -139,6 +138,3 @@ def pop_return() -> str | None:
     return path if is_local_path(path) else None
 
 
-def today() -> date:
-    from webapp.clock import today as clock_today
-    return clock_today()

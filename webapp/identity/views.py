@@ -13,7 +13,8 @@ from webapp import security
 from webapp.errors import UserError
 from webapp.identity import bp
 from webapp.identity.base import IdentificationFailed, VerifiedPerson
-from webapp.identity.signin import NotInRegister, RegisterUnavailable, pop_return, sign_in, sign_out, today
+from webapp.clock import today
+from webapp.identity.signin import NotInRegister, RegisterUnavailable, pop_return, sign_in, sign_out
 from webapp.identity.test_persons import find_test_person, test_persons
 
 log = logging.getLogger(__name__)

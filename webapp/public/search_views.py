@@ -12,6 +12,7 @@ from wtforms import BooleanField, SearchField, SelectField, SelectMultipleField,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp import db
+from webapp.collation import collation_key
 from webapp.validation import is_whole_number
 from webapp.i18n import current_lang
 from webapp.models import Municipality, Pilot, PilotMunicipality
@@ -85,12 +86,12 @@ def _fill_choices(form: SearchForm, params: SearchParams, facets: dict[str, dict
     def count(group: str, value: str) -> int | None:
         return facets.get(group, {}).get(value, 0) if has_facets else None
 
-    pilots = list(sess.scalars(select(Pilot).order_by(Pilot.name_fi if lang == "fi" else Pilot.name_sv)))
+    pilots = sorted(sess.scalars(select(Pilot)), key=lambda p: collation_key(p.name(lang)))
     form.pilot.choices = [("", _("All pilots"))] + [(p.slug, _counted(p.name(lang), count("pilot", p.slug))) for p in pilots]
     form.element.choices = [("", _("All types"))] + [(c, _counted(str(v), count("element", c))) for c, v in ELEMENTS.items()]
     munis = list(sess.scalars(select(Municipality).where(
         Municipality.code.in_(select(PilotMunicipality.municipality_code)))))
-    munis.sort(key=lambda m: m.name(lang))
+    munis.sort(key=lambda m: collation_key(m.name(lang)))
     form.municipality.choices = [("", _("All municipalities"))] + [
         (m.code, _counted(m.name(lang), count("municipality", m.code))) for m in munis
         if not has_facets or count("municipality", m.code) or m.code == params.municipality]

@@ -30,14 +30,6 @@ FACET_GROUPS = {"pilot": "any", "element": "any", "municipality": "any", "langua
                 "accepting": "any", "service": "all", "feature": "all"}
 
 
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6371.0088
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(min(1.0, math.sqrt(a)))
-
-
 @dataclass
 class Hit:
     id: int

@@ -229,9 +229,3 @@ def snapshot(index_dir: str) -> Snapshot:
             _snapshots.pop(next(iter(_snapshots))).close()
         return new
 
-
-def forget_snapshots() -> None:
-    with _snapshot_lock:
-        for snap in _snapshots.values():
-            snap.close()
-        _snapshots.clear()

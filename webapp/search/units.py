@@ -90,7 +90,3 @@ def hours_summary(unit: Unit) -> list[HoursLine]:
 def fmt_clock(value: time) -> str:
     return f"{value.hour}.{value.minute:02d}" if value.minute else str(value.hour)
 
-
-def latest_measurement(unit: Unit) -> date | None:
-    dates = [qt.measured_on for qt in unit.latest_queue_times().values()]
-    return max(dates) if dates else None

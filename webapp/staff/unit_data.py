@@ -18,7 +18,7 @@ from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit, UnitFeature,
                            UnitLanguage, UnitService)
-from webapp.vocab import DIRECT_CHOICE_ELEMENTS, ELEMENTS, FEATURES, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT
+from webapp.vocab import ELEMENTS, FEATURES, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT
 
 # Data fields in CSV column order (after the identity columns id, pilot, provider_ytunnus, element).
 TEXT_FIELDS = ("name_fi", "name_sv", "description_fi", "description_sv", "street_fi", "street_sv")
@@ -426,6 +426,3 @@ def apply(unit: Unit, values: dict[str, str]) -> None:
         unit.opening_exceptions = [OpeningException(day=d, opens=o, closes=c, note_fi=fi, note_sv=sv)
                                    for d, o, c, fi, sv in parse_exceptions(values["exceptions"])]
 
-
-def is_direct_choice(element: str) -> bool:
-    return element in DIRECT_CHOICE_ELEMENTS

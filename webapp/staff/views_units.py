@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import db
+from webapp.collation import collation_key
 from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.models import AuditEvent, Municipality, Pilot, Provider, Unit
@@ -58,7 +59,7 @@ def _load_unit(unit_id: int, write: bool) -> Unit:
 def _choices_for(form: UnitForm, element: str | None, municipalities: list[Municipality]) -> None:
     lang = current_lang()
     form.municipality_code.choices = [("", _("Choose…"))] + [(m.code, m.name(lang)) for m in
-                                                             sorted(municipalities, key=lambda m: m.name(lang))]
+                                                             sorted(municipalities, key=lambda m: collation_key(m.name(lang)))]
     service_codes = SERVICES_BY_ELEMENT.get(element, ()) if element else list(SERVICES)
     form.services.choices = [(c, str(SERVICES[c])) for c in service_codes]
     form.languages.choices = [(c, str(v)) for c, v in SERVICE_LANGUAGES.items()]
