@@ -58,6 +58,9 @@ PROFESSIONS = {
     "dental_hygienist": _l("Dental hygienist"),
 }
 
+# Whose queue time (T3) each direct-choice element reports.
+PROFESSIONS_BY_ELEMENT = {"sote_centre": ("doctor", "nurse"), "oral_health": ("dentist", "dental_hygienist")}
+
 SERVICE_LANGUAGES = {
     "fi": _l("Finnish"),
     "sv": _l("Swedish"),

@@ -71,19 +71,12 @@ def unit_row(unit: Unit) -> dict[str, str]:
 
 
 def export_csv(units: list[Unit]) -> str:
-    """UTF-8 text with a BOM (for spreadsheets), comma-separated, every formula-like cell neutralised."""
-    buf = io.StringIO()
-    buf.write("\ufeff")
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    for unit in units:
-        row = unit_row(unit)
-        writer.writerow([neutralise(row[c]) for c in COLUMNS])
-    return buf.getvalue()
+    """The units in the import format (see csv_text)."""
+    return csv_text([list(COLUMNS), *([unit_row(u)[c] for c in COLUMNS] for u in units)])
 
 
 def csv_text(rows: list[list[str]]) -> str:
-    """A generic CSV download (figures) with formula neutralisation."""
+    """UTF-8 text with a BOM (for spreadsheets), comma-separated, every formula-like cell neutralised."""
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf, lineterminator="\r\n")

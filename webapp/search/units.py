@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
 from webapp.models import Postcode, QueueTime, Unit
+from webapp.vocab import PROFESSIONS_BY_ELEMENT
 
-MAIN_PROFESSIONS = {"sote_centre": ("doctor", "nurse"), "oral_health": ("dentist", "dental_hygienist")}
 
 
 def load_units(sess: Session, ids: Iterable[int], full: bool = False) -> dict[int, Unit]:
@@ -60,7 +60,7 @@ def postcode_names(sess: Session, codes: Iterable[str]) -> dict[str, Postcode]:
 
 def professions_for(unit: Unit, latest: dict | None = None) -> tuple[str, ...]:
     """The professions whose T3 is shown for this unit: its element's, and any others measured."""
-    main = MAIN_PROFESSIONS.get(unit.element, ())
+    main = PROFESSIONS_BY_ELEMENT.get(unit.element, ())
     measured = latest if latest is not None else unit.latest_queue_times()
     others = tuple(p for p in sorted(measured) if p not in main)
     return main + others

@@ -15,7 +15,7 @@ from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit,
                            UnitFeature, UnitLanguage, UnitService)
-from webapp.vocab import FEATURES, SERVICES_BY_ELEMENT
+from webapp.vocab import FEATURES, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
 
 # Street names with their Swedish forms; Swedish street names are used in bilingual municipalities.
 STREETS = [("Asemakatu", "Stationsgatan"), ("Kirkkokatu", "Kyrkogatan"), ("Rantatie", "Strandvägen"),
@@ -45,7 +45,6 @@ DESCRIPTIONS = {
 UNIT_WORD = {"sote_centre": ("sote-keskus", "social- och hälsocentral"),
              "oral_health": ("suunhoito", "munhälsovård"),
              "client_voucher": ("palvelut", "tjänster"), "personal_budget": ("palvelut", "tjänster")}
-PROFESSIONS_BY_ELEMENT = {"sote_centre": ("doctor", "nurse"), "oral_health": ("dentist", "dental_hygienist")}
 # Finnish public holidays around the demo date, as opening-hour exceptions.
 HOLIDAYS = [(date(2026, 12, 6), "Itsenäisyyspäivä", "Självständighetsdagen"),
             (date(2026, 12, 24), "Jouluaatto", "Julafton"), (date(2026, 12, 25), "Joulupäivä", "Juldagen"),

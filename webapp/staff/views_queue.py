@@ -17,9 +17,8 @@ from webapp.staff.changes import record
 from webapp.staff.forms import QueueTimesForm
 from webapp.staff.view_helpers import MANAGERS, chosen_pilot, scope_pilots
 from webapp.validation import is_whole_number
-from webapp.vocab import DIRECT_CHOICE_ELEMENTS, PROFESSIONS
+from webapp.vocab import DIRECT_CHOICE_ELEMENTS, PROFESSIONS, PROFESSIONS_BY_ELEMENT
 
-PROFESSIONS_BY_ELEMENT = {"sote_centre": ("doctor", "nurse"), "oral_health": ("dentist", "dental_hygienist")}
 
 
 @bp.route("/queue-times", methods=["GET", "POST"])
