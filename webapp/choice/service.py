@@ -29,7 +29,7 @@ from webapp import db
 from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers import it from here)
 from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts
 from webapp.models import AuditEvent, Choice, Pilot, Resident, Unit
-from webapp.rules import Decision, Reason, decide
+from webapp.rules import Decision, ExistingChoice, Reason, decide, pending_choice
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
@@ -88,11 +88,9 @@ def _visible_unit(sess: Session, unit_id: int) -> Unit:
     return unit
 
 
-def _matching_rows(rows, decision_choice, status_ok):  # noqa: ANN001, ANN202
-    for row, ex in rows:
-        if ex == decision_choice and status_ok(row):
-            return row
-    return None
+def _row_of(rows, existing: ExistingChoice | None):  # noqa: ANN001, ANN202
+    """The Choice row behind an ExistingChoice that the rules picked (None stays None)."""
+    return next((row for row, ex in rows if ex == existing), None) if existing is not None else None
 
 
 def evaluate(sess: Session, resident_id: int, unit_id: int, today: date) -> Evaluation:
@@ -104,9 +102,8 @@ def evaluate(sess: Session, resident_id: int, unit_id: int, today: date) -> Eval
     rows = existing_choices(sess, resident_id)
     rules = rules_for(unit.pilot, unit.element)
     decision = decide(resident_facts(resident), unit_facts(unit), [ex for _c, ex in rows], rules, today)
-    current = _matching_rows(rows, decision.current, lambda c: True) if decision.current else None
-    pending = next((c for c, ex in rows if c.status == "pending" and c.effective_from > today
-                    and ex.pilot_slug == rules.pilot_slug and c.element == unit.element), None)
+    current = _row_of(rows, decision.current)
+    pending = _row_of(rows, pending_choice([ex for _c, ex in rows], rules.pilot_slug, unit.element, today))
     return Evaluation(resident, unit, decision, current, pending)
 
 
@@ -187,7 +184,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
                        provider_id=unit.provider_id, reasons=list(decision.codes),
                        after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
                 return Outcome("refused", decision=decision, reasons=decision.reasons)
-            previous = _matching_rows(rows, decision.current, lambda c: True) if decision.current else None
+            previous = _row_of(rows, decision.current)
             effective = decision.effective_from
             assert effective is not None
             choice = Choice(resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,

@@ -54,20 +54,23 @@ def upsert_resident(sess: Session, person: VerifiedPerson,
     return sess.get(Resident, resident_id), record
 
 
+def put_resident(sess: Session, key: str, record: RegisterRecord) -> Resident:
+    """Create or update the resident with `key` from the register record, in the caller's transaction.
+    The register is the source of truth: a move or a care decision changes the rules."""
+    resident = sess.scalar(select(Resident).where(Resident.key == key))
+    if resident is None:
+        resident = Resident(key=key)
+        sess.add(resident)
+    resident.birth_date = record.birth_date
+    resident.home_municipality_code = record.home_municipality_code
+    resident.in_institutional_care = record.in_institutional_care
+    sess.flush()
+    return resident
+
+
 def _store_resident(sess: Session, key: str, record: RegisterRecord) -> int:
     with db.write_transaction(sess):
-        resident = sess.scalar(select(Resident).where(Resident.key == key))
-        if resident is None:
-            resident = Resident(key=key, birth_date=record.birth_date,
-                                home_municipality_code=record.home_municipality_code,
-                                in_institutional_care=record.in_institutional_care)
-            sess.add(resident)
-        else:  # the register is the source of truth: a move or a care decision changes the rules
-            resident.birth_date = record.birth_date
-            resident.home_municipality_code = record.home_municipality_code
-            resident.in_institutional_care = record.in_institutional_care
-        sess.flush()
-        return resident.id
+        return put_resident(sess, key, record).id
 
 
 def sign_in(person: VerifiedPerson) -> tuple[Resident, str]:

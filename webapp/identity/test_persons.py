@@ -109,19 +109,6 @@ class TestPersonRegister:
 
 # --- seeding ---------------------------------------------------------------------------------
 
-def _upsert_resident(sess: Session, secret: str, person: TestPerson):  # noqa: ANN202
-    from webapp.models import Resident
-    key = resident_key(secret, person.hetu)
-    resident = sess.scalar(select(Resident).where(Resident.key == key))
-    if resident is None:
-        resident = Resident(key=key, birth_date=person.record.birth_date,
-                            home_municipality_code=person.record.home_municipality_code,
-                            in_institutional_care=person.record.in_institutional_care)
-        sess.add(resident)
-        sess.flush()
-    return resident
-
-
 def _pick_units(sess: Session, pilot_slug: str, element: str, count: int) -> list:
     from webapp.models import Pilot, Unit
     units = sess.scalars(
@@ -165,7 +152,8 @@ def seed_test_persons(sess: Session, today: date | None = None) -> str:
     today = today or helsinki_today()
     secret = current_app.config["RESIDENT_KEY_SECRET"]
     persons = {p.slug: p for p in test_persons(today)}
-    residents = {slug: _upsert_resident(sess, secret, p) for slug, p in persons.items()}
+    from webapp.identity.signin import put_resident
+    residents = {slug: put_resident(sess, resident_key(secret, p.hetu), p.record) for slug, p in persons.items()}
     made = 0
 
     def has_choices(slug: str) -> bool:

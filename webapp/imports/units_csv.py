@@ -186,12 +186,8 @@ def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
             if unit is not None:
                 if pilot.id != unit.pilot_id or provider.id != unit.provider_id or element != unit.element:
                     row_errors.append(RowError(line, "pilot", _("A unit cannot be moved to another pilot, provider or type in an import.")))
-        if unit is None:
-            # Columns left out of the file keep their defaults for a new unit.
-            pass
-        else:
-            current = ud.snapshot(unit)
-            raw = {**current, **{k: v for k, v in raw.items() if k in ud.DATA_FIELDS}}
+        if unit is not None:  # columns left out keep the unit's values (a new unit gets the defaults)
+            raw = {**ud.snapshot(unit), **{k: v for k, v in raw.items() if k in ud.DATA_FIELDS}}
         values, errors = ud.validate(sess, raw, element=element or "sote_centre", unit=unit)
         if pilot is not None and "municipality_code" not in errors:
             msg = ud.municipality_in_pilot_error(pilot, values["municipality_code"])

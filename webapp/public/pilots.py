@@ -16,7 +16,8 @@ from webapp.models import Pilot, Provider, Unit
 from webapp.clock import today
 from webapp.collation import collation_key
 from webapp.public import bp
-from webapp.rules import ChoiceRules, effective_date
+from webapp.choice.adapters import rules_for
+from webapp.rules import effective_date
 from webapp.vocab import DIRECT_CHOICE_ELEMENTS
 
 # The Hyvinkää-led consortium of source 000 (Keski-Uusimaa): Hyvinkää, Järvenpää, Mäntsälä,
@@ -73,9 +74,7 @@ def get_pilot(slug: str) -> Pilot:
 def example_effective(element) -> tuple[date, date]:  # noqa: ANN001
     """Today and the day a choice made today would take effect under the element's rules."""
     day = today()
-    rules = ChoiceRules(pilot_slug="", element=element.element, notice_days=element.notice_days,
-                        effective=element.effective)
-    return day, effective_date(rules, day)
+    return day, effective_date(rules_for(element.pilot, element.element), day)
 
 
 @bp.get("/pilots")

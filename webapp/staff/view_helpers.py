@@ -8,14 +8,15 @@ from sqlalchemy import select
 
 from webapp import db
 from webapp.errors import UserError
-from webapp.models import Pilot, Provider, StaffUser
+from webapp.models import ROLES, Pilot, Provider, StaffUser
 from webapp.staff import bp, unit_data as ud
+from webapp.staff.auth import WRITE_ROLES
 from webapp.staff.forms import SignOutForm
 from webapp.validation import is_whole_number
 from webapp.vocab import ELEMENTS, PROFESSIONS
 
-ALL = ("admin", "pilot_manager", "provider_editor", "auditor")
-WRITERS = ("admin", "pilot_manager", "provider_editor")
+ALL = ROLES
+WRITERS = WRITE_ROLES
 MANAGERS = ("admin", "pilot_manager")
 PER_PAGE = 50
 
