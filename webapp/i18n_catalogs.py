@@ -68,11 +68,14 @@ def update(domains: tuple[str, ...] = DOMAINS) -> dict[str, int]:
             continue
         for locale in LOCALES:
             catalog = read(locale, domain)
+            created = catalog.creation_date
             catalog.update(template, no_fuzzy_matching=True)
+            catalog.creation_date = created  # a fixed header: no merge conflict from the date alone
             path = po_path(locale, domain)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("wb") as fh:
-                write_po(fh, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=True)
+                write_po(fh, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=True,
+                         include_lineno=False)
             missing[str(path.relative_to(ROOT))] = sum(1 for m in catalog if m.id and not m.string)
     return missing
 
@@ -123,5 +126,5 @@ def apply_translations(domain: str, mapping: dict[str, tuple[str, str]]) -> int:
             message.flags.discard("fuzzy")
             written += 1
         with po_path(locale, domain).open("wb") as fh:
-            write_po(fh, catalog, width=100, ignore_obsolete=True, sort_output=True)
+            write_po(fh, catalog, width=100, ignore_obsolete=True, sort_output=True, include_lineno=False)
     return written
