@@ -100,7 +100,7 @@ def test_openapi_document_is_valid_and_complete(client):
     assert set(doc["paths"]) == {"/units", "/units/{unit_id}", "/pilots", "/openapi.json"}
     params = {p["name"]: p for p in doc["paths"]["/units"]["get"]["parameters"]}
     assert set(params) == {"q", "pilot", "element", "service", "municipality", "postcode", "radius_km",
-                           "max_t3_doctor", "max_t3_nurse", "language", "feature", "sector", "accepting", "sort",
+                           "max_t3_doctor", "max_t3_nurse", "language", "feature", "sector", "profile", "profile_only", "accepting", "sort",
                            "page", "lang"}
     assert params["element"]["schema"]["enum"] == list(ELEMENTS)
     assert params["service"]["schema"]["items"]["enum"] == list(SERVICES)

@@ -28,7 +28,7 @@ def test_compare_table_is_accessible(app, client):
     assert '<caption id="compare-caption">' in html
     assert len(re.findall(r'<th scope="col">', html)) == 3
     for fact in ("Palveluntuottaja", "Tuottajan tyyppi", "Osoite", "Hoitoonpääsy: lääkäri (T3)", "Palvelukielet",
-                 "Esteettömyys", "Uudet asiakkaat", "Aukioloajat"):
+                 "Esteetön sisäänkäynti", "Hissi", "Uudet asiakkaat", "Aukioloajat"):
         assert f'<th scope="row">{fact}</th>' in html, fact
     for i in ids:
         assert f'href="/fi/units/{i}"' in html

@@ -248,8 +248,12 @@ def test_unit_page_shows_the_facts(app, client):
         unit.provider.sector]) in html
     for code in unit.service_codes:
         assert f"<li>{label_in(app, 'fi', SERVICES[code])}</li>" in html
-    for code in unit.feature_codes:
-        assert f"<li>{label_in(app, 'fi', FEATURES[code])}</li>" in html
+    facts = unit.accessibility
+    shown = {"yes": "Kyllä", "no": "Ei", "unknown": "Ei tiedossa"}
+    for code, text in FEATURES.items():
+        value = "unknown" if code not in facts else ("yes" if facts[code] else "no")
+        assert re.search(rf'<th scope="row">{re.escape(label_in(app, "fi", text))}</th><td><span class="fact '
+                         rf'fact-{value}">(<span aria-hidden="true">. </span>)?{shown[value]}</span>', html), code
     latest = unit.latest_queue_times()
     for profession, qt in latest.items():
         day = f"{qt.measured_on.day}.{qt.measured_on.month}.{qt.measured_on.year}"

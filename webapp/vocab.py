@@ -100,6 +100,14 @@ FACT_MISSING = {
     "visual_call_display": _l("Calls are not shown on a screen"),
     "public_transport_near": _l("No public transport stop within 200 m"),
 }
+# Accessibility profiles (what each needs is in webapp/accessibility.py).
+ACCESSIBILITY_PROFILES = {
+    "wheelchair": _l("Wheelchair user"),
+    "reduced_mobility": _l("Walker or rollator user"),
+    "pushchair": _l("With a pushchair"),
+    "visually_impaired": _l("Visually impaired"),
+    "hearing_impaired": _l("Hearing impaired"),
+}
 # The search filter "has all of these" works on the facts known to be present.
 FEATURES = ACCESSIBILITY_FACTS
 # Codes of the earlier feature list (table unit_feature) that were renamed when they became facts.

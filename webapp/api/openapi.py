@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from webapp.search.params import MAX_Q, MAX_RADIUS_KM, MAX_T3, PER_PAGE, SORTS
-from webapp.vocab import ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.accessibility import PROFILE_REQUIREMENTS
+from webapp.vocab import ACCESSIBILITY_FACTS, ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 
 def _enum(values) -> dict:  # noqa: ANN001
@@ -38,6 +39,12 @@ SEARCH_PARAMS = [
     _array("language", SERVICE_LANGUAGES, "Service languages; ANY given matches."),
     _array("feature", FEATURES, "Accessibility features; ALL given must be present."),
     _array("sector", SECTORS, "Provider sectors; ANY given matches."),
+    _array("profile", PROFILE_REQUIREMENTS,
+           "Accessibility profiles: rank, not filter. Units whose facts meet every need of the chosen profiles "
+           "come first, then those with fewer needs known to be missing, then fewer not known. Each item then "
+           "has `profiles`: per profile what is missing and what is not known."),
+    _q("profile_only", {"type": "string", "enum": ["1", "true", "on", "yes", "0", "false", "off", "no", ""]},
+       "With profile: only units that meet every need (a need whose fact is not known is not met)."),
     _q("accepting", {"type": "string", "enum": ["1", "true", "on", "yes", "0", "false", "off", "no", ""]},
        "Only units that accept new customers and are not full."),
     _q("sort", _enum(SORTS), "relevance (default with q), distance (default with postcode; needs postcode), "
@@ -103,7 +110,14 @@ def openapi_document() -> dict:
                 "lat": {"type": "number"}, "lon": {"type": "number"},
                 "services": {"type": "array", "items": _coded_schema(SERVICES)},
                 "languages": {"type": "array", "items": _coded_schema(SERVICE_LANGUAGES)},
-                "features": {"type": "array", "items": _coded_schema(FEATURES)},
+                "features": {"type": "array", "items": _coded_schema(FEATURES),
+                             "description": "The accessibility facts known to be present."},
+                "accessibility": {"type": "array", "items": {"$ref": "#/components/schemas/AccessibilityFact"},
+                                  "description": "Every accessibility fact: true, false or null (not known)."},
+                "accessibility_note": {"type": "object", "properties": {
+                    "fi": _nullable_string(), "sv": _nullable_string(), "en": _nullable_string()}},
+                "profiles": {"type": "array", "items": {"$ref": "#/components/schemas/ProfileFit"},
+                             "description": "Only when `profile` is given: per profile, in the given order."},
                 "capacity": {"type": "integer", "nullable": True},
                 "listed_count": {"type": "integer"},
                 "accepting_new": {"type": "boolean"},
@@ -116,6 +130,15 @@ def openapi_document() -> dict:
                 "url": {"type": "object", "properties": {"fi": {"type": "string"}, "sv": {"type": "string"}}},
             },
         },
+        "AccessibilityFact": {"type": "object", "required": ["code", "label", "value"],
+                              "properties": {"code": _enum(ACCESSIBILITY_FACTS), "label": {"type": "string"},
+                                             "value": {"type": "boolean", "nullable": True}}},
+        "ProfileFit": {"type": "object", "required": ["profile", "meets", "missing", "not_known"],
+                       "properties": {"profile": _coded_schema(PROFILE_REQUIREMENTS), "meets": {"type": "boolean"},
+                                      "missing": {"type": "array", "items": _coded_schema(ACCESSIBILITY_FACTS),
+                                                  "description": "Needs whose fact is known to be absent."},
+                                      "not_known": {"type": "array", "items": _coded_schema(ACCESSIBILITY_FACTS),
+                                                    "description": "Needs whose fact is not known."}}},
         "FacetValue": {"type": "object", "required": ["value", "count"],
                        "properties": {"value": {"type": "string"}, "count": {"type": "integer"},
                                       "label": {"type": "string"}}},
@@ -176,6 +199,8 @@ def openapi_document() -> dict:
             "/units/{unit_id}": {"get": {
                 "operationId": "getUnit", "summary": "One unit",
                 "parameters": [{"name": "unit_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                               _array("profile", PROFILE_REQUIREMENTS, "Accessibility profiles: the unit then "
+                                      "has `profiles`, per profile what is missing and what is not known."),
                                LANG_PARAM],
                 "responses": {"200": {"description": "The unit.",
                                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Unit"}}}},

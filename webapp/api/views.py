@@ -14,7 +14,8 @@ from webapp.models import Pilot, Unit
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
 from webapp.search.params import ParamError, field_label
 from webapp.search.units import latest_t3, load_units
-from webapp.vocab import ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, label
+from webapp.accessibility import PROFILE_REQUIREMENTS, assess
+from webapp.vocab import (ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, ELEMENTS, FACT_MISSING, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, label)
 
 
 def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None):
@@ -43,8 +44,20 @@ def _coded(vocab: dict, code: str) -> dict:
     return {"code": code, "label": label(vocab, code)}
 
 
-def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_distance: bool = False) -> dict:
+def _missing(code: str) -> dict:
+    return {"code": code, "label": label(ACCESSIBILITY_FACTS, code), "text": label(FACT_MISSING, code)}
+
+
+def profiles_json(facts: dict[str, bool], profiles: tuple[str, ...]) -> list[dict]:
+    return [{"profile": _coded(ACCESSIBILITY_PROFILES, a.profile), "meets": a.meets,
+             "missing": [_missing(c) for c in a.missing], "not_known": [_coded(ACCESSIBILITY_FACTS, c) for c in a.unknown]}
+            for a in assess(facts, profiles)]
+
+
+def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_distance: bool = False,
+              profiles: tuple[str, ...] = ()) -> dict:
     """`latest`: the newest T3 per profession (webapp.search.units.latest_t3)."""
+    facts = unit.accessibility
     muni = unit.municipality
     item = {
         "id": unit.id,
@@ -61,6 +74,8 @@ def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_d
         "services": [_coded(SERVICES, c) for c in unit.service_codes],
         "languages": [_coded(SERVICE_LANGUAGES, c) for c in unit.language_codes],
         "features": [_coded(FEATURES, c) for c in unit.feature_codes],
+        "accessibility": [{**_coded(ACCESSIBILITY_FACTS, c), "value": facts.get(c)} for c in ACCESSIBILITY_FACTS],
+        "accessibility_note": {lang: getattr(unit, f"accessibility_note_{lang}") or None for lang in ("fi", "sv", "en")},
         "capacity": unit.capacity,
         "listed_count": unit.listed_count,
         "accepting_new": unit.accepting_new,
@@ -70,6 +85,8 @@ def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_d
         "is_demo": unit.is_demo,
         "url": {lang: url_for("public.unit", unit_id=unit.id, lang=lang, _external=True) for lang in LANGS},
     }
+    if profiles:
+        item["profiles"] = profiles_json(facts, profiles)
     if with_distance:
         item["distance_km"] = round(distance_km, 2) if distance_km is not None else None
     return item
@@ -95,8 +112,8 @@ def units():
         return _error(400, err.message, "page")
     loaded = load_units(sess, [h.id for h in result.hits])
     latest = latest_t3(sess, loaded)
-    items = [unit_json(loaded[h.id], latest[h.id], h.distance_km, with_distance=params.origin is not None)
-             for h in result.hits if h.id in loaded]
+    items = [unit_json(loaded[h.id], latest[h.id], h.distance_km, with_distance=params.origin is not None,
+                       profiles=params.profiles) for h in result.hits if h.id in loaded]
     pilots = {p.slug: p for p in sess.scalars(select(Pilot))}
     facets: dict[str, list[dict]] = {}
     for group in FACET_GROUPS:
@@ -121,12 +138,18 @@ def unit(unit_id: str):
     problem = _take_lang()
     if problem:
         return _error(400, problem.message, problem.parameter)
+    profiles = [p.strip() for p in request.args.getlist("profile") if p.strip()]
+    for p in profiles:
+        if p not in PROFILE_REQUIREMENTS:
+            err = ParamError("profile", _("“%(value)s” is not one of the options.", value=p[:40]))
+            return _error(400, err.message, "profile")
     if not is_whole_number(unit_id):
         return _error(404, _("No unit has the number %(id)s.", id=unit_id[:20]))
     loaded = load_units(db.session(), [int(unit_id)])
     if int(unit_id) not in loaded:
         return _error(404, _("No unit has the number %(id)s.", id=unit_id))
-    return jsonify(unit_json(loaded[int(unit_id)], latest_t3(db.session(), loaded)[int(unit_id)]))
+    return jsonify(unit_json(loaded[int(unit_id)], latest_t3(db.session(), loaded)[int(unit_id)],
+                             profiles=tuple(dict.fromkeys(profiles))))
 
 
 def _rules(element) -> dict:  # noqa: ANN001

@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -17,11 +17,12 @@ from webapp.validation import is_whole_number
 from webapp.i18n import current_lang
 from webapp.models import Municipality, Pilot, PilotMunicipality
 from webapp.public import bp
+from webapp.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
 from webapp.search import (FIELD_LABELS, SORT_LABELS, SORTS, known_from_db, parse_params, run_search)
 from webapp.search.params import MAX_Q, ParamError, SearchParams
 from webapp.search.units import (fmt_clock, hours_summary, latest_t3, load_units, postcode_names,
                                  professions_for)
-from webapp.vocab import (ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
+from webapp.vocab import (ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
                           label)
 
 MAX_COMPARE = 4
@@ -51,6 +52,8 @@ class SearchForm(FlaskForm):
     language = MultiCheckboxField(FIELD_LABELS["language"], validate_choice=False)
     feature = MultiCheckboxField(FIELD_LABELS["feature"], validate_choice=False)
     sector = MultiCheckboxField(FIELD_LABELS["sector"], validate_choice=False)
+    profile = MultiCheckboxField(FIELD_LABELS["profile"], validate_choice=False)
+    profile_only = BooleanField(FIELD_LABELS["profile_only"])
     accepting = BooleanField(FIELD_LABELS["accepting"])
     sort = SelectField(FIELD_LABELS["sort"], validate_choice=False)
 
@@ -104,6 +107,7 @@ def _fill_choices(form: SearchForm, params: SearchParams, facets: dict[str, dict
     form.language.choices = multi("language", SERVICE_LANGUAGES, params.languages)
     form.feature.choices = multi("feature", FEATURES, params.features)
     form.sector.choices = multi("sector", SECTORS, params.sectors)
+    form.profile.choices = [(c, str(v)) for c, v in ACCESSIBILITY_PROFILES.items()]
     form.sort.choices = [(s, str(SORT_LABELS[s])) for s in SORTS if s != "distance" or params.postcode]
     if params.sort in dict(form.sort.choices):
         form.sort.data = params.sort
@@ -112,8 +116,9 @@ def _fill_choices(form: SearchForm, params: SearchParams, facets: dict[str, dict
 
 def _filter_label(parameter: str, value: str, sess) -> str:  # noqa: ANN001
     field = str(FIELD_LABELS[parameter])
-    if parameter in ("service", "language", "feature", "sector"):
-        vocab = {"service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES, "sector": SECTORS}[parameter]
+    if parameter in ("service", "language", "feature", "sector", "profile"):
+        vocab = {"service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES, "sector": SECTORS,
+                 "profile": ACCESSIBILITY_PROFILES}[parameter]
         return f"{field}: {label(vocab, value)}"
     if parameter == "element":
         return f"{field}: {label(ELEMENTS, value)}"
@@ -123,7 +128,7 @@ def _filter_label(parameter: str, value: str, sess) -> str:  # noqa: ANN001
     if parameter == "municipality":
         muni = sess.get(Municipality, value)
         return f"{field}: {muni.name(current_lang()) if muni else value}"
-    if parameter == "accepting":
+    if parameter in ("accepting", "profile_only"):
         return field
     if parameter == "q":
         return f"{field}: “{value}”"
@@ -138,9 +143,16 @@ def search_url(params: SearchParams, **changes) -> str:
 
 @bp.get("/search")
 def search():
+    if "profile" not in request.args and remembered_profiles():
+        # The profiles chosen earlier in this visit, put in the address so that a shared link keeps them.
+        pairs = [(k, v) for k, vs in request.args.lists() for v in vs]
+        pairs += [("profile", p) for p in remembered_profiles()]
+        return redirect(f"{url_for('public.search')}?{urlencode(pairs)}", code=303)
     sess = db.session()
     lang = current_lang()
     params, errors = parse_params(request.args, known_from_db(sess))
+    if params.profiles_given and not any(e.parameter == "profile" for e in errors):
+        remember_profiles(params.profiles)
     form = SearchForm(formdata=request.args)
     result = None
     units: dict = {}
@@ -165,10 +177,11 @@ def search():
             form[e.parameter].errors = [e.detail]
     _fill_choices(form, params, result.facets if result else {}, lang)
     page_numbers = _page_window(params.page, result.pages) if result else []
+    fits = {h.id: assessments_for(h.facts or {}, params.profiles) for h in result.hits} if result else {}
     status = 400 if errors else 200
     return render_template(
         "search/search.html", form=form, params=params, result=result, units=units, postcodes=postcodes,
-        latest=latest, labels=vocab_labels(),
+        latest=latest, labels=vocab_labels(), fits=fits,
         errors=errors, error_view=ErrorView(form, errors), relax=relax, page_numbers=page_numbers,
         search_url=search_url, max_compare=MAX_COMPARE, professions_for=professions_for, PROFESSIONS=PROFESSIONS,
         ELEMENTS=ELEMENTS, SECTORS=SECTORS, SERVICE_LANGUAGES=SERVICE_LANGUAGES, label=label, SORT_LABELS=SORT_LABELS,
@@ -241,8 +254,10 @@ def compare():
             if p not in professions:
                 professions.append(p)
     services = [c for c in SERVICES if any(c in u.service_codes for u in ordered)]
+    profiles = chosen_profiles()
     return render_template(
         "search/compare.html", units=ordered, error=None, back=back, postcodes=postcodes, professions=professions,
-        services=services, hours_summary=hours_summary, fmt_clock=fmt_clock, WEEKDAYS=WEEKDAYS,
+        services=services, profiles=profiles, fits={u.id: assessments_for(u.accessibility, profiles) for u in ordered},
+        hours_summary=hours_summary, fmt_clock=fmt_clock, WEEKDAYS=WEEKDAYS,
         PROFESSIONS=PROFESSIONS, SERVICES=SERVICES, ELEMENTS=ELEMENTS, SECTORS=SECTORS,
-        SERVICE_LANGUAGES=SERVICE_LANGUAGES, FEATURES=FEATURES, label=label)
+        SERVICE_LANGUAGES=SERVICE_LANGUAGES, ACCESSIBILITY_FACTS=ACCESSIBILITY_FACTS, label=label)

@@ -16,7 +16,8 @@ from webapp.errors import UserError
 from webapp.models import Postcode, QueueTime, Unit
 from webapp.public import bp
 from webapp.public.pilots import GRANTED_SLUGS, today
-from webapp.vocab import DIRECT_CHOICE_ELEMENTS, FEATURES, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
+from webapp.public.profiles import assessments_for, chosen_profiles
+from webapp.vocab import ACCESSIBILITY_FACTS, DIRECT_CHOICE_ELEMENTS, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
 
 
 def fmt_time(value: time) -> str:
@@ -87,6 +88,7 @@ def unit(unit_id: int):
     day: date = today()
     postcode = db.session().get(Postcode, u.postcode)
     latest = u.latest_queue_times()
+    profiles = chosen_profiles()
     return render_template(
         "public/unit.html", unit=u, postcode=postcode, business_id=format_business_id(u.provider.y_tunnus),
         hours=weekly_hours(u), exceptions=[e for e in u.opening_exceptions if e.day >= day],
@@ -96,4 +98,5 @@ def unit(unit_id: int):
         website=web_address(u.website) or web_address(u.provider.website),
         services=in_vocabulary_order(u.service_codes, SERVICES),
         languages=in_vocabulary_order(u.language_codes, SERVICE_LANGUAGES),
-        features=in_vocabulary_order(u.feature_codes, FEATURES))
+        facts=u.accessibility, fact_codes=list(ACCESSIBILITY_FACTS), profiles=profiles,
+        fits=assessments_for(u.accessibility, profiles))

@@ -54,6 +54,7 @@ def make_schema() -> Schema:
         municipality=ID(stored=True),
         languages=KEYWORD(stored=True),
         features=KEYWORD(stored=True),
+        facts_no=KEYWORD(stored=True),  # accessibility facts known to be absent (features: known present)
         sector=ID(stored=True),
         accepting=BOOLEAN(stored=True),
         t3_doctor=NUMERIC(int, stored=True),
@@ -131,6 +132,7 @@ class UnitData:
     services: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
+    facts_no: list[str] = field(default_factory=list)
     latest_t3: dict[str, tuple[int, object]] = field(default_factory=dict)
 
     @property
@@ -212,6 +214,7 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
         "municipality": unit.municipality_code,
         "languages": " ".join(sorted(unit.languages)),
         "features": " ".join(sorted(unit.features)),
+        "facts_no": " ".join(sorted(unit.facts_no)),
         "sector": unit.sector,
         "accepting": unit.accepting,
         "lat": unit.lat,

@@ -14,7 +14,7 @@ from typing import Callable, Mapping
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.vocab import ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.vocab import ACCESSIBILITY_PROFILES, ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 MAX_Q = 200
 PER_PAGE = 20
@@ -38,6 +38,8 @@ FIELD_LABELS = {
     "language": _l("Service language"),
     "feature": _l("Accessibility"),
     "sector": _l("Provider type"),
+    "profile": _l("Accessibility needs"),
+    "profile_only": _l("Only units that meet every chosen need"),
     "accepting": _l("Only units accepting new customers"),
     "sort": _l("Sort by"),
     "page": _l("Page"),
@@ -49,7 +51,8 @@ SORT_LABELS = {
     "queue": _l("Shortest wait for a doctor or dentist"),
     "name": _l("Name"),
 }
-MULTI_VOCABS = {"service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES, "sector": SECTORS}
+MULTI_VOCABS = {"service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES, "sector": SECTORS,
+               "profile": ACCESSIBILITY_PROFILES}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,11 @@ class SearchParams:
     languages: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
     sectors: tuple[str, ...] = ()
+    # Accessibility profiles rank the results (those meeting every need first) without filtering,
+    # unless profile_only. profiles_given: the query string had `profile` (possibly empty = none).
+    profiles: tuple[str, ...] = ()
+    profiles_given: bool = False
+    profile_only: bool = False
     accepting: bool = False
     sort: str = "name"
     sort_given: bool = False
@@ -113,6 +121,9 @@ class SearchParams:
         pairs += [("sector", v) for v in p.sectors]
         if p.accepting:
             pairs.append(("accepting", "1"))
+        pairs += [("profile", v) for v in p.profiles] or ([("profile", "")] if p.profiles_given else [])
+        if p.profile_only and p.profiles:
+            pairs.append(("profile_only", "1"))
         if p.sort_given:
             pairs.append(("sort", p.sort))
         if p.page > 1:
@@ -139,6 +150,8 @@ class SearchParams:
         out += [("sector", v) for v in self.sectors]
         if self.accepting:
             out.append(("accepting", "1"))
+        if self.profile_only and self.profiles:
+            out.append(("profile_only", "1"))
         return out
 
     def without(self, parameter: str, value: str) -> "SearchParams":
@@ -150,10 +163,11 @@ class SearchParams:
             changes["radius_km"] = None
         elif parameter in ("max_t3_doctor", "max_t3_nurse"):
             changes[parameter] = None
-        elif parameter == "accepting":
-            changes["accepting"] = False
+        elif parameter in ("accepting", "profile_only"):
+            changes[parameter] = False
         else:
-            attr = {"service": "services", "language": "languages", "feature": "features", "sector": "sectors"}[parameter]
+            attr = {"service": "services", "language": "languages", "feature": "features", "sector": "sectors",
+                    "profile": "profiles"}[parameter]
             changes[attr] = tuple(v for v in getattr(self, attr) if v != value)
         if parameter == "q" and self.sort == "relevance":
             changes.update(sort=default_sort("", self.postcode), sort_given=False)
@@ -261,10 +275,12 @@ def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamE
     max_doctor = integer("max_t3_doctor", 0, MAX_T3)
     max_nurse = integer("max_t3_nurse", 0, MAX_T3)
 
-    raw_accepting = one("accepting").lower()
-    accepting = raw_accepting in TRUE_VALUES
-    if raw_accepting not in TRUE_VALUES | FALSE_VALUES:
-        err("accepting", _("The value is not valid."))
+    flags = {}
+    for name in ("accepting", "profile_only"):
+        raw_flag = one(name).lower()
+        flags[name] = raw_flag in TRUE_VALUES
+        if raw_flag not in TRUE_VALUES | FALSE_VALUES:
+            err(name, _("The value is not valid."))
 
     sort_raw = one("sort")
     sort_given = bool(sort_raw)
@@ -288,7 +304,8 @@ def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamE
     params = SearchParams(q=q, pilot=pilot, element=element, services=multi["service"], municipality=municipality,
                           postcode=postcode, radius_km=radius, max_t3_doctor=max_doctor, max_t3_nurse=max_nurse,
                           languages=multi["language"], features=multi["feature"], sectors=multi["sector"],
-                          accepting=accepting, sort=sort, sort_given=sort_given, page=page, origin=origin)
+                          profiles=multi["profile"], profiles_given=bool(_getlist(args, "profile")),
+                          profile_only=flags["profile_only"], accepting=flags["accepting"], sort=sort, sort_given=sort_given, page=page, origin=origin)
     return params, errors
 
 

@@ -8,6 +8,9 @@ pilot, element, municipality: one value; accepting: accepting new customers and 
 max_t3_*: latest T3 at most N days (a unit without a measurement does not match);
 postcode + radius_km: great-circle distance from the postcode (its own coordinates, else its
 municipality's) at most radius_km; radius_km alone is ignored.
+profile: ranks, does not filter: units whose facts meet every need of the chosen profiles come first,
+then fewer needs known to be missing, then fewer not known, each in the chosen sort order;
+profile_only: only units that meet every need (a need not known does not count as met).
 
 Facets: for each value, how many units would match with the OTHER filters applied (pilot, element,
 municipality, language, sector, accepting: the group's own selection is ignored); for the all-of
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 
+from webapp.accessibility import rank_key, required_facts
 from webapp.search.params import (SearchParams)
 from webapp.search.snapshots import Snapshot
 
@@ -35,6 +39,7 @@ class Hit:
     id: int
     score: float | None = None
     distance_km: float | None = None
+    facts: dict[str, bool] | None = None  # accessibility facts (code -> yes/no; absent = not known)
 
 
 @dataclass
@@ -144,6 +149,11 @@ def _group_masks(snap: Snapshot, p: SearchParams) -> dict[str, int]:
         m["max_t3_nurse"] = snap.t3_mask("nurse", p.max_t3_nurse)
     if p.origin is not None and p.radius_km is not None:
         m["radius_km"] = snap.radius_mask(p.origin, p.radius_km)
+    if p.profile_only and p.profiles:
+        mask = snap.all_mask
+        for code in required_facts(p.profiles):
+            mask &= snap.value_mask("feature", code)
+        m["profile_only"] = mask
     return m
 
 
@@ -200,7 +210,6 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
 
         scores = {d: relevance(d) for d in docnums}
         docnums.sort(key=lambda d: (-scores[d], getattr(rows[d], key), rows[d].id))
-        page_docnums = docnums[start:stop]
     else:
         if p.sort == "distance" and distances is not None:
             docnums.sort(key=lambda d: (distances[d], getattr(rows[d], key), rows[d].id))
@@ -212,8 +221,11 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
             docnums.sort(key=queue_key)
         else:
             docnums.sort(key=lambda d: (getattr(rows[d], key), rows[d].id))
-        page_docnums = docnums[start:stop]
+    required = required_facts(p.profiles)
+    if required:  # stable: the chosen order stays within each rank
+        docnums.sort(key=lambda d: rank_key(rows[d].accessibility, required))
+    page_docnums = docnums[start:stop]
 
-    hits = [Hit(id=rows[d].id, score=scores.get(d), distance_km=distances[d] if distances is not None else None)
-            for d in page_docnums]
+    hits = [Hit(id=rows[d].id, score=scores.get(d), distance_km=distances[d] if distances is not None else None,
+                facts=rows[d].accessibility) for d in page_docnums]
     return SearchResult(params=p, total=total, hits=hits, facets=counts, fuzzy=fuzzy)

@@ -42,6 +42,14 @@ class Row:
     key_sv: str = ""
     name_terms: frozenset = frozenset()
     place_terms: frozenset = frozenset()
+    facts_no: frozenset = frozenset()
+
+    @property
+    def accessibility(self) -> dict[str, bool]:
+        """Accessibility facts: code -> yes/no; a code not in it is not known."""
+        facts = {c: False for c in self.facts_no}
+        facts.update({c: True for c in self.features})
+        return facts
 
 
 def _row(docnum: int, f: dict) -> Row:
@@ -55,7 +63,8 @@ def _row(docnum: int, f: dict) -> Row:
                t3_dentist=f.get("t3_dentist"), lat=f.get("lat"), lon=f.get("lon"),
                key_fi=collation_key(name_fi), key_sv=collation_key(name_sv or name_fi),
                name_terms=frozenset((f.get("name_terms") or "").split()),
-               place_terms=frozenset((f.get("place_terms") or "").split()))
+               place_terms=frozenset((f.get("place_terms") or "").split()),
+               facts_no=frozenset((f.get("facts_no") or "").split()))
 
 
 # Bit positions set in each byte value, for turning a bitmask back into document numbers quickly.

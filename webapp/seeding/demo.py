@@ -15,7 +15,26 @@ from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit,
                            UnitLanguage, UnitService)
-from webapp.vocab import FEATURES, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
+from webapp.vocab import ACCESSIBILITY_FACTS, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
+
+# Kinds of premises: (weight, {fact: (probability of yes, of no)}; "*" for the other facts; the rest is
+# not known).
+BUILDING_ODDS = {
+    "new": (35, {"*": (0.85, 0.05), "ramp": (0.3, 0.5), "visual_call_display": (0.7, 0.15)}),
+    "renovated": (35, {"*": (0.55, 0.25), "ramp": (0.5, 0.3), "wide_door": (0.6, 0.2)}),
+    "old": (20, {"*": (0.25, 0.5), "lift": (0.3, 0.5), "public_transport_near": (0.7, 0.2)}),
+    "unsurveyed": (10, {"*": (0.05, 0.0), "public_transport_near": (0.5, 0.1)}),
+}
+ACCESSIBILITY_NOTES = (
+    ("Esteetön sisäänkäynti on pihan puolella. Ovikello on matalalla.",
+     "Den tillgängliga entrén finns på gårdssidan. Ringklockan sitter lågt.",
+     "The step-free entrance is on the courtyard side. The doorbell is low."),
+    ("Invapaikat ovat pääoven vieressä.", "Parkeringsplatserna för rörelsehindrade finns vid huvudentrén.",
+     ""),
+    ("Odotustilassa on tuoleja, joissa on käsinojat.", "I väntrummet finns stolar med armstöd.", ""),
+    ("Bussipysäkki on kadun toisella puolella.", "Busshållplatsen finns på andra sidan gatan.",
+     "The bus stop is across the street."),
+)
 
 # Street names with their Swedish forms; Swedish street names are used in bilingual municipalities.
 STREETS = [("Asemakatu", "Stationsgatan"), ("Kirkkokatu", "Kyrkogatan"), ("Rantatie", "Strandvägen"),
@@ -159,7 +178,7 @@ class DemoGenerator:
         )
         self._services(unit, element)
         self._languages(unit, bilingual)
-        unit.set_accessibility({c: True for c in FEATURES if rng.random() < 0.55})
+        self._accessibility(unit, random.Random(rng.random()))
         self._capacity(unit, element)
         self._hours(unit, element)
         self._queue_times(unit, element)
@@ -171,6 +190,23 @@ class DemoGenerator:
                 "oral_health": ("dental_check", "dentist", "dental_hygienist")}.get(element, offered[:1])
         codes = set(core) | {c for c in offered if self.rng.random() < 0.45}
         unit.services = [UnitService(code=c) for c in sorted(codes)]
+
+    def _accessibility(self, unit: Unit, rng: random.Random) -> None:
+        """A realistic mix: new, renovated and old premises, and some that nobody has surveyed, so that
+        every profile has units that meet it, fall short, and are partly not known."""
+        kind = rng.choices(list(BUILDING_ODDS), weights=[w for w, _odds in BUILDING_ODDS.values()])[0]
+        odds = BUILDING_ODDS[kind][1]
+        facts: dict[str, bool | None] = {}
+        for code in ACCESSIBILITY_FACTS:
+            p_yes, p_no = odds.get(code, odds["*"])
+            roll = rng.random()
+            facts[code] = True if roll < p_yes else (False if roll < p_yes + p_no else None)
+        if facts.get("step_free_entrance") is False:
+            facts["ramp"] = False  # steps and no ramp: that is why the entrance is not step-free
+        unit.set_accessibility(facts)
+        if kind != "unsurveyed" and rng.random() < 0.4:
+            unit.accessibility_note_fi, unit.accessibility_note_sv, unit.accessibility_note_en = \
+                rng.choice(ACCESSIBILITY_NOTES)
 
     def _languages(self, unit: Unit, bilingual: bool) -> None:
         rng = self.rng
