@@ -156,13 +156,20 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
         for row in sess.execute(stmt):
             units[row[0]] = UnitData(*row)
         ids_clause = (lambda col: col.in_(chunk)) if chunk is not None else None
-        for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"), (UnitAccessibilityFact, "features")):
+        for model, attr in ((UnitService, "services"), (UnitLanguage, "languages")):
             stmt = select(model.unit_id, model.code).order_by(model.unit_id, model.code)
             if ids_clause is not None:
                 stmt = stmt.where(ids_clause(model.unit_id))
             for uid, code in sess.execute(stmt):
                 if uid in units:
                     getattr(units[uid], attr).append(code)
+        fact = UnitAccessibilityFact
+        stmt = select(fact.unit_id, fact.code, fact.value).order_by(fact.unit_id, fact.code)
+        if ids_clause is not None:
+            stmt = stmt.where(ids_clause(fact.unit_id))
+        for uid, code, value in sess.execute(stmt):
+            if uid in units:
+                (units[uid].features if value else units[uid].facts_no).append(code)
         stmt = select(QueueTime.unit_id, QueueTime.profession, QueueTime.t3_days, QueueTime.measured_on)
         if ids_clause is not None:
             stmt = stmt.where(ids_clause(QueueTime.unit_id))
