@@ -303,3 +303,34 @@ def test_ptv_service_locations_import(app, pm):
     bad = pm.post("/fi/staff/import/ptv", data={**data, "ptv-file": (io.BytesIO(b"not json"), "x.json"),
                                                 "ptv-csrf_token": token(pm)}, content_type="multipart/form-data")
     assert bad.status_code == 400
+
+
+def test_accessibility_facts_travel_in_csv_yes_no_and_not_known(app, pm):
+    rows = rows_of(export(pm))
+    assert {"a11y_lift", "a11y_step_free_entrance", "accessibility_note_en"} <= set(rows[0])
+    assert {r["a11y_lift"] for r in rows} == {"yes", "no", ""}  # the demo has all three
+    uid = int(rows[0]["id"])
+    rows[0].update(a11y_lift="ei", a11y_ramp="kyllä", a11y_induction_loop="", a11y_wide_door="unknown",
+                   accessibility_note_en="Step-free entrance at the back.")
+    assert upload(pm, to_csv([rows[0]])).status_code == 200
+    assert apply(pm).status_code == 302
+    with app.app_context():
+        unit = db.session().get(Unit, uid)
+        facts = unit.accessibility
+        assert facts["lift"] is False and facts["ramp"] is True
+        assert "induction_loop" not in facts and "wide_door" not in facts
+        assert unit.accessibility_note_en == "Step-free entrance at the back."
+    again = rows_of(export(pm))
+    mine = next(r for r in again if int(r["id"]) == uid)
+    assert (mine["a11y_lift"], mine["a11y_ramp"], mine["a11y_wide_door"]) == ("no", "yes", "")
+
+
+def test_a_bad_fact_value_is_refused_with_a_clear_message(app, pm):
+    rows = rows_of(export(pm))
+    rows[0]["a11y_lift"] = "maybe"
+    before = unit_state(app)
+    response = upload(pm, to_csv(rows[:1]))
+    assert response.status_code == 422
+    assert "<td>a11y_lift</td><td>Kirjoita kyllä tai ei, tai jätä tyhjäksi, jos ei tiedossa.</td>" in \
+        response.get_data(as_text=True)
+    assert unit_state(app) == before

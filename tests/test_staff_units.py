@@ -1,6 +1,8 @@
 """Editing units: validation (fi and sv), concurrent edits, hiding, queue times, index and audit."""
 from __future__ import annotations
 
+import re
+
 from datetime import date
 
 import pytest
@@ -24,7 +26,8 @@ def form_data(client, unit_id: int, lang: str = "fi") -> dict:  # noqa: ANN001
             data["accepting_new"] = "y"
         data["services"] = unit.service_codes
         data["languages"] = unit.language_codes
-        data["features"] = unit.feature_codes
+        for f in (*ud.FACT_FIELDS, *ud.NOTE_FIELDS):
+            data[f] = snap[f]
         for day in range(7):
             data[f"hours_{day}"] = ", ".join(f"{ud.fmt_time(h.opens)}-{ud.fmt_time(h.closes)}"
                                              for h in unit.opening_hours if h.weekday == day)
@@ -177,7 +180,7 @@ def test_create_unit_with_hours_and_exceptions(app, admin):
     data = {"csrf_token": token(admin), "pilot": pilot_slug, "provider": ytunnus, "element": "sote_centre",
             "name_fi": "Uusi Testiasema", "name_sv": "Nya Teststationen", "street_fi": "Testikatu 1",
             "postcode": postcode, "municipality_code": muni, "capacity": "1000", "accepting_new": "y",
-            "services": ["doctor", "nurse"], "languages": ["fi", "sv"], "features": ["lift"],
+            "services": ["doctor", "nurse"], "languages": ["fi", "sv"], "a11y_lift": "yes", "a11y_ramp": "no",
             "hours_0": "08:00-11:30, 12:00-16:00", "hours_4": "8.00-15.00",
             "exceptions": "2026-12-24; closed; Jouluaatto; Julafton\n2026-12-31; 08:00-12:00; ; "}
     response = admin.post("/fi/staff/units/new", data=data)
@@ -188,6 +191,7 @@ def test_create_unit_with_hours_and_exceptions(app, admin):
         assert snap["opening_hours"] == "mon 08:00-11:30|mon 12:00-16:00|fri 08:00-15:00"
         assert snap["exceptions"] == "2026-12-24;closed;Jouluaatto;Julafton|2026-12-31;08:00-12:00;;"
         assert unit.lat and unit.lon  # from the postcode area
+        assert unit.accessibility == {"lift": True, "ramp": False}  # the rest not known
         assert db.session().scalar(select(AuditEvent).where(AuditEvent.action == "unit.create")).entity_id == unit.id
 
 
@@ -267,3 +271,43 @@ def test_edit_and_stale_version_on_both_databases(any_app):
         unit = db.session().get(Unit, unit_id)
         assert unit.service_codes == ["doctor", "nurse"] and unit.name_fi != "Myöhässä"
         assert ud.snapshot(unit)["exceptions"] == "2026-12-24;closed;Jouluaatto;Julafton"
+
+
+def test_staff_edit_accessibility_facts_and_notes(app, admin):
+    uid = _unit_id(app)
+    data = form_data(admin, uid)
+    data.update({"a11y_lift": "no", "a11y_step_free_entrance": "yes", "a11y_induction_loop": "",
+                 "accessibility_note_fi": "Sisäänkäynti pihan puolelta.", "accessibility_note_sv": "Entrén från gården.",
+                 "accessibility_note_en": ""})
+    response = admin.post(f"/fi/staff/units/{uid}", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        unit = db.session().get(Unit, uid)
+        facts = unit.accessibility
+        assert facts["lift"] is False and facts["step_free_entrance"] is True and "induction_loop" not in facts
+        assert unit.accessibility_note_sv == "Entrén från gården."
+        audit = db.session().scalars(select(AuditEvent).where(AuditEvent.entity_id == uid,
+                                                              AuditEvent.action == "unit.update")).all()[-1]
+        assert audit.after["a11y_lift"] == "no"
+    page = app.test_client().get(f"/en/units/{uid}").get_data(as_text=True)
+    assert '<p class="accessibility-note"><span lang="fi">Sisäänkäynti pihan puolelta.</span></p>' in page
+
+
+def test_staff_form_shows_each_fact_as_yes_no_or_not_known(app, admin):
+    uid = _unit_id(app)
+    with app.app_context():
+        unit = db.session().get(Unit, uid)
+        unit.set_accessibility({"lift": False})
+        db.session().commit()
+    html = admin.get(f"/fi/staff/units/{uid}").get_data(as_text=True)
+    assert re.search(r'<input checked id="a11y_lift-1" name="a11y_lift" type="radio" value="no">', html)
+    assert re.search(r'<input checked id="a11y_ramp-2" name="a11y_ramp" type="radio" value="">', html)
+    assert "<legend class=\"label\">Hissi</legend>" in html
+
+
+def test_staff_fact_value_must_be_yes_no_or_empty(app, admin):
+    uid = _unit_id(app)
+    data = form_data(admin, uid)
+    data["a11y_lift"] = "perhaps"
+    html = admin.post(f"/fi/staff/units/{uid}", data=data).get_data(as_text=True)
+    assert "Hissi: " in html and "tyhjäksi" in html

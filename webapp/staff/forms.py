@@ -4,13 +4,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField,
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.staff.unit_data import FIELD_LABELS
+from webapp.staff.unit_data import FACT_FIELDS, FIELD_LABELS
 from webapp.vocab import WEEKDAYS
+
+FACT_CHOICES = [("yes", _l("Yes")), ("no", _l("No")), ("", _l("Not known"))]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -52,7 +54,9 @@ class UnitForm(FlaskForm):
     accepting_new = BooleanField(FIELD_LABELS["accepting_new"])
     services = MultiCheckboxField(FIELD_LABELS["services"], choices=[])
     languages = MultiCheckboxField(FIELD_LABELS["languages"], choices=[])
-    features = MultiCheckboxField(FIELD_LABELS["features"], choices=[])
+    accessibility_note_fi = TextAreaField(FIELD_LABELS["accessibility_note_fi"])
+    accessibility_note_sv = TextAreaField(FIELD_LABELS["accessibility_note_sv"])
+    accessibility_note_en = TextAreaField(FIELD_LABELS["accessibility_note_en"])
     hours_0 = StringField(WEEKDAYS[0])
     hours_1 = StringField(WEEKDAYS[1])
     hours_2 = StringField(WEEKDAYS[2])
@@ -61,6 +65,10 @@ class UnitForm(FlaskForm):
     hours_5 = StringField(WEEKDAYS[5])
     hours_6 = StringField(WEEKDAYS[6])
     exceptions = TextAreaField(FIELD_LABELS["exceptions"])
+
+
+for _name in FACT_FIELDS:  # one yes / no / not known choice per accessibility fact
+    setattr(UnitForm, _name, RadioField(FIELD_LABELS[_name], choices=FACT_CHOICES, default="", validate_choice=False))
 
 
 class NewUnitForm(UnitForm):

@@ -18,13 +18,16 @@ from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit,
                            UnitLanguage, UnitService)
-from webapp.vocab import ELEMENTS, FEATURES, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT
+from webapp.vocab import ACCESSIBILITY_FACTS, ELEMENTS, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT
 
 # Data fields in CSV column order (after the identity columns id, pilot, provider_ytunnus, element).
 TEXT_FIELDS = ("name_fi", "name_sv", "description_fi", "description_sv", "street_fi", "street_sv")
+# One field per accessibility fact: yes, no or empty (not known).
+FACT_FIELDS = tuple(f"a11y_{code}" for code in ACCESSIBILITY_FACTS)
+NOTE_FIELDS = ("accessibility_note_fi", "accessibility_note_sv", "accessibility_note_en")
 DATA_FIELDS = (*TEXT_FIELDS, "postcode", "municipality_code", "lat", "lon", "phone", "email", "website",
-               "capacity", "accepting_new", "hidden", "services", "languages", "features", "opening_hours",
-               "exceptions")
+               "capacity", "accepting_new", "hidden", "services", "languages", *FACT_FIELDS, *NOTE_FIELDS,
+               "opening_hours", "exceptions")
 IDENTITY_FIELDS = ("pilot", "provider_ytunnus", "element")
 
 FIELD_LABELS = {
@@ -50,7 +53,10 @@ FIELD_LABELS = {
     "hidden": _l("Hidden from residents"),
     "services": _l("Services"),
     "languages": _l("Service languages"),
-    "features": _l("Accessibility"),
+    **{f"a11y_{code}": text for code, text in ACCESSIBILITY_FACTS.items()},
+    "accessibility_note_fi": _l("Accessibility note in Finnish"),
+    "accessibility_note_sv": _l("Accessibility note in Swedish"),
+    "accessibility_note_en": _l("Accessibility note in English"),
     "opening_hours": _l("Opening hours"),
     "exceptions": _l("Exceptions to opening hours"),
     "version": _l("Version"),
@@ -67,7 +73,8 @@ PHONE_RE = re.compile(r"^(?:\+358[ -]?[1-9]|0[1-9])(?:[ -]?\d){4,11}$")
 WEBSITE_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*\.[^\s]+$", re.IGNORECASE)
 TIME_RE = re.compile(r"^([01]?\d|2[0-3])[:.]([0-5]\d)$")
 MAX_LEN = {"name_fi": 200, "name_sv": 200, "street_fi": 200, "street_sv": 200, "description_fi": 4000,
-           "description_sv": 4000, "phone": 40, "email": 200, "website": 300}
+           "description_sv": 4000, "phone": 40, "email": 200, "website": 300, "accessibility_note_fi": 1000,
+           "accessibility_note_sv": 1000, "accessibility_note_en": 1000}
 
 
 class UnitDataError(ValueError):
@@ -118,10 +125,16 @@ def snapshot(unit: Unit) -> dict[str, str]:
         "hidden": "yes" if unit.is_hidden else "no",
         "services": "|".join(sorted(s.code for s in unit.services)),
         "languages": "|".join(sorted(s.code for s in unit.languages)),
-        "features": "|".join(unit.feature_codes),
+        **facts_text(unit.accessibility),
+        **{f: getattr(unit, f) or "" for f in NOTE_FIELDS},
         "opening_hours": hours_text(unit.opening_hours),
         "exceptions": exceptions_text(unit.opening_exceptions),
     }
+
+
+def facts_text(facts: dict[str, bool]) -> dict[str, str]:
+    """Per fact field: "yes", "no" or "" (not known)."""
+    return {f"a11y_{c}": ("yes" if facts[c] else "no") if c in facts else "" for c in ACCESSIBILITY_FACTS}
 
 
 def diff(before: dict[str, str], after: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -210,6 +223,9 @@ def _codes(text: str, vocabulary, field: str) -> list[str]:  # noqa: ANN001
         raise UnitDataError(_("Unknown code: %(codes)s. Allowed: %(allowed)s.", codes=", ".join(unknown),
                               allowed=", ".join(vocabulary)))
     return codes
+
+
+UNKNOWN_WORDS = ("unknown", "not known", "ei tiedossa", "okänd", "?")
 
 
 def parse_bool(text: str) -> bool | None:
@@ -328,7 +344,19 @@ def validate(sess: Session, raw: dict[str, str], *, element: str, unit: Unit | N
         values[f] = "yes" if flag else "no"
 
     allowed_services = {c: SERVICES[c] for c in SERVICES_BY_ELEMENT.get(element, ())}
-    for f, vocab in (("services", allowed_services), ("languages", SERVICE_LANGUAGES), ("features", FEATURES)):
+    for f in FACT_FIELDS:
+        v = get(f)
+        flag = parse_bool(v) if v and v.lower() not in UNKNOWN_WORDS else None
+        if v and v.lower() not in UNKNOWN_WORDS and flag is None:
+            errors[f] = _("Write yes or no, or leave empty if not known.")
+        values[f] = "" if flag is None else ("yes" if flag else "no")
+    for f in NOTE_FIELDS:
+        v = get(f)
+        if len(v) > MAX_LEN[f]:
+            errors[f] = _("Use at most %(n)d characters.", n=MAX_LEN[f])
+        values[f] = v
+
+    for f, vocab in (("services", allowed_services), ("languages", SERVICE_LANGUAGES)):
         try:
             values[f] = "|".join(_codes(get(f), vocab, f))
         except UnitDataError as exc:
@@ -414,11 +442,11 @@ def apply(unit: Unit, values: dict[str, str]) -> None:
         unit.services = [UnitService(code=c) for c in split(values["services"])]
     if current.get("languages") != values["languages"]:
         unit.languages = [UnitLanguage(code=c) for c in split(values["languages"])]
-    if current.get("features") != values["features"]:
-        present = set(split(values["features"]))
-        known = unit.accessibility
-        unit.set_accessibility({c: True if c in present else (False if known.get(c) is False else None)
-                                for c in FEATURES})
+    if any(current.get(f) != values[f] for f in FACT_FIELDS):
+        unit.set_accessibility({c: None if not values[f"a11y_{c}"] else values[f"a11y_{c}"] == "yes"
+                                for c in ACCESSIBILITY_FACTS})
+    for f in NOTE_FIELDS:
+        setattr(unit, f, values[f])
     if current.get("opening_hours") != values["opening_hours"]:
         unit.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in parse_hours(values["opening_hours"])]
     if current.get("exceptions") != values["exceptions"]:

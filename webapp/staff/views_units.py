@@ -23,7 +23,7 @@ from webapp.staff.forms import NewUnitForm, ProviderForm, UnitForm, VisibilityFo
 from webapp.staff.view_helpers import (ALL, MANAGERS, PER_PAGE, WRITERS, page_number, scope_pilots,
                                        scope_providers)
 from webapp.validation import is_whole_number
-from webapp.vocab import ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT, WEEKDAYS
+from webapp.vocab import ELEMENTS, SECTORS, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT, WEEKDAYS
 
 
 # --- units -----------------------------------------------------------------------------------------
@@ -63,7 +63,6 @@ def _choices_for(form: UnitForm, element: str | None, municipalities: list[Munic
     service_codes = SERVICES_BY_ELEMENT.get(element, ()) if element else list(SERVICES)
     form.services.choices = [(c, str(SERVICES[c])) for c in service_codes]
     form.languages.choices = [(c, str(v)) for c, v in SERVICE_LANGUAGES.items()]
-    form.features.choices = [(c, str(v)) for c, v in FEATURES.items()]
 
 
 def _fill_form(form: UnitForm, unit: Unit) -> None:
@@ -73,7 +72,8 @@ def _fill_form(form: UnitForm, unit: Unit) -> None:
     form.accepting_new.data = unit.accepting_new
     form.services.data = unit.service_codes
     form.languages.data = unit.language_codes
-    form.features.data = unit.feature_codes
+    for f in (*ud.FACT_FIELDS, *ud.NOTE_FIELDS):
+        form[f].data = snap[f]
     for day in range(7):
         form[f"hours_{day}"].data = ", ".join(f"{ud.fmt_time(h.opens)}-{ud.fmt_time(h.closes)}"
                                               for h in unit.opening_hours if h.weekday == day)
@@ -87,8 +87,10 @@ def _raw_from_form(form: UnitForm, unit: Unit | None) -> tuple[dict[str, str], d
                                           "email", "website", "capacity")}
     raw["accepting_new"] = "yes" if form.accepting_new.data else "no"
     raw["hidden"] = "yes" if unit is not None and unit.is_hidden else "no"
-    for f in ("services", "languages", "features"):
+    for f in ("services", "languages"):
         raw[f] = "|".join(form[f].data or [])
+    for f in (*ud.FACT_FIELDS, *ud.NOTE_FIELDS):
+        raw[f] = form[f].data or ""
     hour_errors: dict[str, str] = {}
     items = []
     for day in range(7):
@@ -181,7 +183,7 @@ def unit_edit(unit_id: int):
         status = 400
     hidden_form = VisibilityForm()
     hidden_form.version.data = str(unit.version)
-    return render_template("staff/unit_form.html", form=form, unit=unit, readonly=readonly, conflict=conflict,
+    return render_template("staff/unit_form.html", fact_fields=ud.FACT_FIELDS, form=form, unit=unit, readonly=readonly, conflict=conflict,
                            hidden_form=hidden_form, new=False, weekdays=WEEKDAYS), status
 
 
@@ -287,7 +289,7 @@ def unit_new():
         status = 400
     else:
         status = 400
-    return render_template("staff/unit_form.html", form=form, unit=None, readonly=False, conflict=None,
+    return render_template("staff/unit_form.html", fact_fields=ud.FACT_FIELDS, form=form, unit=None, readonly=False, conflict=None,
                            hidden_form=None, new=True, weekdays=WEEKDAYS), status
 
 
