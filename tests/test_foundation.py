@@ -26,7 +26,8 @@ def test_production_settings_are_secure():
     assert s["TEST_IDENTIFICATION"] is False
 
 
-@pytest.mark.parametrize("header, expected", [("sv-FI,sv;q=0.9", "/sv/"), ("fi", "/fi/"), ("en-GB", "/fi/"), (None, "/fi/")])
+@pytest.mark.parametrize("header, expected", [("sv-FI,sv;q=0.9", "/sv/"), ("fi", "/fi/"), ("en-GB", "/en/"),
+                                              ("de-DE", "/fi/"), (None, "/fi/")])
 def test_root_redirects_to_preferred_language(client, header, expected):
     headers = {"Accept-Language": header} if header else {}
     response = client.get("/", headers=headers)
@@ -39,15 +40,55 @@ def test_pages_carry_lang_and_alternates(client):
     assert '<html lang="sv">' in html
     assert 'hreflang="fi" href="/fi/"' in html
     assert 'hreflang="sv" href="/sv/"' in html
+    assert 'hreflang="en" href="/en/"' in html
 
 
 def test_language_switch_keeps_path_and_query(client):
     html = client.get("/fi/search?q=hammas&service=dentist&service=dental_check").get_data(as_text=True)
     assert 'class="lang-switch" href="/sv/search?q=hammas&amp;service=dentist&amp;service=dental_check"' in html
+    assert 'class="lang-switch" href="/en/search?q=hammas&amp;service=dentist&amp;service=dental_check"' in html
+
+
+def test_english_pages_switch_to_finnish_and_swedish_keeping_the_state(client):
+    html = client.get("/en/search?q=hammas&profile=wheelchair").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert 'class="lang-switch" href="/fi/search?q=hammas&amp;profile=wheelchair" hreflang="fi" lang="fi">Suomeksi' in html
+    assert 'class="lang-switch" href="/sv/search?q=hammas&amp;profile=wheelchair" hreflang="sv" lang="sv">På svenska' in html
+    assert 'hreflang="en" href="/en/search?q=hammas&amp;profile=wheelchair"' in html
+    assert "Wheelchair user" in html and "Search units" in html
+    # from the English catalogue, not the msgid
+    assert "or a service in Finnish or Swedish, such as “hammaslääkäri”." in html
+
+
+def test_english_dates_and_numbers_are_british_by_babel(app):
+    from datetime import date
+
+    from flask import g
+
+    from webapp.i18n import fmt_date, fmt_number
+    for lang, day, number in (("en", "30 Nov 2026", "12,345.6"), ("fi", "30.11.2026", "12\u00a0345,6"),
+                              ("sv", "30 nov. 2026", "12\u00a0345,6")):
+        with app.test_request_context(f"/{lang}/"):
+            g.lang = lang
+            assert fmt_date(date(2026, 11, 30)) == day
+            assert fmt_number(12345.6, 1) == number
+
+
+def test_data_without_english_falls_back_to_finnish_marked_lang_fi(app, client):
+    from sqlalchemy import select
+
+    from webapp import db
+    from webapp.models import Unit
+    with app.app_context():
+        unit = db.session().scalar(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(1))
+        name_fi = unit.name_fi
+    html = client.get(f"/en/units/{unit.id}").get_data(as_text=True)
+    assert f'<span lang="fi">{name_fi}</span>' in html
+    assert '<html lang="en">' in html
 
 
 def test_unknown_language_prefix_is_404_in_preferred_language(client):
-    response = client.get("/en/search", headers={"Accept-Language": "sv"})
+    response = client.get("/de/search", headers={"Accept-Language": "sv"})
     assert response.status_code == 404
     assert '<html lang="sv">' in response.get_data(as_text=True)
 
@@ -61,7 +102,9 @@ def test_security_headers(client):
     assert response.headers["Referrer-Policy"]
 
 
-def test_every_message_has_finnish_and_swedish_translation():
+def test_every_message_has_finnish_swedish_and_english_translation():
+    from webapp.i18n_catalogs import LOCALES
+    assert LOCALES == ("fi", "sv", "en")
     missing = untranslated()
     assert not missing, "untranslated messages:\n" + "\n".join(missing[:50])
 

@@ -1,4 +1,5 @@
-"""Language from the URL prefix (/fi/, /sv/), Babel formatting, and bilingual-field helpers."""
+"""Language from the URL prefix (/fi/, /sv/, /en/), Babel formatting, and helpers for data fields in
+Finnish and Swedish (and, for a few fields, English) with a marked fallback."""
 from __future__ import annotations
 
 from datetime import date
@@ -11,8 +12,12 @@ from markupsafe import Markup, escape
 
 from webapp.vocab import LANGS
 
-LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska"}
-LANGUAGE_SELF_NAMES = {"fi": "suomi", "sv": "svenska"}
+LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}
+LANGUAGE_SELF_NAMES = {"fi": "suomi", "sv": "svenska", "en": "English"}
+# Babel locale per site language: British English for dates and numbers.
+BABEL_LOCALES = {"fi": "fi", "sv": "sv", "en": "en_GB"}
+# Where data in one language falls back to: Swedish and English to Finnish, Finnish to Swedish.
+FALLBACK = {"fi": "sv", "sv": "fi", "en": "fi"}
 
 
 def preferred_lang() -> str:
@@ -27,7 +32,7 @@ def current_lang() -> str:
 
 
 def _select_locale() -> str:
-    return current_lang()
+    return BABEL_LOCALES.get(current_lang(), "fi")
 
 
 def init_app(app: Flask) -> None:
@@ -44,14 +49,22 @@ def init_app(app: Flask) -> None:
             values["lang"] = current_lang()
 
     app.jinja_env.globals.update(
-        lang_switch_url=lang_switch_url, other_lang=other_lang, localized=localized,
+        lang_switch_url=lang_switch_url, other_lang=other_lang, other_langs=other_langs, localized=localized,
+        LANGS=LANGS,
         LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGE_SELF_NAMES=LANGUAGE_SELF_NAMES, current_lang=current_lang,
     )
     app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur)
 
 
 def other_lang(lang: str | None = None) -> str:
-    return "sv" if (lang or current_lang()) == "fi" else "fi"
+    """The language data falls back to (and the other official language)."""
+    return FALLBACK.get(lang or current_lang(), "fi")
+
+
+def other_langs(lang: str | None = None) -> list[str]:
+    """The site's languages other than this one, in the order fi, sv, en."""
+    lang = lang or current_lang()
+    return [code for code in LANGS if code != lang]
 
 
 def lang_switch_url(lang: str) -> str:
@@ -65,7 +78,8 @@ def lang_switch_url(lang: str) -> str:
 
 
 def localized(obj: Any, field: str, lang: str | None = None) -> Markup:
-    """The field in the page's language; if the Swedish text is missing, the Finnish one marked lang="fi"."""
+    """The field in the page's language; if it is missing (or the field has no such language), the Finnish
+    one marked lang="fi" (on Finnish pages the Swedish one, marked lang="sv")."""
     lang = lang or current_lang()
     text = getattr(obj, f"{field}_{lang}", None) or ""
     if text:

@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po, write_po
 
 from webapp.config import ROOT
 
-LOCALES = ("fi", "sv")
+LOCALES = ("fi", "sv", "en")
 TRANSLATIONS = ROOT / "translations"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
             "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3), "lazy_ngettext": (1, 2)}
@@ -93,7 +93,10 @@ def compile_all() -> int:
 
 
 def untranslated() -> list[str]:
-    """Messages in the code with no Finnish or Swedish translation (or only a fuzzy one)."""
+    """Messages in the code with no Finnish, Swedish or English translation (or only a fuzzy one).
+
+    The msgids are English, but an English page showing a msgid because its translation is missing does
+    not count: the English catalogues must have every msgstr filled as well."""
     problems = []
     for domain, template in extract().items():
         for locale in LOCALES:
@@ -113,16 +116,19 @@ def untranslated() -> list[str]:
     return problems
 
 
-def apply_translations(domain: str, mapping: dict[str, tuple[str, str]]) -> int:
-    """Write (fi, sv) translations for msgids into the domain's .po files (a tool for developers)."""
+def apply_translations(domain: str, mapping: dict[str, tuple]) -> int:
+    """Write (fi, sv, en) translations for msgids into the domain's .po files (a tool for developers).
+
+    A (fi, sv) pair leaves the English catalogue as it is, and None leaves that language as it is. For
+    a plural message each item is itself a tuple (singular, plural)."""
     written = 0
     for index, locale in enumerate(LOCALES):
         catalog = read(locale, domain)
-        for msgid, pair in mapping.items():
+        for msgid, strings in mapping.items():
             message = catalog.get(msgid)
-            if message is None:
+            if message is None or index >= len(strings) or strings[index] is None:
                 continue
-            message.string = pair[index]
+            message.string = strings[index]
             message.flags.discard("fuzzy")
             written += 1
         with po_path(locale, domain).open("wb") as fh:

@@ -30,11 +30,11 @@ def _error(status: int, message: str, parameter: str | None = None, errors: list
 
 
 def _take_lang() -> ParamError | None:
-    """`lang` (fi|sv) picks the language of labels and messages; default from Accept-Language."""
+    """`lang` (fi|sv|en) picks the language of labels and messages; default from Accept-Language."""
     raw = request.args.get("lang", "").strip()
     if raw and raw not in LANGS:
         g.lang = current_lang()
-        return ParamError("lang", _("Use fi or sv."))
+        return ParamError("lang", _("Use fi, sv or en."))
     if raw:
         g.lang = raw
     return None

@@ -8,7 +8,7 @@ import os
 
 from flask import Blueprint
 
-bp = Blueprint("identity", __name__, url_prefix="/<any(fi,sv):lang>/identify")
+bp = Blueprint("identity", __name__, url_prefix="/<any(fi,sv,en):lang>/identify")
 
 
 @bp.record_once

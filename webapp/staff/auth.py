@@ -15,6 +15,7 @@ from sqlalchemy import false, true
 
 from webapp import db
 from webapp.models import StaffUser, Unit
+from webapp.vocab import LANGS
 
 SESSION_KEYS = ("staff_user_id", "staff_last_seen", "staff_signed_in_at")
 WRITE_ROLES = ("admin", "pilot_manager", "provider_editor")
@@ -110,6 +111,6 @@ def safe_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = target.split("/")
-    if len(parts) < 3 or parts[1] not in ("fi", "sv") or parts[2].split("?")[0] != "staff":
+    if len(parts) < 3 or parts[1] not in LANGS or parts[2].split("?")[0] != "staff":
         return None
     return target
