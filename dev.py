@@ -53,7 +53,7 @@ def ensure_chromium() -> None:
 
 
 def ensure_npm() -> None:
-    """axe-core and vnu-jar, pinned by package-lock.json."""
+    """Leaflet (the map), axe-core and vnu-jar, pinned by package-lock.json."""
     ok, stamp, digest = stamp_ok("npm", ROOT / "package-lock.json", ROOT / "package.json")
     if ok and (ROOT / "node_modules").exists():
         return
@@ -66,6 +66,21 @@ def ensure_npm() -> None:
             sys.exit("npm is missing: install Node.js and npm.")
     run("npm", "ci", "--no-audit", "--no-fund", "--loglevel=error")
     stamp.write_text(digest)
+
+
+VENDOR = ROOT / "static" / "vendor"
+
+
+def build_assets() -> None:
+    """Copy the map library (Leaflet, from npm) into static/vendor/: the site serves it itself, no CDN."""
+    source = ROOT / "node_modules" / "leaflet" / "dist"
+    if not source.exists():
+        sys.exit("node_modules/leaflet is missing: npm ci did not run.")
+    target = VENDOR / "leaflet"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("leaflet.js", "leaflet.css"):
+        shutil.copy2(source / name, target / name)
+    shutil.copytree(source / "images", target / "images", dirs_exist_ok=True)
 
 
 def flask(*args: str) -> None:
@@ -81,6 +96,8 @@ def prepare_site() -> None:
 
 def serve() -> None:
     ensure_venv("")
+    ensure_npm()
+    build_assets()
     prepare_site()
     flask("print-dev-accounts")
     print("Serving on http://127.0.0.1:5000  (Ctrl+C stops)", flush=True)
@@ -94,6 +111,7 @@ def test(extra: list[str]) -> None:
     ensure_venv("test")
     ensure_chromium()
     ensure_npm()
+    build_assets()
     flask("translations-compile")
     env = dict(os.environ)
     code = subprocess.run([str(PY), "-m", "pytest", *extra], cwd=ROOT, env=env).returncode

@@ -45,7 +45,7 @@ def test_no_distance_without_postcode(client):
 @pytest.mark.parametrize("query, parameter", [
     ("page=-1", "page"), ("page=0", "page"), ("q=" + "x" * 10_000, "q"), ("service=zzz", "service"),
     ("postcode=00009", "postcode"), ("postcode=00100&radius_km=-1", "radius_km"), ("max_t3_nurse=abc", "max_t3_nurse"),
-    ("sort=distance", "sort"), ("lang=en", "lang"), ("page=500", "page"),
+    ("sort=distance", "sort"), ("lang=de", "lang"), ("profile=jetpack", "profile"), ("profile_only=maybe", "profile_only"), ("page=500", "page"),
 ])
 def test_bad_parameters_give_400_json(client, query, parameter):
     response = client.get(f"/api/v1/units?{query}")

@@ -8,6 +8,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_DIR", ROOT / "instance"))
@@ -48,6 +49,8 @@ class Settings:
     rate_limit_enabled: bool
     oidc_issuer: str | None
     trusted_proxies: int
+    map_tile_url: str | None = None
+    map_attribution: str = ""
 
     def to_flask(self) -> dict:
         production = self.env == "production"
@@ -70,6 +73,8 @@ class Settings:
             "RATE_LIMIT_ENABLED": self.rate_limit_enabled,
             "OIDC_ISSUER": self.oidc_issuer,
             "TRUSTED_PROXIES": self.trusted_proxies,
+            "MAP_TILE_URL": self.map_tile_url,
+            "MAP_ATTRIBUTION": self.map_attribution,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
             "BABEL_DOMAIN": "messages;choice;staff;search",
@@ -113,4 +118,33 @@ def load_settings(overrides: dict | None = None) -> Settings:
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
         trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
+        map_tile_url=check_tile_url(env_vars.get("MAP_TILE_URL") or None, env_vars.get("MAP_ATTRIBUTION", "")),
+        map_attribution=env_vars.get("MAP_ATTRIBUTION", "").strip(),
     )
+
+
+def tile_origin(url: str) -> str:
+    """scheme://host[:port] of a tile URL: the one origin the CSP lets images come from."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def check_tile_url(url: str | None, attribution: str) -> str | None:
+    """The map's tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; None = no map.
+
+    Fails closed: one fixed host (no {s} subdomains, so the CSP names exactly one), https (http only for
+    a local server), {z}, {x} and {y} in it, and an attribution, which map tiles' licences require."""
+    if not url:
+        return None
+    url = url.strip()
+    parts = urlsplit(url)
+    local = parts.hostname in ("127.0.0.1", "localhost")
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise ConfigError("MAP_TILE_URL must start with https:// (http:// only for 127.0.0.1 or localhost).")
+    if not parts.hostname or "{" in parts.netloc:
+        raise ConfigError("MAP_TILE_URL must name one host, without {s} subdomains.")
+    if not all(p in url for p in ("{z}", "{x}", "{y}")):
+        raise ConfigError("MAP_TILE_URL must contain {z}, {x} and {y}.")
+    if not attribution.strip():
+        raise ConfigError("MAP_TILE_URL needs MAP_ATTRIBUTION, the credit the tiles' licence requires.")
+    return url

@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from webapp import db
 from webapp.models import RateLimitHit
+from webapp.vocab import LANGS
 
-CSP = "; ".join([
+CSP_PARTS = [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
@@ -20,13 +21,28 @@ CSP = "; ".join([
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "object-src 'none'",
-])
+]
+CSP = "; ".join(CSP_PARTS)
+
+
+def content_security_policy(tile_url: str | None) -> str:
+    """The CSP; with a map tile URL configured, images may also come from exactly that one origin."""
+    if not tile_url:
+        return CSP
+    from webapp.config import tile_origin
+    return "; ".join(f"{part} {tile_origin(tile_url)}" if part.startswith("img-src") else part
+                     for part in CSP_PARTS)
+
+
+PRIVATE_PATHS = ("/staff", "/identify", *(f"/{lang}/{area}" for lang in LANGS
+                                           for area in ("choice", "choose", "my", "staff", "identify")))
 
 
 def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy",
+                                    content_security_policy(current_app.config.get("MAP_TILE_URL")))
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
@@ -34,8 +50,7 @@ def init_app(app: Flask) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if request.path.startswith(("/fi/choice", "/sv/choice", "/fi/choose", "/sv/choose", "/fi/my", "/sv/my",
-                                 "/staff", "/fi/staff", "/sv/staff", "/identify", "/fi/identify", "/sv/identify")):
+        if request.path.startswith(PRIVATE_PATHS):
             response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -35,7 +35,7 @@ DESKTOP = {"width": 1280, "height": 900}
 NARROW = {"width": 320, "height": 800}
 MEDIUM = {"width": 640, "height": 800}
 
-MAX_PAGES = 250            # total cap on crawled URLs
+MAX_PAGES = 330            # total cap on crawled URLs (three languages)
 MAX_QUERY_VARIANTS = 3     # distinct query strings per path
 MAX_PER_ROUTE_SHAPE = 6    # distinct paths per route shape, e.g. /fi/units/{n} (same template, other data)
 SKIP_EXTENSIONS = (".csv", ".pdf", ".json", ".xml", ".zip", ".xlsx", ".txt", ".ics", ".svg", ".png", ".jpg")
@@ -68,7 +68,7 @@ class PageResult:
 
 def url_lang(url: str) -> str | None:
     first = urlsplit(url).path.strip("/").split("/", 1)[0]
-    return first if first in ("fi", "sv") else None
+    return first if first in ("fi", "sv", "en") else None
 
 
 # WCAG 1.4.12 Text spacing: the user style sheet of the success criterion's test.
@@ -82,7 +82,7 @@ TEXT_SPACING_ON = """() => {
 TEXT_SPACING_OFF = "() => { const s = document.getElementById('a11y-text-spacing'); if (s) s.remove(); }"
 
 KEY_PAGES = [  # (screenshot name, predicate on the path+query)
-    ("home", lambda p, q: re.fullmatch(r"/(fi|sv)/?", p) is not None),
+    ("home", lambda p, q: re.fullmatch(r"/(fi|sv|en)/?", p) is not None),
     ("search-results", lambda p, q: p.endswith("/search") and bool(q)),
     ("unit", lambda p, q: re.search(r"/units/\d+$", p) is not None),
     ("compare", lambda p, q: "compare" in p or "vertaa" in p or "jamfor" in p),

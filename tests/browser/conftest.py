@@ -23,7 +23,10 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-LANGS = ("fi", "sv")
+LANGS = ("fi", "sv", "en")
+# The signed-in choice journey walks in the two official languages; English pages of it are reached by
+# the signed-in crawl's language links and by the crawl of /en/.
+JOURNEY_LANGS = ("fi", "sv")
 
 
 def _unavailable(reason: str) -> None:
@@ -439,12 +442,12 @@ def staff_sign_in(checker: Checker, site: Site, lang: str, email: str | None) ->
 
 @pytest.fixture(scope="session")
 def site(live_server, new_page) -> Site:  # noqa: ANN001
-    """Crawl the site from /fi/ and /sv/, then the states a crawler cannot reach, checking each page."""
+    """Crawl the site from /fi/, /sv/ and /en/, then the states a crawler cannot reach, checking each page."""
     base = live_server.url
     site = Site(base=base)
     t0 = now()
     anon = Checker(new_page(), base)
-    anon.crawl(["/fi/", "/sv/"])
+    anon.crawl(["/fi/", "/sv/", "/en/"])
     site.timings["crawl"] = now() - t0
 
     t = now()
@@ -458,7 +461,7 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     # The choice journey of a signed-in test person, in both languages (another person, own cookies, each).
     t = now()
     journeys = []
-    for lang in LANGS:
+    for lang in JOURNEY_LANGS:
         journey = Checker(new_page(), base, who=f"test person {LANGS.index(lang)}")
         journey.shot_names = anon.shot_names
         journeys.append(journey)
@@ -497,7 +500,7 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     if why:
         site.skipped["staff workspace"] = why
     else:
-        staff_pages = staff.crawl([staff.page.url, "/fi/staff/", "/sv/staff/"], label="staff crawl", max_pages=40,
+        staff_pages = staff.crawl([staff.page.url, "/fi/staff/", "/sv/staff/", "/en/staff/"], label="staff crawl", max_pages=40,
                                   allow=lambda p: "/staff" in p)
         site.checked["staff pages"] = len(staff_pages)
         for lang in LANGS:

@@ -59,7 +59,7 @@ def is_primary_submit(a: dict) -> bool:
 
 
 # -- skip link ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("lang", ["fi", "sv"])
+@pytest.mark.parametrize("lang", ["fi", "sv", "en"])
 def test_skip_link_moves_focus_to_main(live_server, new_page, lang: str) -> None:  # noqa: ANN001
     page = new_page()
     problems = []

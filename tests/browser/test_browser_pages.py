@@ -41,7 +41,7 @@ def test_crawl_reached_pages(site) -> None:  # noqa: ANN001
     problems += [f"{r.where}: HTTP {r.status}" for r in site.results
                  if r.status and r.status >= 400 and r.label == "crawl"]
     langs = {r.lang_in_url for r in site.results if r.label == "crawl"}
-    assert {"fi", "sv"} <= langs, f"the crawl should reach both languages, got {langs}"
+    assert {"fi", "sv", "en"} <= langs, f"the crawl should reach all three languages, got {langs}"
     print(f"\nchecked {len(_checked(site))} page states; timings {site.timings}; skipped flows {site.skipped}")
     assert not problems, _report("Pages that failed to load or link to errors", problems)
 
@@ -229,7 +229,7 @@ def test_html_is_valid(site, tmp_path: Path) -> None:  # noqa: ANN001
 
 def test_key_page_screenshots_written(site) -> None:  # noqa: ANN001
     wanted = ["home", "search-results", "unit", "pilot"]
-    missing = [f"{lang}-{name}-{w}.png" for lang in ("fi", "sv") for name in wanted for w in ("320", "1280")
+    missing = [f"{lang}-{name}-{w}.png" for lang in ("fi", "sv", "en") for name in wanted for w in ("320", "1280")
                if not (SCREENSHOTS / f"{lang}-{name}-{w}.png").exists()]
     print(f"\nscreenshots in {SCREENSHOTS}: {sorted(p.name for p in SCREENSHOTS.glob('*.png'))}")
     assert not missing, f"key pages not found by the crawl, so no screenshot: {missing}"

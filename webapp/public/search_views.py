@@ -182,6 +182,7 @@ def search():
     return render_template(
         "search/search.html", form=form, params=params, result=result, units=units, postcodes=postcodes,
         latest=latest, labels=vocab_labels(), fits=fits,
+        map_tile_url=current_app.config.get("MAP_TILE_URL"), map_attribution=current_app.config.get("MAP_ATTRIBUTION", ""),
         errors=errors, error_view=ErrorView(form, errors), relax=relax, page_numbers=page_numbers,
         search_url=search_url, max_compare=MAX_COMPARE, professions_for=professions_for, PROFESSIONS=PROFESSIONS,
         ELEMENTS=ELEMENTS, SECTORS=SECTORS, SERVICE_LANGUAGES=SERVICE_LANGUAGES, label=label, SORT_LABELS=SORT_LABELS,
