@@ -27,7 +27,8 @@ document.addEventListener("DOMContentLoaded", function () {
     if (isNaN(lat) || isNaN(lon)) { return; }
     var link = card.querySelector("h3 a");
     var name = (index + 1) + ". " + (link ? link.textContent.trim() : "");
-    if (card.dataset.fit) { name += ": " + card.dataset.fit; }
+    var fit = card.querySelector(".profile-fit[data-meets]");
+    if (fit) { name += ": " + fit.dataset.meets; }
     var marker = L.marker([lat, lon], {title: name, alt: name, keyboard: true, riseOnHover: true});
     function toCard() {
       card.scrollIntoView({block: "start"});
