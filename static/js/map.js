@@ -22,14 +22,20 @@ document.addEventListener("DOMContentLoaded", function () {
   L.tileLayer(section.dataset.tileUrl, {attribution: section.dataset.attribution, maxZoom: 18}).addTo(map);
 
   var bounds = [], markers = [];
+  var list = document.querySelector("ol.result-list");
+  var first = list ? parseInt(list.getAttribute("start"), 10) || 1 : 1;  // page 2 starts at 21
   cards.forEach(function (card, index) {
     var lat = parseFloat(card.dataset.lat), lon = parseFloat(card.dataset.lon);
     if (isNaN(lat) || isNaN(lon)) { return; }
     var link = card.querySelector("h3 a");
-    var name = (index + 1) + ". " + (link ? link.textContent.trim() : "");
+    var number = first + index;
+    var name = number + ". " + (link ? link.textContent.trim() : "");
     var fit = card.querySelector(".profile-fit[data-meets]");
     if (fit) { name += ": " + fit.dataset.meets; }
-    var marker = L.marker([lat, lon], {title: name, alt: name, keyboard: true, riseOnHover: true});
+    // The list's number on the marker, so that eyes find the card too; the full name for screen readers.
+    var icon = L.divIcon({className: "map-marker", html: '<span aria-hidden="true">' + number + "</span>",
+                          iconSize: [30, 30], iconAnchor: [15, 15]});
+    var marker = L.marker([lat, lon], {icon: icon, title: name, keyboard: true, riseOnHover: true});
     function toCard() {
       card.scrollIntoView({block: "start"});
       if (link) { link.focus(); }
@@ -40,9 +46,10 @@ document.addEventListener("DOMContentLoaded", function () {
       if (key === "Enter" || key === " ") { e.originalEvent.preventDefault(); toCard(); }
     });
     marker.on("add", function () {  // the icon exists once the map has a view
-      var icon = marker.getElement();
-      icon.setAttribute("aria-describedby", "results-map-hint");
-      icon.dataset.unit = card.id;
+      var element = marker.getElement();
+      element.setAttribute("aria-label", name);
+      element.setAttribute("aria-describedby", "results-map-hint");
+      element.dataset.unit = card.id;
     });
     markers.push(marker);
     bounds.push([lat, lon]);
@@ -51,7 +58,7 @@ document.addEventListener("DOMContentLoaded", function () {
   if (bounds.length === 1) {
     map.setView(bounds[0], 14);
   } else {
-    map.fitBounds(bounds, {padding: [24, 24], maxZoom: 15});
+    map.fitBounds(bounds, {padding: [32, 32], maxZoom: 15});
   }
   markers.forEach(function (marker) { marker.addTo(map); });  // in list order: Tab follows the list
 });

@@ -114,17 +114,19 @@ def test_markers_are_named_buttons_reached_by_tab_and_enter_goes_to_the_card(map
         page.keyboard.press("Tab")
         focused = page.evaluate("""() => { const el = document.activeElement;
             return {marker: el.classList.contains('leaflet-marker-icon'), role: el.getAttribute('role'),
-                    alt: el.getAttribute('alt'), title: el.getAttribute('title'), unit: el.dataset.unit}; }""")
+                    name: el.getAttribute('aria-label'), title: el.getAttribute('title'), unit: el.dataset.unit,
+                    shown: el.textContent.trim()}; }""")
         if focused["marker"]:
             break
     assert focused and focused["marker"], "no marker reached with Tab"
     assert focused["role"] == "button"
-    assert focused["alt"] == focused["title"]
-    assert focused["alt"].startswith(f"1. {first_name}")
+    assert focused["name"] == focused["title"]
+    assert focused["name"].startswith(f"1. {first_name}")
+    assert focused["shown"] == "1"  # the list's number, for the eye
     assert focused["unit"] == first_card.get_attribute("id")
     # The next Tab reaches the second marker, in the order of the list.
     page.keyboard.press("Tab")
-    second = page.evaluate("() => document.activeElement.getAttribute('alt') || ''")
+    second = page.evaluate("() => document.activeElement.getAttribute('aria-label') || ''")
     assert second.startswith("2. ")
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")
