@@ -144,7 +144,7 @@ def test_card_in_swedish(app, three):
     html = app.test_client().get("/sv/search?element=oral_health&pilot=uusimaa&profile=wheelchair").get_data(
         as_text=True)
     assert "Ingen hiss" in _card(html, no_lift)
-    assert "Hiss: uppgift saknas" in _card(html, unknown)
+    assert "Hiss: inte känt" in _card(html, unknown)
 
 
 def test_profile_only_shows_only_units_that_meet_every_need(app, three):

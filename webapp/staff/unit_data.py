@@ -225,7 +225,7 @@ def _codes(text: str, vocabulary, field: str) -> list[str]:  # noqa: ANN001
     return codes
 
 
-UNKNOWN_WORDS = ("unknown", "not known", "ei tiedossa", "okänd", "?")
+UNKNOWN_WORDS = ("unknown", "not known", "ei tiedossa", "inte känt", "okänd", "?")
 
 
 def parse_bool(text: str) -> bool | None:
