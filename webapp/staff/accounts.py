@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
 
 from webapp.models import ROLES, Pilot, Provider, StaffUser
+from webapp.vocab import LANGS
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so that a missing account takes as long as a wrong password.
@@ -96,7 +97,7 @@ def create_staff(sess: Session, *, email: str, name: str, role: str, password: s
         raise AccountError("--provider is only for the provider_editor role.")
     user = StaffUser(email=email, display_name=name.strip(), password_hash=hash_password(password), role=role,
                      pilot_id=pilot.id if pilot else None, provider_id=provider.id if provider else None,
-                     language=language if language in ("fi", "sv") else "fi", is_active=True)
+                     language=language if language in LANGS else "fi", is_active=True)
     sess.add(user)
     sess.flush()
     return user

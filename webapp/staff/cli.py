@@ -8,6 +8,7 @@ import click
 from webapp import db
 from webapp.staff import bp
 from webapp.staff.accounts import AccountError, create_staff, set_password
+from webapp.vocab import LANGS
 
 
 def _password() -> str:
@@ -23,7 +24,7 @@ def _password() -> str:
 @click.option("--role", required=True, type=click.Choice(["admin", "pilot_manager", "provider_editor", "auditor"]))
 @click.option("--pilot", "pilot_slug", default=None, help="Pilot slug (pilot_manager only), e.g. uusimaa.")
 @click.option("--provider", "provider_ytunnus", default=None, help="Provider's Y-tunnus (provider_editor only).")
-@click.option("--language", default="fi", type=click.Choice(["fi", "sv"]))
+@click.option("--language", default="fi", type=click.Choice(list(LANGS)))
 def create_staff_command(email: str, name: str, role: str, pilot_slug: str | None, provider_ytunnus: str | None,
                          language: str) -> None:
     """Create a staff account. The password is read from STAFF_PASSWORD or prompted (min. 12 characters)."""
