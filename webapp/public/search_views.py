@@ -10,6 +10,7 @@ from markupsafe import Markup
 from webapp import db
 from webapp.validation import is_whole_number
 from webapp.i18n import current_lang, fmt_km
+from webapp.lru import LRU
 from webapp.models import Municipality
 from webapp.public import bp
 from webapp.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
@@ -71,12 +72,23 @@ def vocab_label(name: str, code: str) -> str:
     return vocab.label(getattr(vocab, name), code)
 
 
-def _fit_renderer(profiles: tuple[str, ...]):  # noqa: ANN202
+_fits = LRU(2_000)  # rendered profile fits by (language, assessments): few distinct ones
+
+
+def _fit_renderer(lang: str, profiles: tuple[str, ...]):  # noqa: ANN202
     """Per hit, what the chosen profiles lack (templates/_accessibility.html), or nothing."""
     if not profiles:
         return lambda hit: Markup("")
-    macro = current_app.jinja_env.get_template("_accessibility.html").module.profile_fit
-    return lambda hit: Markup(macro(assessments_for(hit.facts or {}, profiles), vocab_label, f"fit-{hit.id}"))
+
+    def render(hit: Hit) -> Markup:
+        key = (lang, tuple(assessments_for(hit.facts or {}, profiles)))
+        html = _fits.get(key)
+        if html is None:
+            macro = current_app.jinja_env.get_template("_accessibility.html").module.profile_fit
+            html = Markup(macro(list(key[1]), vocab_label))
+            _fits.put(key, html)
+        return html
+    return render
 
 
 @bp.get("/search")
@@ -106,7 +118,7 @@ def search():
     page_numbers = _page_window(params.page, result.pages) if result else []
     render_card = _card_renderer(lang, ref.labels)
 
-    fit_html = _fit_renderer(params.profiles)
+    fit_html = _fit_renderer(lang, params.profiles)
 
     def card_html(hit: Hit) -> Markup:
         html = rendered(hit.card, lang, render_card)
