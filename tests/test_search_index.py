@@ -66,7 +66,7 @@ def db_expected(sess, args: dict) -> set[int]:  # noqa: ANN001
             continue
         if "service" in args and not set(_as_list(args["service"])) <= {s.code for s in u.services}:
             continue
-        if "feature" in args and not set(_as_list(args["feature"])) <= {f.code for f in u.features}:
+        if "feature" in args and not set(_as_list(args["feature"])) <= set(u.feature_codes):
             continue
         if "language" in args and not set(_as_list(args["language"])) & {lg.code for lg in u.languages}:
             continue

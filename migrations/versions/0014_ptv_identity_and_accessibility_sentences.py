@@ -2,7 +2,7 @@
 the accessibility_sentence table.
 
 Revision ID: 0014
-Revises: 0001
+Revises: 0013
 Create Date: 2026-11-30 03:42:22.615019
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0014'
-down_revision = '0001'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 

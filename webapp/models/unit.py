@@ -34,6 +34,9 @@ class Unit(Base):
     name_sv: Mapped[str] = mapped_column(String(200), default="")
     description_fi: Mapped[str] = mapped_column(Text, default="")
     description_sv: Mapped[str] = mapped_column(Text, default="")
+    accessibility_note_fi: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accessibility_note_sv: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accessibility_note_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     street_fi: Mapped[str] = mapped_column(String(200))
     street_sv: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(ForeignKey("postcode.code"))
@@ -61,7 +64,8 @@ class Unit(Base):
     municipality = relationship("Municipality", lazy="joined")
     services: Mapped[list[UnitService]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     languages: Mapped[list[UnitLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    features: Mapped[list[UnitFeature]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    accessibility_facts: Mapped[list[UnitAccessibilityFact]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UnitAccessibilityFact.code")
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="(OpeningHours.weekday, OpeningHours.opens)")
     opening_exceptions: Mapped[list[OpeningException]] = relationship(
@@ -85,8 +89,24 @@ class Unit(Base):
         return sorted(s.code for s in self.languages)
 
     @property
+    def accessibility(self) -> dict[str, bool]:
+        """Known accessibility facts: code -> yes (True) / no (False); a code not in it is not known."""
+        return {f.code: f.value for f in self.accessibility_facts}
+
+    def set_accessibility(self, facts: dict[str, bool | None]) -> None:
+        """Replace the facts; None (not known) stores no row. Rows whose value is unchanged are kept."""
+        wanted = {c: v for c, v in facts.items() if v is not None}
+        kept = [f for f in self.accessibility_facts if f.code in wanted]
+        for f in kept:
+            f.value = wanted[f.code]
+        have = {f.code for f in kept}
+        self.accessibility_facts = kept + [UnitAccessibilityFact(code=c, value=v)
+                                           for c, v in sorted(wanted.items()) if c not in have]
+
+    @property
     def feature_codes(self) -> list[str]:
-        return sorted(s.code for s in self.features)
+        """The accessibility facts known to be present (yes)."""
+        return sorted(f.code for f in self.accessibility_facts if f.value)
 
     @property
     def is_full(self) -> bool:
@@ -117,10 +137,13 @@ class UnitLanguage(Base):
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
 
 
-class UnitFeature(Base):
-    __tablename__ = "unit_feature"
+class UnitAccessibilityFact(Base):
+    """One known accessibility fact (vocab.ACCESSIBILITY_FACTS): value yes/no. No row = not known."""
+
+    __tablename__ = "unit_accessibility_fact"
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[bool] = mapped_column(Boolean)
 
 
 class OpeningHours(Base):

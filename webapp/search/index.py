@@ -27,7 +27,7 @@ from whoosh import index as windex
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitFeature, UnitLanguage,
+from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
@@ -154,7 +154,7 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
         for row in sess.execute(stmt):
             units[row[0]] = UnitData(*row)
         ids_clause = (lambda col: col.in_(chunk)) if chunk is not None else None
-        for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"), (UnitFeature, "features")):
+        for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"), (UnitAccessibilityFact, "features")):
             stmt = select(model.unit_id, model.code).order_by(model.unit_id, model.code)
             if ids_clause is not None:
                 stmt = stmt.where(ids_clause(model.unit_id))
