@@ -6,20 +6,15 @@ a sentence states it unambiguously: each rule below is a narrow pattern for a ye
 sentence that matches both a yes and a no of the same fact says nothing, and when sentences of
 one location contradict each other the fact stays unknown. Everything else stays unknown.
 
-Fact codes are those of the structured accessibility facts (issue 13):
-step_free_entrance, ramp, automatic_door, wide_door, lift, accessible_toilet, accessible_parking,
-induction_loop, tactile_signage, public_transport_near.
+Fact codes are those of the structured accessibility facts (vocab.ACCESSIBILITY_FACTS).
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
-FACT_CODES = ("step_free_entrance", "ramp", "automatic_door", "wide_door", "lift", "accessible_toilet",
-              "accessible_parking", "induction_loop", "tactile_signage", "public_transport_near")
-
-NEAR_METRES = 200   # "public transport stop within 200 m"
-WIDE_DOOR_CM = 85   # the free width Finnish accessibility guidance asks of a door
+NEAR_METRES = 200   # "Public transport stop within 200 m"
+WIDE_DOOR_CM = 90   # "Entrance door at least 90 cm wide"
 
 # A negation a few words before the thing: "ei ole hissiä", "det finns ingen hiss", "there is no lift".
 _NO_FI = r"\b(?:ei|eikä)\b(?:\s+\S+){0,3}?\s+"
@@ -84,6 +79,10 @@ RULES: tuple[tuple[str, bool, str], ...] = (
     ("tactile_signage", False, _NO_FI + r"(?:pistekirjoitu|kohokirjoitu|kohokirjaim|taktiil)"),
     ("tactile_signage", False, _NO_SV + r"(?:punktskrift|taktil)"),
     ("tactile_signage", False, _NO_EN + r"(?:braille|tactile)"),
+    # queue numbers on a screen
+    ("visual_call_display", True, r"vuoronumeronäyt|kutsunäyt|vuoronumero näkyy näytöllä"),
+    ("visual_call_display", True, r"könummer visas på (?:en )?(?:skärm|display)|kallelseskärm"),
+    ("visual_call_display", True, r"queue numbers? (?:are |is )?shown on a (?:screen|display)"),
 )
 
 _COMPILED = tuple((code, value, re.compile(pattern)) for code, value, pattern in RULES)
@@ -109,9 +108,11 @@ def _door_fact(text: str) -> bool | None:
     if not m:
         return None
     word, cm = m.group(1), int(m.group(2))
-    if word in ("alle", "under", "less than"):
+    if word in ("alle", "under", "less than"):  # "alle 80 cm": narrower
         return False if cm <= WIDE_DOOR_CM else None
-    return True if cm >= WIDE_DOOR_CM else False
+    if word in ("vähintään", "minst", "at least"):  # "vähintään 85 cm" may still be under 90
+        return True if cm >= WIDE_DOOR_CM else None
+    return cm >= WIDE_DOOR_CM  # an exact width
 
 
 def sentence_facts(sentence: str) -> dict[str, bool]:

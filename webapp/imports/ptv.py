@@ -9,6 +9,7 @@ features and the rest stay as they are. Field shapes: webapp/imports/ptv_read.py
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
@@ -22,6 +23,7 @@ from webapp.imports.ptv_read import PtvFileError, PtvLocation, PtvShapeError
 from webapp.imports.units_csv import Plan, RowError, RowInput, apply_plan, plan_rows
 from webapp.models import AccessibilitySentence, Pilot, Provider, StaffUser, Unit
 from webapp.staff.unit_data import fmt_coord
+from webapp.vocab import ACCESSIBILITY_FACTS
 
 __all__ = ["PtvFileError", "PtvImport", "plan_import", "apply_import", "read_file_items"]
 
@@ -71,11 +73,18 @@ def _row(loc: PtvLocation, pilot: Pilot, provider: Provider, element: str, unit:
         current = [[_texts(s, "group"), _texts(s, "sentence")] for s in unit.accessibility_sentences]
         if current != sentences:
             extra_diff["accessibility_sentences"] = (_sentences_summary(current), _sentences_summary(sentences))
+        if merged_facts(unit, facts) != unit.accessibility:
+            extra_diff["accessibility_facts"] = (_facts_summary(unit.accessibility), _facts_summary(merged_facts(unit, facts)))
     return RowInput(loc.index, raw, label=loc.label, notes=notes, extra=extra, extra_diff=extra_diff)
 
 
 def _texts(sentence: AccessibilitySentence, kind: str) -> dict[str, str]:
     return {lang: getattr(sentence, f"{kind}_{lang}") for lang in ptv_read.LANGUAGES if getattr(sentence, f"{kind}_{lang}")}
+
+
+def _facts_summary(facts: dict[str, bool]) -> str:
+    return ", ".join(f"{ACCESSIBILITY_FACTS.get(code, code)}: {_('yes') if value else _('no')}"
+                     for code, value in sorted(facts.items()))
 
 
 def _sentences_summary(sentences: list) -> str:
@@ -89,14 +98,19 @@ def _scope_units(sess: Session, pilot: Pilot, provider: Provider, element: str) 
                                                 Unit.element == element).order_by(Unit.id)).unique())
 
 
-def plan_import(sess: Session, user: StaffUser, items: list[dict], pilot: Pilot, provider: Provider, element: str,
-                today: date, *, report_missing: bool = False) -> PtvImport:
-    """The dry run for the service-location objects `items` (see ptv_read.read_items)."""
+def plan_import(sess: Session, user: StaffUser | None, items: list[dict], pilot: Pilot, provider: Provider, element: str,
+                today: date, *, report_missing: bool = False, progress: Callable[[int], None] | None = None) -> PtvImport:
+    """The dry run for the service-location objects `items` (see ptv_read.read_items).
+
+    With `report_missing`, units of the scope whose PTV id is not among the items are listed
+    (they are never deleted). `progress(n)` is called after each location read."""
     scope = _scope_units(sess, pilot, provider, element)
     by_name = {u.name_fi: u for u in scope if u.ptv_id is None}
     inputs: list[RowInput] = []
     seen: set[str] = set()
     for index, item in enumerate(items, start=1):
+        if progress is not None:
+            progress(index)
         try:
             loc = ptv_read.read_location(index, item, today)
         except PtvShapeError as exc:
@@ -139,15 +153,17 @@ def apply_extra(sess: Session, unit: Unit, extra: dict) -> None:
     write_facts(sess, unit, extra.get("facts") or {})
 
 
+def merged_facts(unit: Unit | None, facts: dict[str, bool]) -> dict[str, bool]:
+    """The unit's known facts after an import: what the sentences state replaces the value of that
+    fact; facts the sentences say nothing about keep what staff entered (or stay unknown)."""
+    return {**(unit.accessibility if unit is not None else {}), **facts}
+
+
 def write_facts(sess: Session, unit: Unit, facts: dict[str, bool]) -> None:
-    """Store the facts the sentences state (issue 13's structured accessibility facts).
-
-    Not wired yet: the facts model is being built on another branch. Until then the mapping is
-    computed (see accessibility_facts) and shown nowhere; this is the one place to connect it.
-    """
-    return None
+    """Store the facts the sentences state in the structured accessibility facts."""
+    unit.set_accessibility(merged_facts(unit, facts))
 
 
-def apply_import(sess: Session, user: StaffUser, plan: Plan) -> list[int]:
+def apply_import(sess: Session, user: StaffUser | None, plan: Plan) -> list[int]:
     """Apply a valid PTV plan in the caller's transaction; returns the ids of the units touched."""
     return apply_plan(sess, user, plan, apply_extra)

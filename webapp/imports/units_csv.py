@@ -178,8 +178,9 @@ def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
     return plan_rows(sess, user, inputs)
 
 
-def plan_rows(sess: Session, user: StaffUser, inputs: list[RowInput]) -> Plan:
-    """The dry run of rows read by any import kind: create, change (with the diff), unchanged or errors."""
+def plan_rows(sess: Session, user: StaffUser | None, inputs: list[RowInput]) -> Plan:
+    """The dry run of rows read by any import kind: create, change (with the diff), unchanged or errors.
+    `user` None is the system (a command run on the server), which may import into any unit."""
     result = Plan()
     seen_ids: set[int] = set()
     for row in inputs:
@@ -194,7 +195,7 @@ def plan_rows(sess: Session, user: StaffUser, inputs: list[RowInput]) -> Plan:
     return result
 
 
-def _plan_row(sess: Session, user: StaffUser, row: RowInput, seen_ids: set[int], result: Plan):  # noqa: ANN202
+def _plan_row(sess: Session, user: StaffUser | None, row: RowInput, seen_ids: set[int], result: Plan):  # noqa: ANN202
     line, raw = row.line, row.raw
     err = lambda col, msg: RowError(line, col, msg, row.label)  # noqa: E731
     row_errors: list[RowError] = list(row.errors)
@@ -202,7 +203,7 @@ def _plan_row(sess: Session, user: StaffUser, row: RowInput, seen_ids: set[int],
     id_text = raw.get("id", "").strip()
     if id_text:
         unit = sess.get(Unit, int(id_text)) if is_whole_number(id_text) else None
-        if unit is None or not may_edit_unit(user, unit):
+        if unit is None or (user is not None and not may_edit_unit(user, unit)):
             # A unit of another provider or pilot looks the same as a missing one.
             result.errors.append(err("id", _("There is no unit %(id)s that you may edit.", id=id_text)))
             return None
@@ -216,9 +217,10 @@ def _plan_row(sess: Session, user: StaffUser, row: RowInput, seen_ids: set[int],
         row_errors.append(err(col, msg))
     element = raw.get("element", "").strip()
     if not id_errors:
-        if user.role == "pilot_manager" and pilot.id != user.pilot_id:
+        role = user.role if user is not None else "system"
+        if role == "pilot_manager" and pilot.id != user.pilot_id:
             row_errors.append(err("pilot", _("You may only import units of your own pilot.")))
-        if user.role == "provider_editor" and provider.id != user.provider_id:
+        if role == "provider_editor" and provider.id != user.provider_id:
             row_errors.append(err("provider_ytunnus", _("You may only import units of your own organisation.")))
         if unit is not None:
             if pilot.id != unit.pilot_id or provider.id != unit.provider_id or element != unit.element:
@@ -247,7 +249,7 @@ def _plan_row(sess: Session, user: StaffUser, row: RowInput, seen_ids: set[int],
 ApplyExtra = Callable[[Session, Unit, dict], None]
 
 
-def apply_plan(sess: Session, user: StaffUser, p: Plan, apply_extra: ApplyExtra | None = None) -> list[int]:
+def apply_plan(sess: Session, user: StaffUser | None, p: Plan, apply_extra: ApplyExtra | None = None) -> list[int]:
     """Apply a valid plan in the caller's transaction; returns the ids of the units touched.
 
     `apply_extra(sess, unit, extra)` writes what an import kind carries besides the columns."""

@@ -56,6 +56,7 @@ FIELD_LABELS = {
     "version": _l("Version"),
     "ptv_id": _l("PTV service channel"),
     "accessibility_sentences": _l("Accessibility sentences from PTV"),
+    "accessibility_facts": _l("Accessibility facts"),
 }
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
