@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -135,7 +136,7 @@ def run_import(items: list[dict], pilot: Pilot, provider: Provider, element: str
         sess.rollback()
         click.echo(_summary(result, started, False))
         sys.exit(1)
-    if apply and (result.plan.creates or result.plan.changes):
+    if apply:
         from webapp.search.sync import reindex
         from webapp.staff.changes import record
         with db.write_transaction(sess):
@@ -151,6 +152,7 @@ def run_import(items: list[dict], pilot: Pilot, provider: Provider, element: str
 
 
 @click.command("ptv-import")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @_scope
 @click.option("--dry-run", is_flag=True, help="Only show what would change.")
@@ -169,6 +171,7 @@ def ptv_import_command(file: Path, pilot_slug: str, provider_ytunnus: str, eleme
 
 
 @click.command("ptv-sync")
+@with_appcontext
 @click.option("--organization", required=True, help="The PTV organisation id (GUID) whose service locations to read.")
 @_scope
 @click.option("--apply", "apply_", is_flag=True, help="Import (all locations or none); without it, only a dry run.")

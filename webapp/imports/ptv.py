@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp.imports import ptv_read
@@ -62,7 +62,7 @@ def _row(loc: PtvLocation, pilot: Pilot, provider: Provider, element: str, unit:
         raw["lat"], raw["lon"] = fmt_coord(unit.lat), fmt_coord(unit.lon)
         notes.append(_("PTV has no usable coordinates for the location; the unit keeps its current location."))
     else:
-        notes.append(_("PTV has no usable coordinates for the location; the centre of its postcode area is used."))
+        notes.append(_("PTV has no usable coordinates for the location; the centre of its postcode area (or municipality) is used."))
     sentences = [[s.group, s.text] for s in loc.sentences]
     facts = facts_from_sentences(t for s in loc.sentences for t in s.text.values())
     extra = {"ptv_id": loc.ptv_id, "sentences": sentences, "facts": facts}
@@ -165,5 +165,13 @@ def write_facts(sess: Session, unit: Unit, facts: dict[str, bool]) -> None:
 
 
 def apply_import(sess: Session, user: StaffUser | None, plan: Plan) -> list[int]:
-    """Apply a valid PTV plan in the caller's transaction; returns the ids of the units touched."""
-    return apply_plan(sess, user, plan, apply_extra)
+    """Apply a valid PTV plan in the caller's transaction; returns the ids of the units changed.
+
+    Units PTV still describes the same way only get their import time, with a plain UPDATE that
+    leaves their version alone (a nightly sync must not conflict with staff editing them)."""
+    touched = apply_plan(sess, user, plan, apply_extra)
+    same = [c["unit_id"] for c in plan.unchanged]
+    if same:
+        sess.execute(update(Unit).where(Unit.id.in_(same)).values(ptv_imported_at=datetime.now(timezone.utc)),
+                     execution_options={"synchronize_session": False})
+    return touched

@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 import requests
 from flask_babel import gettext as _
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 DEFAULT_BASE_URL = "https://api.palvelutietovaranto.suomi.fi"
@@ -44,13 +45,27 @@ def session(retries: int = 3, backoff: float = 0.5) -> requests.Session:
 def _page(http: requests.Session, url: str, params: dict, timeout: float) -> dict:
     try:
         response = http.get(url, params=params, timeout=timeout)
-    except requests.exceptions.Timeout:
-        raise PtvFetchError(_("PTV did not answer in %(seconds)s seconds (%(url)s). Nothing was imported; try again later.",
-                              seconds=f"{timeout:g}", url=url)) from None
-    except requests.exceptions.RequestException:
+    except requests.exceptions.RequestException as exc:
+        if _timed_out(exc):
+            raise PtvFetchError(_("PTV did not answer in %(seconds)s seconds (%(url)s). Nothing was imported; try again later.",
+                                  seconds=f"{timeout:g}", url=url)) from None
         # Connection refused, name not resolved, no network, or still failing after the retries.
         raise PtvFetchError(_("PTV cannot be reached at %(url)s. Nothing was imported; check the network and the base URL.",
                               url=url)) from None
+    return _checked(response, url, params)
+
+
+def _timed_out(exc: Exception) -> bool:
+    """A timeout, also when urllib3 gave up retrying after one (MaxRetryError inside a ConnectionError)."""
+    if isinstance(exc, requests.exceptions.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # NewConnectionError (refused, no route) is a subclass of ConnectTimeoutError in urllib3.
+    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(reason, NewConnectionError)
+
+
+def _checked(response: requests.Response, url: str, params: dict) -> dict:
+    """The page of an answer, or PtvFetchError for an error status or something else than a page."""
     if response.status_code != 200:
         raise PtvFetchError(_("PTV answered with an error (HTTP %(status)d) for page %(page)d: %(text)s. Nothing was imported.",
                               status=response.status_code, page=params["page"], text=_snippet(response.text)))

@@ -173,7 +173,7 @@ def import_apply():
         raise UserError(_("This import is not waiting to be applied. Upload the file again for a new dry run."), 400)
     content = path.read_bytes()
     ptv = pending.get("ptv")
-    from webapp.imports.ptv import PtvFileError, apply_extra
+    from webapp.imports.ptv import PtvFileError, apply_import
     try:
         with db.write_transaction(sess):
             try:
@@ -182,7 +182,7 @@ def import_apply():
                 raise _PlanChanged() from None
             if not plan.ok or plan.digest() != pending.get("digest"):
                 raise _PlanChanged()
-            touched = units_csv.apply_plan(sess, user, plan, apply_extra if ptv else None)
+            touched = apply_import(sess, user, plan) if ptv else units_csv.apply_plan(sess, user, plan)
             record(sess, user, "import.apply", "import", None, None,
                    {"created": len(plan.creates), "changed": len(plan.changes), "unchanged": len(plan.unchanged),
                     "source": "ptv" if ptv else "csv"},
