@@ -48,7 +48,7 @@ def _page(http: requests.Session, url: str, params: dict, timeout: float) -> dic
     except requests.exceptions.RequestException as exc:
         if _timed_out(exc):
             raise PtvFetchError(_("PTV did not answer in %(seconds)s seconds (%(url)s). Nothing was imported; try again later.",
-                                  seconds=f"{timeout:g}", url=url)) from None
+                                  seconds=format(timeout, "g"), url=url)) from None
         # Connection refused, name not resolved, no network, or still failing after the retries.
         raise PtvFetchError(_("PTV cannot be reached at %(url)s. Nothing was imported; check the network and the base URL.",
                               url=url)) from None
