@@ -86,21 +86,24 @@ def _notes(entry: dict) -> None:
 
 
 def print_report(result: ptv_import.PtvImport) -> None:
+    """One entry per location, in the order of the file or of PTV's pages."""
     plan = result.plan
-    for c in plan.creates:
-        click.echo(_("create     %(n)d: %(name)s", n=c["line"], name=c["label"]))
-        _notes(c)
-    for c in plan.changes:
-        click.echo(_("update     %(n)d: %(name)s (unit %(id)d)", n=c["line"], name=c["label"], id=c["unit_id"]))
-        for key, (before, after) in c["diff"].items():
-            click.echo(f"      {label(key)}: {before!s:.80} → {after!s:.80}")
-        _notes(c)
-    for c in plan.unchanged:
-        click.echo(_("unchanged  %(n)d: %(name)s (unit %(id)d)", n=c["line"], name=c["label"], id=c["unit_id"]))
-        _notes(c)
-    for e in plan.errors:
-        click.echo(_("error      %(n)d: %(name)s: %(field)s: %(message)s", n=e.line, name=e.label, field=label(e.column),
-                     message=e.message))
+    entries = [(c["line"], 0, c) for c in plan.creates] + [(c["line"], 1, c) for c in plan.changes] + \
+              [(c["line"], 2, c) for c in plan.unchanged] + [(e.line, 3, e) for e in plan.errors]
+    for line, kind, c in sorted(entries, key=lambda e: (e[0], e[1])):
+        if kind == 0:
+            click.echo(_("create     %(n)d: %(name)s", n=line, name=c["label"]))
+        elif kind == 1:
+            click.echo(_("update     %(n)d: %(name)s (unit %(id)d)", n=line, name=c["label"], id=c["unit_id"]))
+            for key, (before, after) in c["diff"].items():
+                click.echo(f"      {label(key)}: {before!s:.80} → {after!s:.80}")
+        elif kind == 2:
+            click.echo(_("unchanged  %(n)d: %(name)s (unit %(id)d)", n=line, name=c["label"], id=c["unit_id"]))
+        else:
+            click.echo(_("error      %(n)d: %(name)s: %(field)s: %(message)s", n=line, name=c.label,
+                         field=label(c.column), message=c.message))
+        if kind < 3:
+            _notes(c)
     for unit in result.missing:
         click.echo(_("not in PTV any more (kept, not deleted): unit %(id)d %(name)s (PTV id %(ptv)s)", id=unit.id,
                      name=unit.name_fi, ptv=unit.ptv_id))
