@@ -205,3 +205,40 @@ def test_staff_upload_uses_the_same_import(app, tmp_path):
     with app.app_context():
         assert len(db.session().scalars(select(AccessibilitySentence).where(
             AccessibilitySentence.unit_id == unit.id)).all()) == 6
+
+
+def test_a_unit_without_a_ptv_id_is_linked_once_by_its_finnish_name(app, tmp_path):
+    with app.app_context():
+        existing = db.session().scalar(select(Unit).join(Unit.provider).where(
+            Unit.name_fi == "Sote-keskus Helsinki"))
+        unit_id, services = existing.id, existing.service_codes
+    before = unit_count(app)
+    result = cli(app, "ptv-import", write(tmp_path, fx.v11_location(name_fi="Sote-keskus Helsinki")), *SCOPE)
+    assert result.exit_code == 0, result.output
+    assert f"Linked by its Finnish name to unit {unit_id}" in result.output
+    assert unit_count(app) == before and ptv_units(app)[fx.HELSINKI_ID].id == unit_id
+    with app.app_context():
+        assert db.session().get(Unit, unit_id).service_codes == services  # PTV has no services: kept
+
+
+def test_staff_apply_refuses_when_the_unit_changed_after_the_dry_run(app, tmp_path):
+    import io
+
+    from tests.conftest import csrf_from
+    from tests.test_staff_review_fixes import _sign_in
+    assert cli(app, "ptv-import", write(tmp_path, fx.v11_location()), *SCOPE).exit_code == 0
+    client = app.test_client()
+    _sign_in(client, app, "admin")
+    renamed = fx.v11_location(name_fi="Töölön terveyskeskus")
+    page = client.get("/fi/staff/import").get_data(as_text=True)
+    html = client.post("/fi/staff/import/ptv", content_type="multipart/form-data", data={
+        "ptv-csrf_token": csrf_from(page), "ptv-pilot": "uusimaa", "ptv-provider": PROVIDER, "ptv-element": "sote_centre",
+        "ptv-file": (io.BytesIO(json.dumps(renamed).encode()), "ptv.json")}).get_data(as_text=True)
+    token = html.split('name="token" type="hidden" value="')[1].split('"')[0]
+    with app.app_context():  # someone edits the unit meanwhile
+        unit = db.session().scalar(select(Unit).where(Unit.ptv_id == fx.HELSINKI_ID))
+        unit.phone = "09 123 4567"
+        db.session().commit()
+    response = client.post("/fi/staff/import/apply", data={"csrf_token": csrf_from(html), "token": token})
+    assert response.status_code == 409
+    assert ptv_units(app)[fx.HELSINKI_ID].name_fi == "Töölön terveysasema"

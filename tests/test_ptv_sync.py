@@ -86,6 +86,7 @@ def test_pages_through_the_organisation_dry_run_then_apply(app, ptv):
     dry = sync(app, ptv)
     assert dry.exit_code == 0, dry.output
     assert [q.split("page=")[1] for q in ptv.requests] == ["1", "2"]
+    assert "Fetching pages 1/2" in dry.output and "Fetching pages 2/2" in dry.output  # plain lines: not a terminal
     assert dry.output.count("create ") == 2 and "Dry run: nothing was saved." in dry.output
     assert unit_count(app) == before
 
