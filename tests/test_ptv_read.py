@@ -216,6 +216,7 @@ def test_file_shapes_one_list_and_page():
     ("Lähin joukkoliikenteen pysäkki on alle 100 metrin päässä sisäänkäynnistä.", {"public_transport_near": True}),
     ("Lähin joukkoliikenteen pysäkki on yli 500 metrin päässä.", {"public_transport_near": False}),
     ("Lähin bussipysäkki on 300 metrin päässä.", {}),  # farther than 200 m, but "near" is not denied outright
+    ("Odotustilassa on vuoronumeronäyttö.", {"visual_call_display": True}),
     ("Sisäänkäynti erottuu selkeästi.", {}),
     ("Ovessa on ovikello.", {}),
 ])
