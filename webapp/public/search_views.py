@@ -14,7 +14,7 @@ from webapp.models import Municipality
 from webapp.public import bp
 from webapp.public.search_filters import build_filters
 from webapp.search import FIELD_LABELS, SORT_LABELS, known_from_db, parse_params, run_search
-from webapp.search.cards import rendered
+from webapp.search.cards import card_texts, rendered
 from webapp.search.params import ParamError, SearchParams
 from webapp.search.query import Hit
 from webapp.search.reference import Reference, reference
@@ -55,7 +55,9 @@ def search_url(params: SearchParams, **changes) -> str:
 
 def _card_renderer(lang: str, labels: dict):  # noqa: ANN202
     template = current_app.jinja_env.get_template("search/_card.html")
-    return lambda card: template.render(c=card, labels=labels)
+    unit_url = url_for("public.unit", unit_id=0).removesuffix("0")
+    texts = card_texts(lang, labels, unit_url)
+    return lambda card: template.render(c=card, t=texts, lang=lang)
 
 
 def _distance_html(hit: Hit, postcode: str | None) -> Markup:

@@ -97,6 +97,60 @@ _cards = LRU(CARD_CACHE_SIZE)
 _rendered = LRU(CARD_CACHE_SIZE)
 
 
+@dataclass
+class CardTexts:
+    """A card's fixed texts in one language, translated once per process (cards are rendered often)."""
+    unit_url: str  # the unit page's address without the id
+    demo: str
+    type: str
+    provider: str
+    address: str
+    service_languages: str
+    new_customers: str
+    full: str
+    not_accepting: str
+    accepting: str
+    compare: str
+    not_measured: str
+    not_given: str
+    days: str       # "%(days)s days"
+    measured: str   # "measured %(date)s"
+    wait_for: dict[str, str]
+    element: dict[str, str]
+    sector: dict[str, str]
+    language: dict[str, str]
+    date: Callable[[date], str]
+
+
+_texts: dict[str, CardTexts] = {}
+
+
+def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
+    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang)."""
+    texts = _texts.get(lang)
+    if texts is None or texts.unit_url != unit_url:
+        from flask_babel import gettext as _
+        from webapp.i18n import fmt_date
+        dates: dict[date, str] = {}
+
+        def formatted(day: date) -> str:
+            if day not in dates:
+                dates[day] = fmt_date(day)
+            return dates[day]
+
+        texts = CardTexts(
+            unit_url=unit_url, demo=_("Demo data"), type=_("Type"), provider=_("Provider"), address=_("Address"),
+            service_languages=_("Service languages"), new_customers=_("New customers"), full=_("Full"),
+            not_accepting=_("Not accepting new customers"), accepting=_("Accepting new customers"),
+            compare=_("Compare"), not_measured=_("Not measured"), not_given=_("Not given"),
+            days=_("%(days)s days"), measured=_("measured %(date)s"),
+            wait_for={p: _("Wait for %(profession)s (T3)", profession=label.lower())
+                      for p, label in labels["profession"].items()},
+            element=labels["element"], sector=labels["sector"], language=labels["language"], date=formatted)
+        _texts[lang] = texts
+    return texts
+
+
 def card(text: str) -> Card:
     found = _cards.get(text)
     if found is None:
