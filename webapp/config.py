@@ -49,6 +49,8 @@ class Settings:
     rate_limit_enabled: bool
     oidc_issuer: str | None
     trusted_proxies: int
+    compress_responses: bool
+    ptv_base_url: str = "https://api.palvelutietovaranto.suomi.fi"
     map_tile_url: str | None = None
     map_attribution: str = ""
 
@@ -75,6 +77,8 @@ class Settings:
             "TRUSTED_PROXIES": self.trusted_proxies,
             "MAP_TILE_URL": self.map_tile_url,
             "MAP_ATTRIBUTION": self.map_attribution,
+            "COMPRESS_RESPONSES": self.compress_responses,
+            "PTV_BASE_URL": self.ptv_base_url,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
             "BABEL_DOMAIN": "messages;choice;staff;search",
@@ -118,6 +122,8 @@ def load_settings(overrides: dict | None = None) -> Settings:
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
         trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
+        ptv_base_url=env_vars.get("PTV_BASE_URL") or "https://api.palvelutietovaranto.suomi.fi",
+        compress_responses=_bool("COMPRESS_RESPONSES", True),
         map_tile_url=check_tile_url(env_vars.get("MAP_TILE_URL") or None, env_vars.get("MAP_ATTRIBUTION", "")),
         map_attribution=env_vars.get("MAP_ATTRIBUTION", "").strip(),
     )

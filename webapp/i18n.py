@@ -2,10 +2,12 @@
 Finnish and Swedish (and, for a few fields, English) with a marked fallback."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, g, has_app_context, has_request_context, request, url_for
 from flask_babel import Babel, Domain, format_decimal, get_locale
 from markupsafe import Markup, escape
@@ -89,7 +91,7 @@ def init_app(app: Flask) -> None:
         LANGS=LANGS,
         LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGE_SELF_NAMES=LANGUAGE_SELF_NAMES, current_lang=current_lang,
     )
-    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur)
+    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur, fdatetime=fmt_datetime)
 
 
 def other_lang(lang: str | None = None) -> str:
@@ -139,6 +141,16 @@ def fmt_date(value: date | None, fmt: str = "medium") -> str:
             _dates.clear()
         text = _dates[key] = babel_format_date(value, format=fmt, locale=str(locale or "fi"))
     return text
+
+
+def fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment in Finnish time; a naive value (SQLite) is UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    locale = _locale_of_context() or get_locale()
+    return babel_format_datetime(value, format=fmt, tzinfo=ZoneInfo("Europe/Helsinki"), locale=str(locale or "fi"))
 
 
 def fmt_number(value: float | int | None, digits: int = 0) -> str:

@@ -54,6 +54,10 @@ class Unit(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The PTV service channel (a GUID) the unit was imported from: later imports find the unit by it,
+    # even after a rename. Unique where set (NULLs are distinct in SQLite and PostgreSQL).
+    ptv_id: Mapped[str | None] = mapped_column(String(36), unique=True, index=True)
+    ptv_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     provider: Mapped[Provider] = relationship(back_populates="units", lazy="joined")
     pilot = relationship("Pilot", lazy="joined")
@@ -71,6 +75,8 @@ class Unit(Base):
         cascade="all, delete-orphan", lazy="select", order_by="OpeningException.day")
     queue_times: Mapped[list[QueueTime]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="(QueueTime.profession, QueueTime.measured_on)")
+    accessibility_sentences: Mapped[list[AccessibilitySentence]] = relationship(
+        cascade="all, delete-orphan", lazy="select", order_by="AccessibilitySentence.position")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -122,7 +128,8 @@ class Unit(Base):
         return latest
 
 
-COLLECTIONS = ("services", "languages", "accessibility_facts", "opening_hours", "opening_exceptions", "queue_times")
+COLLECTIONS = ("services", "languages", "accessibility_facts", "opening_hours", "opening_exceptions", "queue_times",
+               "accessibility_sentences")
 
 
 def with_collections(*names: str) -> list:
@@ -174,6 +181,26 @@ class OpeningException(Base):
     closes: Mapped[time | None] = mapped_column(Time)
     note_fi: Mapped[str] = mapped_column(String(200), default="")
     note_sv: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AccessibilitySentence(Base):
+    """One accessibility sentence from PTV (an entrance's), in its group, in each language PTV gave."""
+
+    __tablename__ = "accessibility_sentence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    group_fi: Mapped[str] = mapped_column(String(200), default="")
+    group_sv: Mapped[str] = mapped_column(String(200), default="")
+    group_en: Mapped[str] = mapped_column(String(200), default="")
+    sentence_fi: Mapped[str] = mapped_column(Text, default="")
+    sentence_sv: Mapped[str] = mapped_column(Text, default="")
+    sentence_en: Mapped[str] = mapped_column(Text, default="")
+
+    def texts(self) -> dict[str, tuple[str, str]]:
+        """{language: (group, sentence)} for the languages the sentence has."""
+        return {lang: (getattr(self, f"group_{lang}"), getattr(self, f"sentence_{lang}"))
+                for lang in ("fi", "sv", "en") if getattr(self, f"sentence_{lang}")}
 
 
 class QueueTime(Base):

@@ -61,6 +61,9 @@ FIELD_LABELS = {
     "opening_hours": _l("Opening hours"),
     "exceptions": _l("Exceptions to opening hours"),
     "version": _l("Version"),
+    "ptv_id": _l("PTV service channel"),
+    "accessibility_sentences": _l("Accessibility sentences from PTV"),
+    "accessibility_facts": _l("Accessibility facts"),
 }
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
