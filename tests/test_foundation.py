@@ -144,3 +144,27 @@ def test_unexpected_api_error_is_json(make_app):
 
     response = app.test_client().get("/api/v1/boom")
     assert response.status_code == 500 and response.json["error"]["status"] == 500
+
+
+def test_apply_translations_takes_triples_pairs_and_none(tmp_path, monkeypatch):
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    from webapp import i18n_catalogs as cat
+    monkeypatch.setattr(cat, "TRANSLATIONS", tmp_path)
+    for locale in cat.LOCALES:
+        catalog = Catalog(locale=locale, domain="messages")
+        catalog.add("Lift")
+        catalog.add("Door")
+        catalog.add(("%(num)s need", "%(num)s needs"))
+        cat.po_path(locale, "messages").parent.mkdir(parents=True)
+        with cat.po_path(locale, "messages").open("wb") as fh:
+            write_po(fh, catalog)
+    cat.apply_translations("messages", {"Lift": ("Hissi", "Hiss", "Lift"), "Door": ("Ovi", "Dörr"),
+                                        "%(num)s need": (("%(num)s tarve", "%(num)s tarvetta"), None,
+                                                         ("%(num)s need", "%(num)s needs"))})
+    fi, sv, en = (cat.read(locale, "messages") for locale in cat.LOCALES)
+    assert (fi.get("Lift").string, sv.get("Lift").string, en.get("Lift").string) == ("Hissi", "Hiss", "Lift")
+    assert (fi.get("Door").string, sv.get("Door").string, en.get("Door").string) == ("Ovi", "Dörr", "")
+    assert fi.get("%(num)s need").string == ("%(num)s tarve", "%(num)s tarvetta")
+    assert not any(sv.get("%(num)s need").string)  # None: left as it was
