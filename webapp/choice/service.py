@@ -33,7 +33,7 @@ from webapp.rules import Decision, ExistingChoice, Reason, decide, pending_choic
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
-CHANNELS = ("web", "paper")
+CHANNELS = ("web", "paper", "queue")  # queue: a switch from a waiting list (webapp/choice/promotion.py)
 
 
 
@@ -140,7 +140,8 @@ def _lock_resident(sess: Session, resident_id: int) -> None:
 
 
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
-                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> Outcome:
+                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None,
+                  promotion=None) -> Outcome:  # noqa: ANN001
     """Register or switch `resident_id` to `unit_id`, deciding again under locks.
 
     - The same `request_token` twice (double submit, reload, back-and-submit) gives the first
@@ -148,6 +149,8 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     - A refusal creates nothing and is recorded in the audit log with its reason codes.
     - `channel='paper'` with `actor_type='staff'` and `actor_id` = staff user id records a
       paper choice entered by staff (the resident is still the subject of the audit event).
+    - `promotion` (webapp/choice/promotion.py) switches the first resident of a waiting list: it
+      decides with the waiting-list rules and claims the entry inside this same transaction.
     Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
     the token belongs to another resident's choice.
     """
@@ -169,8 +172,9 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
             unit = sess.get(Unit, unit_id, populate_existing=True)
             resident = sess.get(Resident, resident_id, populate_existing=True)
             rows = existing_choices(sess, resident_id)
-            decision = decide(resident_facts(resident), unit_facts(unit), [ex for _c, ex in rows],
-                              rules_for(unit.pilot, unit.element), today)
+            facts = (resident_facts(resident), unit_facts(unit), [ex for _c, ex in rows],
+                     rules_for(unit.pilot, unit.element), today)
+            decision = promotion.decide(*facts) if promotion is not None else decide(*facts)
             if decision.allowed:
                 reserved = sess.execute(
                     update(Unit).where(Unit.id == unit_id,
@@ -191,12 +195,15 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
                             status="pending", channel=channel, reference=new_reference(),
                             request_token=request_token or secrets.token_urlsafe(24), created_on=today,
                             effective_from=effective, binding_until=decision.binding_until,
-                            previous_choice_id=previous.id if previous is not None else None)
+                            previous_choice_id=previous.id if previous is not None else None,
+                            counts_as_switch=promotion.counts_as_switch if promotion is not None else True)
             sess.add(choice)
             sess.flush()
             _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
                    provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
                    before=_snapshot(previous) if previous is not None else None)
+            if promotion is not None:
+                promotion.claim(sess, choice, unit)
             outcome = Outcome("created", choice=choice, decision=decision)
     except IntegrityError:
         # Another request with the same token won the race (unique request_token): its choice stands.
@@ -222,6 +229,7 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
             sess.rollback()  # end the read so the caller's next transaction starts fresh
         return 0
     activated = 0
+    freed: set[int] = set()
     with db.write_transaction(sess):
         for choice in sess.scalars(select(Choice).where(Choice.id.in_(due)).order_by(Choice.effective_from)).all():
             won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
@@ -241,8 +249,17 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
                     sess.execute(update(Unit).where(Unit.id == old.unit_id, Unit.listed_count > 0)
                                  .values(listed_count=Unit.listed_count - 1)
                                  .execution_options(synchronize_session=False))
+                    freed.add(old.unit_id)
     sess.expire_all()
+    _promote(sess, freed, today)
     return activated
+
+
+def _promote(sess: Session, unit_ids: set[int], today: date) -> None:
+    """A place freed at these units: the first eligible residents of their waiting lists move in."""
+    if unit_ids:
+        from webapp.choice.promotion import promote_from_waiting_lists
+        promote_from_waiting_lists(sess, sorted(unit_ids), today)
 
 
 def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, actor_type: str = "resident",
@@ -270,6 +287,7 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
                provider_id=unit.provider_id if unit else None, before=before,
                after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
     sess.expire_all()
+    _promote(sess, {choice.unit_id}, today)
     return sess.get(Choice, choice.id)
 
 

@@ -4,11 +4,13 @@ from webapp.models.choice import Choice, Resident
 from webapp.models.geo import Municipality, Postcode
 from webapp.models.pilot import Pilot, PilotElement, PilotMunicipality
 from webapp.models.staff import ROLES, AuditEvent, RateLimitHit, StaffUser
+from webapp.models.waiting import Message, NoticeAddress, OutboxMail, WaitingEntry
 from webapp.models.unit import (OpeningException, OpeningHours, Provider, QueueTime, Unit, UnitFeature,
                                 UnitLanguage, UnitService)
 
 __all__ = [
     "Base", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
     "ROLES", "AuditEvent", "RateLimitHit", "StaffUser", "OpeningException", "OpeningHours", "Provider",
-    "QueueTime", "Unit", "UnitFeature", "UnitLanguage", "UnitService",
+    "QueueTime", "Unit", "UnitFeature", "UnitLanguage", "UnitService", "Message", "NoticeAddress", "OutboxMail",
+    "WaitingEntry",
 ]
