@@ -69,8 +69,12 @@ def entry_params(entry: WaitingEntry, unit: Unit) -> dict:
 
 def evaluate_join(sess: Session, resident_id: int, unit_id: int, today: date) -> JoinEvaluation:
     """The choice decision and whether the unit's waiting list is open to the resident (reads only)."""
-    ev = evaluate(sess, resident_id, unit_id, today)
-    unit = ev.unit
+    return join_offer(sess, evaluate(sess, resident_id, unit_id, today), today)
+
+
+def join_offer(sess: Session, ev: Evaluation, today: date) -> JoinEvaluation:
+    """Whether the unit's waiting list is open to the resident of an evaluated choice (reads only)."""
+    unit, resident_id = ev.unit, ev.resident.id
     current = _current_entry(sess, resident_id, unit.pilot_id, unit.element)
     join = join_decision(ev.decision, waiting_rules_for(unit.pilot, unit.element), rules_for(unit.pilot, unit.element),
                          today, already_waiting_here=current is not None and current.unit_id == unit.id)
