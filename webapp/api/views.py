@@ -65,6 +65,7 @@ def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_d
         "listed_count": unit.listed_count,
         "accepting_new": unit.accepting_new,
         "is_full": unit.is_full,
+        "waiting_list_length": unit.waiting_count,
         "queue_times": [{"profession": _coded(PROFESSIONS, p), "t3_days": qt.t3_days,
                          "measured_on": qt.measured_on.isoformat()} for p, qt in sorted(latest.items())],
         "is_demo": unit.is_demo,

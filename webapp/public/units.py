@@ -81,6 +81,18 @@ def get_visible_unit(unit_id: int) -> Unit:
     return unit
 
 
+def waiting_facts(u: Unit) -> dict:
+    """Whether the unit keeps a waiting list, and the signed-in resident's place in it."""
+    from webapp.choice.waiting import standing_at
+    from webapp.identity.signin import current_resident_id
+    element = u.pilot.element(u.element)
+    has_list = u.element in DIRECT_CHOICE_ELEMENTS and element is not None and element.waiting_list_enabled
+    queue_when_closed = has_list and element.waiting_list_enabled and element.waiting_when_not_accepting
+    rid = current_resident_id() if has_list else None
+    return {"has_waiting_list": has_list, "queue_when_closed": queue_when_closed,
+            "standing": standing_at(db.session(), rid, u.id) if rid is not None else None}
+
+
 @bp.get("/units/<int:unit_id>")
 def unit(unit_id: int):
     u = get_visible_unit(unit_id)
@@ -96,4 +108,4 @@ def unit(unit_id: int):
         website=web_address(u.website) or web_address(u.provider.website),
         services=in_vocabulary_order(u.service_codes, SERVICES),
         languages=in_vocabulary_order(u.language_codes, SERVICE_LANGUAGES),
-        features=in_vocabulary_order(u.feature_codes, FEATURES))
+        features=in_vocabulary_order(u.feature_codes, FEATURES), **waiting_facts(u))
