@@ -207,9 +207,9 @@ def test_expiry_day_of_and_after(any_app):
         sess = db.session()
         entry = _join(sess, a, unit).entry
         last = entry.expires_on
-        assert waiting.expire_entries(sess, last) == 0
+        assert waiting.expire_entries(sess, last, [unit]) == 0
         assert sess.get(WaitingEntry, entry.id).status == "waiting"
-        assert waiting.expire_entries(sess, last + timedelta(days=1)) == 1
+        assert waiting.expire_entries(sess, last + timedelta(days=1), [unit]) == 1
         sess.expire_all()
         assert sess.get(WaitingEntry, entry.id).status == "expired" and unit_row(any_app, unit)[2] == 0
         assert [m.kind for m in inbox.messages_of(sess, a)] == ["expired"]
