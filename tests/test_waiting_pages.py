@@ -41,10 +41,12 @@ def _queued_unit(app) -> int:
 TEXT = {
     "fi": {"offer": "Liity toimipisteen jonoon", "first": "Olet jonossa ensimmäisenä: edelläsi ei ole ketään.",
            "third": "Olet jonossa sijalla 3: edelläsi on 2 asukasta.", "replace": "Voit jonottaa yhteen toimipisteeseen kerrallaan",
-           "messages": "Viestit", "expired": "on vanhentunut"},
+           "messages": "Viestit", "expired": "on vanhentunut", "unit_first": "Olet tämän toimipisteen jonossa ensimmäisenä.",
+           "length": "Jonossa olevia asukkaita 1"},
     "sv": {"offer": "Ställ dig i verksamhetsställets kö", "first": "Du står först i kön: ingen står före dig.",
            "third": "Du har plats 3 i kön: 2 invånare står före dig.", "replace": "Du kan köa till ett verksamhetsställe åt gången",
-           "messages": "Meddelanden", "expired": "har gått ut"},
+           "messages": "Meddelanden", "expired": "har gått ut", "unit_first": "Du står först i verksamhetsställets kö.",
+           "length": "Invånare i kön 1"},
 }
 
 
@@ -61,7 +63,9 @@ def test_from_a_full_unit_to_first_in_the_queue(app, client, lang):
     assert TEXT[lang]["first"] in main_text(receipt)
     assert TEXT[lang]["first"] in main_text(client.get(f"/{lang}/my-choices"))
     # The unit page tells the signed-in resident their place; everyone sees the length.
-    assert "1" in main_text(client.get(f"/{lang}/units/{unit}"))
+    unit_page = main_text(client.get(f"/{lang}/units/{unit}"))
+    assert TEXT[lang]["unit_first"] in unit_page
+    assert TEXT[lang]["length"] in main_text(app.test_client().get(f"/{lang}/units/{unit}"))
 
 
 def test_joining_twice_by_resubmitting_is_one_entry_and_a_forged_token_is_refused(app, client):
@@ -236,3 +240,21 @@ def test_api_and_compare_show_the_queue_length(app, client):
 def journey_units_first(app) -> int:
     with app.app_context():
         return journey_units(db.session())[0].id
+
+
+def test_staff_raising_the_capacity_moves_the_first_in_the_queue(app):
+    from tests.test_staff_units import form_data
+    queued = _queued_unit(app)
+    users = prepare_accounts(app)
+    client = app.test_client()
+    staff_sign_in(client, users["admin"].email)
+    data = form_data(client, queued)
+    data["capacity"] = str(int(data["capacity"]) + 1)
+    assert client.post(f"/fi/staff/units/{queued}", data=data).status_code == 302
+    with app.app_context():
+        sess = db.session()
+        entries = sess.scalars(select(WaitingEntry).where(WaitingEntry.unit_id == queued).order_by(WaitingEntry.id)).all()
+        assert [e.status for e in entries] == ["promoted", "waiting", "waiting"]
+        unit = sess.get(Unit, queued)
+        assert unit.listed_count == unit.capacity and unit.waiting_count == 2
+        assert sess.scalar(select(AuditEvent.actor_type).where(AuditEvent.action == "waiting_promoted")) == "system"
