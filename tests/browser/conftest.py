@@ -81,7 +81,9 @@ def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
     app = create_app({
         "DATABASE_URL": f"sqlite:///{work / 'live.db'}", "INDEX_DIR": str(work / "index"),
         "INSTANCE_DIR": str(work), "TESTING": True, "RATE_LIMIT_ENABLED": False,
-        "SECRET_KEY": "browser-test-secret-key-" * 2, "RESIDENT_KEY_SECRET": "browser-test-resident-secret-" * 2,
+        "SECRET_KEY": "browser-test-secret-key-" * 2,
+        # The seed's secret (tests/conftest.py), so the test persons' seeded choices and waiting lists are theirs.
+        "RESIDENT_KEY_SECRET": "test-resident-secret-" * 3,
     })
     staff_email = _set_staff_password(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
