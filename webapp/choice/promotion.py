@@ -125,6 +125,7 @@ def _promote_unit(sess: Session, unit_id: int, today: date, report: PromotionRep
                 break  # the place went (to an earlier promotion or a change of capacity)
             _skip(sess, entry.id, outcome.decision, rules, today)
             report.skipped.append(entry.id)
+            report.changed_units.add(unit_id)
 
 
 def promote_from_waiting_lists(sess: Session, unit_ids: list[int] | None, today: date) -> PromotionReport:

@@ -11,6 +11,7 @@ Reading the live version is in snapshots.py.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -61,6 +62,8 @@ def make_schema() -> Schema:
         t3_dentist=NUMERIC(int, stored=True),
         lat=STORED(),
         lon=STORED(),
+        # What a result card and an API item show (JSON, see cards.py): results need no database query.
+        card=STORED(),
     )
 
 
@@ -128,6 +131,11 @@ class UnitData:
     provider_name: str
     sector: str
     pilot_slug: str
+    y_tunnus: str = ""
+    is_demo: bool = False
+    pilot_name_fi: str = ""
+    pilot_name_sv: str = ""
+    waiting_count: int = 0
     services: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
@@ -144,7 +152,8 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
     """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to."""
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
-                   Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug)
+                   Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug,
+                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv, Unit.waiting_count)
             .join(Provider, Provider.id == Unit.provider_id).join(Pilot, Pilot.id == Unit.pilot_id)
             .where(Unit.is_hidden.is_(False)).order_by(Unit.id))
     chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
@@ -216,11 +225,38 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
         "accepting": unit.accepting,
         "lat": unit.lat,
         "lon": unit.lon,
+        "card": card_json(unit, muni, pc),
     }
     for profession in ("doctor", "nurse", "dentist"):
         if profession in unit.latest_t3:
             doc[f"t3_{profession}"] = int(unit.latest_t3[profession][0])
     return doc
+
+
+def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
+    """The stored card of a unit: the facts a result card and an API item show (read by cards.Card)."""
+    return json.dumps({
+        "id": unit.id, "name_fi": unit.name_fi, "name_sv": unit.name_sv or "", "element": unit.element,
+        "pilot": [unit.pilot_slug, unit.pilot_name_fi, unit.pilot_name_sv],
+        "provider": [unit.provider_name, unit.y_tunnus, unit.sector],
+        "street_fi": unit.street_fi, "street_sv": unit.street_sv or "", "postcode": unit.postcode,
+        "postcode_name": [pc[0], pc[1]], "municipality": [unit.municipality_code, muni[0], muni[1]],
+        "lat": unit.lat, "lon": unit.lon, "services": sorted(unit.services), "languages": sorted(unit.languages),
+        "features": sorted(unit.features), "capacity": unit.capacity, "listed_count": unit.listed_count,
+        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo), "waiting_count": unit.waiting_count,
+        "t3": {p: [int(days), measured.isoformat()] for p, (days, measured) in sorted(unit.latest_t3.items())},
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict:
+    """Cards of visible units read from the database (as the index would store them), by id."""
+    from webapp.search.cards import Card
+    units, ctx = _load_units(sess, unit_ids)
+    out = {}
+    for unit in units:
+        muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
+        out[unit.id] = Card.from_json(card_json(unit, muni, ctx.postcodes.get(unit.postcode, ("", ""))))
+    return out
 
 
 # ---------------------------------------------------------------- versions on disk
