@@ -258,3 +258,15 @@ def test_staff_raising_the_capacity_moves_the_first_in_the_queue(app):
         unit = sess.get(Unit, queued)
         assert unit.listed_count == unit.capacity and unit.waiting_count == 2
         assert sess.scalar(select(AuditEvent.actor_type).where(AuditEvent.action == "waiting_promoted")) == "system"
+
+
+def test_free_places_held_for_the_queue_are_explained_and_the_list_offered(app, client):
+    from sqlalchemy import update
+    unit = full_unit(app, free=1)
+    with app.app_context():
+        db.session().execute(update(Unit).where(Unit.id == unit).values(waiting_count=1))
+        db.session().commit()
+    sign_in(client, "aino", "fi")
+    text = main_text(client.get(f"/fi/choose/{unit}"))
+    assert "Toimipisteen vapaat paikat annetaan ensin sen jonossa oleville asukkaille" in text
+    assert "Liity toimipisteen jonoon" in text
