@@ -443,6 +443,29 @@ def staff_sign_in(checker: Checker, site: Site, lang: str, email: str | None) ->
     return None
 
 
+def check_paper_waiting_refusal(staff: Checker, site: Site) -> None:
+    """The paper waiting-list form's refusal (a unit with free places), in both languages."""
+    from datetime import date
+
+    from webapp.identity.test_persons import find_test_person
+    hetu = find_test_person("aino", date.today()).hetu
+    for lang in LANGS:
+        resp = staff.goto(f"{site.base}/{lang}/staff/paper-waiting-list")
+        if resp is None or resp.status >= 400:
+            site.skipped[f"staff paper waiting list ({lang})"] = f"answers {resp.status if resp else 'nothing'}"
+            continue
+        sent = _submit_form(staff, staff.page.evaluate(
+            "() => Array.from(document.querySelectorAll('form')).findIndex(f => f.closest('main') && f.querySelector('#hetu'))"),
+            """(index) => { const f = document.querySelectorAll('form')[index];
+                f.querySelector('#hetu').value = '%s';
+                const s = f.querySelector('#unit'); s.selectedIndex = 1; f.requestSubmit(); }""" % hetu)
+        if isinstance(sent, Exception):
+            site.skipped[f"staff paper waiting list ({lang})"] = str(sent).splitlines()[0]
+            continue
+        staff.record("state: staff paper waiting list answered", sent)
+        site.checked["staff pages"] = site.checked.get("staff pages", 0) + 1
+
+
 def check_waiting_lists(site: Site, new_page, anon: Checker, live_server) -> list[Checker]:  # noqa: ANN001
     """The waiting-list pages of the test person Ville Jonottaja (3rd in a queue, a message) in both
     languages: My choices, the receipt, leaving, Messages, the e-mail form and its errors, the offer
@@ -556,6 +579,7 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
                 staff.goto(edit)
                 staff.state_screenshots("staff-unit-edit")
         check_form_errors(staff, site, staff_pages, label="state: staff form errors")
+        check_paper_waiting_refusal(staff, site)
     site.timings["staff"] = now() - t
 
     site.results = anon.results + [r for j in journeys + waiting_checkers for r in j.results] + staff.results
