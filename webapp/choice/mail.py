@@ -53,12 +53,15 @@ def settings() -> MailSettings:
     def get(name: str, default: str | None = None) -> str | None:
         return cfg.get(name) or os.environ.get(name) or default
 
-    transport = (get("MAIL_TRANSPORT") or ("smtp" if cfg.get("APP_ENV") == "production" else "file")).lower()
+    default = "smtp" if cfg.get("APP_ENV") == "production" else (
+        "log" if cfg.get("TESTING") and not get("MAIL_OUTBOX_DIR") else "file")  # tests: no files unless asked
+    transport = (get("MAIL_TRANSPORT") or default).lower()
     if transport not in ("smtp", "file", "log"):
         transport = "file"
     if transport == "smtp" and cfg.get("APP_ENV") != "production":
         transport = "file"  # development and tests: never out
-    instance = Path(cfg.get("INSTANCE_DIR") or current_app.instance_path)
+    from webapp.config import INSTANCE
+    instance = Path(cfg.get("INSTANCE_DIR") or INSTANCE)
     return MailSettings(transport=transport, sender=get("MAIL_FROM", "valinta@example.fi"),
                         outbox_dir=Path(get("MAIL_OUTBOX_DIR") or instance / "outbox"),
                         smtp_host=get("SMTP_HOST"), smtp_port=int(get("SMTP_PORT", "587")),
