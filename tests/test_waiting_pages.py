@@ -270,3 +270,35 @@ def test_free_places_held_for_the_queue_are_explained_and_the_list_offered(app, 
     text = main_text(client.get(f"/fi/choose/{unit}"))
     assert "Toimipisteen vapaat paikat annetaan ensin sen jonossa oleville asukkaille" in text
     assert "Liity toimipisteen jonoon" in text
+
+
+def test_staff_let_a_queue_form_while_closed_and_reopening_fills_the_place(app, client):
+    from sqlalchemy import update
+    unit = full_unit(app, free=1)
+    with app.app_context():
+        db.session().execute(update(Unit).where(Unit.id == unit).values(accepting_new=False))
+        db.session().commit()
+    sign_in(client, "aino", "fi")
+    assert "Liity toimipisteen jonoon" not in main_text(client.get(f"/fi/choose/{unit}"))
+    users = prepare_accounts(app)
+    staff = app.test_client()
+    staff_sign_in(staff, users["admin"].email)
+    page = staff.get(f"/fi/staff/units/{unit}").get_data(as_text=True)
+    version = re.search(r'action="/fi/staff/units/\d+/waiting-list">\s*<input name="csrf_token" type="hidden" '
+                        r'value="[^"]+">\s*<input name="version" type="hidden" value="(\d+)"', page).group(1)
+    answer = staff.post(f"/fi/staff/units/{unit}/waiting-list", data={"csrf_token": staff_token(staff), "version": version})
+    assert answer.status_code == 302
+    with app.app_context():
+        assert db.session().scalar(select(AuditEvent.action).where(AuditEvent.entity_id == unit,
+                                                                    AuditEvent.action == "unit.waiting_when_closed"))
+    assert "Liity toimipisteen jonoon" in main_text(client.get(f"/fi/choose/{unit}"))
+    assert client.post(f"/fi/choose/{unit}/waiting-list", data=_join_form(client, "fi", unit)).status_code == 303
+    with app.app_context():
+        entry = db.session().scalar(select(WaitingEntry).where(WaitingEntry.unit_id == unit))
+        assert entry.status == "waiting"  # a free place, but the unit is closed: nobody moves, nobody is skipped
+    from tests.test_staff_units import form_data
+    data = form_data(staff, unit)
+    data["accepting_new"] = "y"
+    assert staff.post(f"/fi/staff/units/{unit}", data=data).status_code == 302
+    with app.app_context():
+        assert db.session().get(WaitingEntry, entry.id).status == "promoted"

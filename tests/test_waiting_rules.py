@@ -166,3 +166,9 @@ def test_a_pilot_that_counts_the_switch_starts_a_new_lock_in():
     later = decide(ADULT, unit(id=4, listed_count=0),
                    [active(1, TODAY, d.effective_from, d.binding_until)], RULES, date(2026, 5, 12))
     assert later.codes == ("locked_in_until",)
+
+
+def test_staff_can_let_a_queue_form_at_a_unit_not_taking_new_customers():
+    closed = unit(listed_count=50, accepting_new=False)
+    assert join(u=closed).refusal == "not_full"
+    assert join(u=closed, unit_lets_queue_form=True).allowed

@@ -53,8 +53,9 @@ def is_expired(last_day: date, today: date) -> bool:
     return today > last_day
 
 
-def _queue_reasons(rules: WaitingRules) -> frozenset[str]:
-    return QUEUE_REASONS | ({"unit_not_accepting"} if rules.when_not_accepting else frozenset())
+def _queue_reasons(rules: WaitingRules, unit_lets_queue_form: bool) -> frozenset[str]:
+    closed_queue = rules.when_not_accepting or unit_lets_queue_form
+    return QUEUE_REASONS | ({"unit_not_accepting"} if closed_queue else frozenset())
 
 
 def _passes_on(reason: Reason, today: date) -> date | None:
@@ -66,11 +67,11 @@ def _passes_on(reason: Reason, today: date) -> date | None:
 
 
 def join_decision(decision: Decision, rules: WaitingRules, choice_rules: ChoiceRules, today: date,
-                  already_waiting_here: bool = False) -> JoinDecision:
+                  already_waiting_here: bool = False, unit_lets_queue_form: bool = False) -> JoinDecision:
     """May a resident whose choice of a unit was `decision` join the unit's waiting list today?
 
     Yes when the unit has no place for them (full, or the queue holds the free places, or it is not
-    taking new customers and the pilot lets a queue form) and every other failing rule passes by
+    taking new customers and the pilot or the unit's staff let a queue form) and every other failing rule passes by
     itself before the entry expires (e.g. a lock-in ending or an 18th birthday on or before the last
     day on the list). The switch can then be made from `switch_from` at the earliest.
     """
@@ -78,7 +79,7 @@ def join_decision(decision: Decision, rules: WaitingRules, choice_rules: ChoiceR
     no = lambda why: JoinDecision(False, why, None, None, None)  # noqa: E731
     if not rules.enabled:
         return no("not_offered")
-    queue_codes = _queue_reasons(rules)
+    queue_codes = _queue_reasons(rules, unit_lets_queue_form)
     codes = set(decision.codes)
     if decision.allowed or not codes & queue_codes:
         return no("not_full")

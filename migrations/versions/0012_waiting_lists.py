@@ -23,6 +23,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('waiting_keep_when_skipped', sa.Boolean(), server_default='1', nullable=False))
     with op.batch_alter_table('unit') as batch_op:
         batch_op.add_column(sa.Column('waiting_count', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('waiting_when_closed', sa.Boolean(), server_default='0', nullable=False))
     with op.batch_alter_table('choice') as batch_op:
         batch_op.add_column(sa.Column('counts_as_switch', sa.Boolean(), server_default='1', nullable=False))
 
@@ -111,6 +112,7 @@ def downgrade() -> None:
     with op.batch_alter_table('choice') as batch_op:
         batch_op.drop_column('counts_as_switch')
     with op.batch_alter_table('unit') as batch_op:
+        batch_op.drop_column('waiting_when_closed')
         batch_op.drop_column('waiting_count')
     with op.batch_alter_table('pilot_element') as batch_op:
         for name in ('waiting_keep_when_skipped', 'waiting_when_not_accepting', 'waiting_counts_as_switch',

@@ -89,7 +89,9 @@ def _skip(sess: Session, entry_id: int, decision: Decision, rules: WaitingRules,
 
 
 def _free_places(unit: Unit | None) -> int:
-    if unit is None or unit.is_hidden or unit.capacity is None:
+    """Places the queue may fill now: none while the unit is hidden or not taking new customers
+    (its queue waits, nobody is skipped; reopening the unit fills them)."""
+    if unit is None or unit.is_hidden or not unit.accepting_new or unit.capacity is None:
         return 0
     return unit.capacity - unit.listed_count
 

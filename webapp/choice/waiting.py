@@ -85,7 +85,8 @@ def join_offer(sess: Session, ev: Evaluation, today: date) -> JoinEvaluation:
     unit, resident_id = ev.unit, ev.resident.id
     current = _current_entry(sess, resident_id, unit.pilot_id, unit.element)
     join = join_decision(ev.decision, waiting_rules_for(unit.pilot, unit.element), rules_for(unit.pilot, unit.element),
-                         today, already_waiting_here=current is not None and current.unit_id == unit.id)
+                         today, already_waiting_here=current is not None and current.unit_id == unit.id,
+                         unit_lets_queue_form=unit.waiting_when_closed)
     return JoinEvaluation(ev, join, current)
 
 
@@ -150,7 +151,8 @@ def _join(sess: Session, resident_id: int, unit_id: int, token: str, today: date
                           [ex for _c, ex in existing_choices(sess, resident_id)], rules, today)
         wrules = waiting_rules_for(unit.pilot, unit.element)
         join = join_decision(decision, wrules, rules, today,
-                             already_waiting_here=current is not None and current.unit_id == unit_id)
+                             already_waiting_here=current is not None and current.unit_id == unit_id,
+                             unit_lets_queue_form=unit.waiting_when_closed)
         if not join.allowed:
             _audit(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
                    provider_id=unit.provider_id, reasons=[join.refusal, *decision.codes],

@@ -87,7 +87,7 @@ def waiting_facts(u: Unit) -> dict:
     from webapp.identity.signin import current_resident_id
     element = u.pilot.element(u.element)
     has_list = u.element in DIRECT_CHOICE_ELEMENTS and element is not None and element.waiting_list_enabled
-    queue_when_closed = has_list and element.waiting_list_enabled and element.waiting_when_not_accepting
+    queue_when_closed = has_list and (element.waiting_when_not_accepting or u.waiting_when_closed)
     rid = current_resident_id() if has_list else None
     return {"has_waiting_list": has_list, "queue_when_closed": queue_when_closed,
             "standing": standing_at(db.session(), rid, u.id) if rid is not None else None}
