@@ -48,13 +48,15 @@ def bench_app(url: str, index_dir: str, instance: str):  # noqa: ANN201
 
 
 def _generate(app, count: int) -> None:  # noqa: ANN001
+    from webapp.progress import progress
     from webapp.seeding.demo import generate_bulk_units
     from webapp.seeding.reference import load_reference_data
     with app.app_context():
         sess = db.session()
         load_reference_data(sess)
-        generate_bulk_units(sess, count)
-        sess.commit()
+        with progress("Generating units", count) as advance:
+            generate_bulk_units(sess, count, advance=advance)
+            sess.commit()
 
 
 def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
@@ -72,9 +74,10 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
         if child.exitcode:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
+    from webapp.progress import progress
     from webapp.search import rebuild_index
-    with app.app_context():
-        count = rebuild_index(db.session(), f"{workdir}/index")
+    with app.app_context(), progress("Indexing units", units) as advance:
+        count = rebuild_index(db.session(), f"{workdir}/index", advance)
         db.session().close()
         db.engine().dispose()
     t2 = time.perf_counter()

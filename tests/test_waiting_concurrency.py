@@ -13,7 +13,7 @@ from webapp.choice import waiting
 from webapp.choice.promotion import promote_from_waiting_lists
 from webapp.models import Choice, WaitingEntry
 
-JOINERS, FREED = 16, 5
+JOINERS, FREED, EARLY = 16, 5, 6
 
 
 def _run(app, jobs) -> list[str]:  # noqa: ANN001
@@ -48,6 +48,10 @@ def test_joining_while_places_free_is_first_come_first_served_and_exact(any_app)
     with app.app_context():
         sess = db.session()
         held = [(h, svc.submit_choice(sess, h, unit, token(), TODAY).choice.reference) for h in holders]
+        # A queue longer than the places that will free, so that joining stays open throughout (with nobody
+        # waiting, a free place is chosen directly, not queued for).
+        for rid in joiners[:EARLY]:
+            assert waiting.join_waiting_list(sess, rid, unit, token(), TODAY).status == "created"
     capacity, listed, _w = unit_row(app, unit)
     assert listed == capacity  # full
 
@@ -60,7 +64,7 @@ def test_joining_while_places_free_is_first_come_first_served_and_exact(any_app)
     def promoter(sess):  # noqa: ANN001
         promote_from_waiting_lists(sess, None, TODAY)
 
-    jobs = [join(r) for r in joiners] + [cancel(h, ref) for h, ref in held] + [promoter, promoter]
+    jobs = [join(r) for r in joiners[EARLY:]] + [cancel(h, ref) for h, ref in held] + [promoter, promoter]
     errors = _run(app, jobs)
     assert not errors, errors
     with app.app_context():

@@ -35,8 +35,15 @@ def seed(no_demo: bool) -> None:
 @click.command("index-rebuild")
 def index_rebuild() -> None:
     """Rebuild the Whoosh search index from the database."""
+    from sqlalchemy import func, select
+
+    from webapp.models import Unit
+    from webapp.progress import progress
     from webapp.search import rebuild_index
-    count = rebuild_index(db.session(), current_app.config["INDEX_DIR"])
+    sess = db.session()
+    total = sess.scalar(select(func.count(Unit.id)).where(Unit.is_hidden.is_(False))) or 0
+    with progress("Indexing units", total) as advance:
+        count = rebuild_index(sess, current_app.config["INDEX_DIR"], advance)
     click.echo(f"Indexed {count} units into {current_app.config['INDEX_DIR']}.")
 
 
@@ -61,9 +68,11 @@ def translations_compile() -> None:
 @click.option("--seed", "seed_value", default=7, show_default=True)
 def generate_demo_units(count: int, seed_value: int) -> None:
     """Add COUNT generated demo units (for benchmarks); run index-rebuild afterwards."""
+    from webapp.progress import progress
     from webapp.seeding.demo import generate_bulk_units
-    made = generate_bulk_units(db.session(), count, seed_value)
-    db.session().commit()
+    with progress("Generating units", count) as advance:
+        made = generate_bulk_units(db.session(), count, seed_value, advance)
+        db.session().commit()
     click.echo(f"Generated {made} demo units.")
 
 

@@ -49,7 +49,7 @@ class _Promotion:
     def decide(self, resident, unit, existing, choice_rules, today):  # noqa: ANN001, ANN201
         return promotion_decision(resident, unit, existing, choice_rules, self.rules, today)
 
-    def claim(self, sess: Session, choice: Choice, unit: Unit) -> None:
+    def claim(self, sess: Session, choice: Choice) -> None:
         """Mark the entry promoted in the choice's transaction, or undo everything."""
         entry = sess.get(WaitingEntry, self.entry_id, populate_existing=True)
         if entry is None or entry.unit_id != choice.unit_id or not _end_entry(sess, entry, "promoted", "promoted",
@@ -60,7 +60,7 @@ class _Promotion:
         _audit_entry(sess, "waiting_promoted", entry, actor_type="system", actor_id=None,
                      extra={"choice": choice.reference})
         inbox.notify(sess, entry.resident_id, "promoted", {
-            **entry_params(entry, unit), "choice": choice.reference, "effective_from": choice.effective_from.isoformat(),
+            **entry_params(entry, entry.unit), "choice": choice.reference, "effective_from": choice.effective_from.isoformat(),
             "binding_until": choice.binding_until.isoformat() if choice.binding_until else None})
 
 

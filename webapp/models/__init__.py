@@ -6,11 +6,11 @@ from webapp.models.pilot import Pilot, PilotElement, PilotMunicipality
 from webapp.models.staff import ROLES, AuditEvent, RateLimitHit, StaffUser
 from webapp.models.waiting import Message, NoticeAddress, OutboxMail, WaitingEntry
 from webapp.models.unit import (OpeningException, OpeningHours, Provider, QueueTime, Unit, UnitFeature,
-                                UnitLanguage, UnitService)
+                                UnitLanguage, UnitService, with_collections)
 
 __all__ = [
     "Base", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
     "ROLES", "AuditEvent", "RateLimitHit", "StaffUser", "OpeningException", "OpeningHours", "Provider",
-    "QueueTime", "Unit", "UnitFeature", "UnitLanguage", "UnitService", "Message", "NoticeAddress", "OutboxMail",
-    "WaitingEntry",
+    "QueueTime", "Unit", "UnitFeature", "UnitLanguage", "UnitService", "with_collections", "Message", "NoticeAddress",
+    "OutboxMail", "WaitingEntry",
 ]

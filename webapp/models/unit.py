@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text,
                         Time, UniqueConstraint, func)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from webapp.db import Base
 
@@ -59,15 +59,18 @@ class Unit(Base):
     provider: Mapped[Provider] = relationship(back_populates="units", lazy="joined")
     pilot = relationship("Pilot", lazy="joined")
     municipality = relationship("Municipality", lazy="joined")
-    services: Mapped[list[UnitService]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    languages: Mapped[list[UnitLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    features: Mapped[list[UnitFeature]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Collections load when first touched; a page or list that needs them asks for them in its query with
+    # `with_collections()` (one statement per collection, however many units), so nothing is read that the
+    # page does not show and a list never makes a query per unit.
+    services: Mapped[list[UnitService]] = relationship(cascade="all, delete-orphan", lazy="select")
+    languages: Mapped[list[UnitLanguage]] = relationship(cascade="all, delete-orphan", lazy="select")
+    features: Mapped[list[UnitFeature]] = relationship(cascade="all, delete-orphan", lazy="select")
     opening_hours: Mapped[list[OpeningHours]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="(OpeningHours.weekday, OpeningHours.opens)")
+        cascade="all, delete-orphan", lazy="select", order_by="(OpeningHours.weekday, OpeningHours.opens)")
     opening_exceptions: Mapped[list[OpeningException]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="OpeningException.day")
+        cascade="all, delete-orphan", lazy="select", order_by="OpeningException.day")
     queue_times: Mapped[list[QueueTime]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="(QueueTime.profession, QueueTime.measured_on)")
+        cascade="all, delete-orphan", lazy="select", order_by="(QueueTime.profession, QueueTime.measured_on)")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -101,6 +104,14 @@ class Unit(Base):
             if qt.profession not in latest or qt.measured_on >= latest[qt.profession].measured_on:
                 latest[qt.profession] = qt
         return latest
+
+
+COLLECTIONS = ("services", "languages", "features", "opening_hours", "opening_exceptions", "queue_times")
+
+
+def with_collections(*names: str) -> list:
+    """Loader options that read the named collections of the selected units (all of them by default)."""
+    return [selectinload(getattr(Unit, name)) for name in (names or COLLECTIONS)]
 
 
 class UnitService(Base):

@@ -13,7 +13,7 @@ from stdnum.fi import ytunnus
 
 from webapp import db
 from webapp.errors import UserError
-from webapp.models import Postcode, QueueTime, Unit
+from webapp.models import Postcode, QueueTime, Unit, with_collections
 from webapp.public import bp
 from webapp.public.pilots import GRANTED_SLUGS, today
 from webapp.vocab import DIRECT_CHOICE_ELEMENTS, FEATURES, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
@@ -74,7 +74,7 @@ def web_address(value: str | None) -> str | None:
 
 
 def get_visible_unit(unit_id: int) -> Unit:
-    unit = db.session().get(Unit, unit_id)
+    unit = db.session().get(Unit, unit_id, options=with_collections())
     if unit is None or unit.is_hidden:
         raise UserError(_("There is no unit number %(id)s. It may have been removed, or the address may be wrong.",
                           id=unit_id), 404)

@@ -20,9 +20,9 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, true, union_all
 from sqlalchemy.orm import Session
 from whoosh import index as windex
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
@@ -82,13 +82,21 @@ def _labels() -> dict[str, dict[str, str]]:
     return out
 
 
-def terms(analyzers, texts: Iterable[str]) -> set[str]:  # noqa: ANN001
-    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms)."""
+def terms(analyzers, texts: Iterable[str], memo: dict | None = None) -> set[str]:  # noqa: ANN001
+    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms).
+
+    `memo` keeps each text's tokens for a whole build: place names and streets repeat across units, and
+    the Snowball stemmers are slow."""
     out: set[str] = set()
     for text in texts:
-        if text:
-            for analyzer in analyzers:
-                out.update(t.text for t in analyzer(text))
+        if not text:
+            continue
+        found = memo.get(text) if memo is not None else None
+        if found is None:
+            found = frozenset(t.text for analyzer in analyzers for t in analyzer(text))
+            if memo is not None:
+                memo[text] = found
+        out |= found
     return out
 
 
@@ -103,6 +111,7 @@ class _Context:
     analyzers: tuple = field(default_factory=make_analyzers)
     postcodes: dict[str, tuple[str, str]] = field(default_factory=dict)
     municipalities: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    terms_memo: dict[str, frozenset] = field(default_factory=dict)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -149,30 +158,41 @@ class UnitData:
 
 
 def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[list[UnitData], _Context]:
-    """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to."""
+    """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to.
+
+    Three statements per 500 units, whatever their number: the units joined with their provider, pilot,
+    postcode and municipality; their service, language and feature codes in one UNION; their queue times."""
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
                    Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug,
-                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv, Unit.waiting_count)
+                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv, Unit.waiting_count,
+                   Postcode.name_fi, Postcode.name_sv, Municipality.name_fi, Municipality.name_sv,
+                   Municipality.region_fi, Municipality.region_sv)
             .join(Provider, Provider.id == Unit.provider_id).join(Pilot, Pilot.id == Unit.pilot_id)
+            .outerjoin(Postcode, Postcode.code == Unit.postcode)
+            .outerjoin(Municipality, Municipality.code == Unit.municipality_code)
             .where(Unit.is_hidden.is_(False)).order_by(Unit.id))
     chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
     units: dict[int, UnitData] = {}
+    ctx = _Context(labels=_labels())
     for chunk in chunks:
         stmt = base if chunk is None else base.where(Unit.id.in_(chunk))
         for row in sess.execute(stmt):
-            units[row[0]] = UnitData(*row)
-        ids_clause = (lambda col: col.in_(chunk)) if chunk is not None else None
-        for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"), (UnitFeature, "features")):
-            stmt = select(model.unit_id, model.code).order_by(model.unit_id, model.code)
-            if ids_clause is not None:
-                stmt = stmt.where(ids_clause(model.unit_id))
-            for uid, code in sess.execute(stmt):
-                if uid in units:
-                    getattr(units[uid], attr).append(code)
+            units[row[0]] = UnitData(*row[:23])
+            if row[23] is not None:
+                ctx.postcodes[row[7]] = (row[23], row[24])
+            if row[25] is not None:
+                ctx.municipalities[row[8]] = tuple(row[25:29])
+        codes = union_all(*(select(literal(attr).label("kind"), model.unit_id, model.code)
+                            .where(model.unit_id.in_(chunk) if chunk is not None else true())
+                            for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"),
+                                                (UnitFeature, "features"))))
+        for kind, uid, code in sess.execute(codes):
+            if uid in units:
+                getattr(units[uid], kind).append(code)
         stmt = select(QueueTime.unit_id, QueueTime.profession, QueueTime.t3_days, QueueTime.measured_on)
-        if ids_clause is not None:
-            stmt = stmt.where(ids_clause(QueueTime.unit_id))
+        if chunk is not None:
+            stmt = stmt.where(QueueTime.unit_id.in_(chunk))
         for uid, profession, days, measured in sess.execute(stmt):
             unit = units.get(uid)
             if unit is None:
@@ -180,16 +200,9 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
             current = unit.latest_t3.get(profession)
             if current is None or measured >= current[1]:
                 unit.latest_t3[profession] = (days, measured)
-    ctx = _Context(labels=_labels())
-    for chunk in _chunks(sorted({u.postcode for u in units.values()}), 500):
-        for code, name_fi, name_sv in sess.execute(select(Postcode.code, Postcode.name_fi, Postcode.name_sv)
-                                                   .where(Postcode.code.in_(chunk))):
-            ctx.postcodes[code] = (name_fi, name_sv)
-    for chunk in _chunks(sorted({u.municipality_code for u in units.values()}), 500):
-        for row in sess.execute(select(Municipality.code, Municipality.name_fi, Municipality.name_sv,
-                                       Municipality.region_fi, Municipality.region_sv)
-                                .where(Municipality.code.in_(chunk))):
-            ctx.municipalities[row[0]] = tuple(row[1:])
+    for unit in units.values():
+        for attr in ("services", "languages", "features"):
+            getattr(unit, attr).sort()
     return list(units.values()), ctx
 
 
@@ -208,8 +221,8 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
     place_texts = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
     doc = {
         "id": str(unit.id),
-        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv]))),
-        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts))),
+        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo))),
+        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts, ctx.terms_memo))),
         "text_fi": "\n".join(texts["fi"]),
         "text_sv": "\n".join(texts["sv"]),
         "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"])),
@@ -272,8 +285,9 @@ def current_version(index_dir: str) -> Path | None:
     return path if name and path.is_dir() else None
 
 
-def rebuild_index(sess: Session, index_dir: str) -> int:
-    """Index every visible unit into a fresh version directory, then switch to it; returns the count."""
+def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] | None = None) -> int:
+    """Index every visible unit into a fresh version directory, then switch to it; returns the count.
+    `advance(n)` is told of every n units written (webapp.progress)."""
     root = Path(index_dir)
     root.mkdir(parents=True, exist_ok=True)
     name = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
@@ -282,9 +296,15 @@ def rebuild_index(sess: Session, index_dir: str) -> int:
     try:
         units, ctx = _load_units(sess)
         ix = windex.create_in(str(build), make_schema())
-        writer = ix.writer(limitmb=128)
-        for unit in units:
+        # Postings stay in memory up to limitmb (10,000 units need about 200 MB); beyond it Whoosh sorts them
+        # through temporary files, which is much slower but keeps memory bounded.
+        writer = ix.writer(limitmb=256)
+        for i, unit in enumerate(units, 1):
             writer.add_document(**unit_document(unit, ctx))
+            if advance is not None and i % 100 == 0:
+                advance(100)
+        if advance is not None and len(units) % 100:
+            advance(len(units) % 100)
         writer.commit(optimize=True)
         ix.close()
         os.rename(build, root / name)

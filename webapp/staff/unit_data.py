@@ -7,13 +7,14 @@ the same thing in both and an export followed by an import changes nothing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, selectinload
 from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit, UnitFeature,
@@ -359,10 +360,14 @@ def _current_lang() -> str:
         return "fi"
 
 
-def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, element: str
-                      ) -> tuple[Pilot | None, Provider | None, dict[str, str]]:
+def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, element: str,
+                      known: "KnownIdentities | None" = None) -> tuple[Pilot | None, Provider | None, dict[str, str]]:
+    """`known`: pilots and providers read beforehand (an import checks many rows against the same few)."""
     errors: dict[str, str] = {}
-    pilot = sess.scalar(select(Pilot).where(Pilot.slug == pilot_slug.strip())) if pilot_slug.strip() else None
+    if known is not None:
+        pilot = known.pilots.get(pilot_slug.strip())
+    else:
+        pilot = sess.scalar(select(Pilot).where(Pilot.slug == pilot_slug.strip())) if pilot_slug.strip() else None
     if pilot is None:
         errors["pilot"] = _("“%(value)s” is not a pilot.", value=pilot_slug)
     provider = None
@@ -370,7 +375,8 @@ def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, ele
     if y is None:
         errors["provider_ytunnus"] = _("“%(value)s” is not a valid Y-tunnus (e.g. 1234567-1).", value=provider_ytunnus)
     else:
-        provider = sess.scalar(select(Provider).where(Provider.y_tunnus == y))
+        provider = known.providers.get(y) if known is not None else \
+            sess.scalar(select(Provider).where(Provider.y_tunnus == y))
         if provider is None:
             errors["provider_ytunnus"] = _("No provider has the Y-tunnus %(value)s. Add the provider first.", value=y)
     if element not in ELEMENTS:
@@ -379,6 +385,22 @@ def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, ele
     elif pilot is not None and pilot.element(element) is None:
         errors["element"] = _("This pilot has no element “%(value)s”.", value=element)
     return pilot, provider, errors
+
+
+@dataclass
+class KnownIdentities:
+    pilots: dict[str, Pilot]
+    providers: dict[str, Provider]
+    loaded: list = field(default_factory=list)  # other prefetched rows, kept alive in the session
+
+    @classmethod
+    def load(cls, sess: Session, ytunnus_values: list[str]) -> "KnownIdentities":
+        """Every pilot (with its elements and municipalities) and the providers with these Y-tunnus values:
+        four statements, however many rows refer to them."""
+        pilots = sess.scalars(select(Pilot).options(selectinload(Pilot.elements), selectinload(Pilot.municipalities)))
+        wanted = sorted({y for y in (normalise_ytunnus(v) for v in ytunnus_values) if y})
+        providers = sess.scalars(select(Provider).where(Provider.y_tunnus.in_(wanted))) if wanted else []
+        return cls({p.slug: p for p in pilots}, {p.y_tunnus: p for p in providers})
 
 
 def municipality_in_pilot_error(pilot: Pilot, municipality_code: str) -> str | None:

@@ -17,7 +17,7 @@ from webapp.clock import today as clock_today
 from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.imports import units_csv
-from webapp.models import Pilot, StaffUser, Unit
+from webapp.models import Pilot, StaffUser, Unit, with_collections
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required, unit_scope
 from webapp.search.sync import reindex
@@ -188,7 +188,7 @@ class _PlanChanged(Exception):
 @staff_required(*ALL)
 def export_units():
     user = current_staff()
-    stmt = select(Unit).where(unit_scope(user)).order_by(Unit.id)
+    stmt = select(Unit).where(unit_scope(user)).order_by(Unit.id).options(*with_collections())
     slug = request.args.get("pilot")
     if slug:
         pilot = db.session().scalar(select(Pilot).where(Pilot.slug == slug))
