@@ -13,7 +13,7 @@ from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from webapp import db
 from webapp.choice import inbox
@@ -22,7 +22,7 @@ from webapp.choice.service import (ChoiceConflict, ChoiceNotFound, Evaluation, _
                                    activate_due_choices, evaluate, is_reference, new_reference)
 from webapp.models import Resident, Unit, WaitingEntry
 from webapp.rules import decide
-from webapp.waiting_rules import JoinDecision, expires_on, join_decision
+from webapp.waiting_rules import QUEUE_REASONS, JoinDecision, expires_on, join_decision
 
 
 @dataclass
@@ -83,6 +83,9 @@ def evaluate_join(sess: Session, resident_id: int, unit_id: int, today: date) ->
 def join_offer(sess: Session, ev: Evaluation, today: date) -> JoinEvaluation:
     """Whether the unit's waiting list is open to the resident of an evaluated choice (reads only)."""
     unit, resident_id = ev.unit, ev.resident.id
+    if ev.decision.allowed or not set(ev.decision.codes) & (QUEUE_REASONS | {"unit_not_accepting"}):
+        # No waiting list to offer: answer without reading the resident's lists.
+        return JoinEvaluation(ev, JoinDecision(False, "not_full", None, None, None), None)
     current = _current_entry(sess, resident_id, unit.pilot_id, unit.element)
     join = join_decision(ev.decision, waiting_rules_for(unit.pilot, unit.element), rules_for(unit.pilot, unit.element),
                          today, already_waiting_here=current is not None and current.unit_id == unit.id,
@@ -244,10 +247,14 @@ def place_of(sess: Session, entry: WaitingEntry) -> int:
 
 
 def resident_standings(sess: Session, resident_id: int) -> list[Standing]:
-    """The resident's entries that are still waiting, each with its place in the queue."""
-    entries = sess.scalars(select(WaitingEntry).where(WaitingEntry.resident_id == resident_id,
-                                                      WaitingEntry.status == "waiting").order_by(WaitingEntry.id))
-    return [Standing(e, place_of(sess, e)) for e in entries]
+    """The resident's entries that are still waiting, each with its place in the queue (one statement)."""
+    ahead = aliased(WaitingEntry)
+    place = (select(func.count()).select_from(ahead)
+             .where(ahead.unit_id == WaitingEntry.unit_id, ahead.status == "waiting", ahead.id < WaitingEntry.id)
+             .correlate(WaitingEntry).scalar_subquery() + 1)
+    rows = sess.execute(select(WaitingEntry, place).where(WaitingEntry.resident_id == resident_id,
+                                                          WaitingEntry.status == "waiting").order_by(WaitingEntry.id))
+    return [Standing(entry, int(n)) for entry, n in rows]
 
 
 def standing_at(sess: Session, resident_id: int, unit_id: int) -> Standing | None:

@@ -82,13 +82,15 @@ def get_visible_unit(unit_id: int) -> Unit:
 
 
 def waiting_facts(u: Unit) -> dict:
-    """Whether the unit keeps a waiting list, and the signed-in resident's place in it."""
+    """Whether the unit keeps a waiting list, and the signed-in resident's place in it. The pilot's
+    rules are read only when they matter: the unit has a queue, is full or is not taking customers."""
     from webapp.choice.waiting import standing_at
     from webapp.identity.signin import current_resident_id
-    element = u.pilot.element(u.element)
-    has_list = u.element in DIRECT_CHOICE_ELEMENTS and element is not None and element.waiting_list_enabled
+    relevant = u.element in DIRECT_CHOICE_ELEMENTS and (u.waiting_count > 0 or u.is_full or not u.accepting_new)
+    element = u.pilot.element(u.element) if relevant else None
+    has_list = element is not None and element.waiting_list_enabled
     queue_when_closed = has_list and (element.waiting_when_not_accepting or u.waiting_when_closed)
-    rid = current_resident_id() if has_list else None
+    rid = current_resident_id() if has_list and u.waiting_count > 0 else None
     return {"has_waiting_list": has_list, "queue_when_closed": queue_when_closed,
             "standing": standing_at(db.session(), rid, u.id) if rid is not None else None}
 
