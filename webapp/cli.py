@@ -11,6 +11,8 @@ def init_app(app: Flask) -> None:
     for command in (db_upgrade, seed, index_rebuild, translations_update, translations_compile,
                     generate_demo_units, print_dev_accounts):
         app.cli.add_command(command)
+    from webapp.imports.cli import init_app as init_import_commands
+    init_import_commands(app)
 
 
 @click.command("db-upgrade")

@@ -1,10 +1,12 @@
 """Language from the URL prefix (/fi/, /sv/), Babel formatting, and bilingual-field helpers."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, g, has_app_context, has_request_context, request, url_for
 from flask_babel import Babel, Domain, format_decimal, get_locale
 from markupsafe import Markup, escape
@@ -67,7 +69,14 @@ def _select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     babel = Babel(app, locale_selector=_select_locale)
-    babel.domain_instance = CachedDomain(domain=app.config["BABEL_DOMAIN"])
+    domain = babel.domain_instance = CachedDomain(domain=app.config["BABEL_DOMAIN"])
+    # Templates translate straight through the domain (Flask-Babel's callables look the domain up each time).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+        newstyle=True)
 
     @app.url_value_preprocessor
     def _pull_lang(_endpoint: str | None, values: dict | None) -> None:
@@ -83,7 +92,7 @@ def init_app(app: Flask) -> None:
         lang_switch_url=lang_switch_url, other_lang=other_lang, localized=localized,
         LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGE_SELF_NAMES=LANGUAGE_SELF_NAMES, current_lang=current_lang,
     )
-    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur)
+    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur, fdatetime=fmt_datetime)
 
 
 def other_lang(lang: str | None = None) -> str:
@@ -125,6 +134,16 @@ def fmt_date(value: date | None, fmt: str = "medium") -> str:
             _dates.clear()
         text = _dates[key] = babel_format_date(value, format=fmt, locale=str(locale or "fi"))
     return text
+
+
+def fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment in Finnish time; a naive value (SQLite) is UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    locale = _locale_of_context() or get_locale()
+    return babel_format_datetime(value, format=fmt, tzinfo=ZoneInfo("Europe/Helsinki"), locale=str(locale or "fi"))
 
 
 def fmt_number(value: float | int | None, digits: int = 0) -> str:

@@ -1,7 +1,7 @@
 """waiting lists, resident messages, notice e-mail and its outbox
 
 Revision ID: 0012
-Revises: 0001
+Revises: 0014 (main's head when this branch was merged)
 """
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0001'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

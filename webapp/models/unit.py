@@ -34,6 +34,9 @@ class Unit(Base):
     name_sv: Mapped[str] = mapped_column(String(200), default="")
     description_fi: Mapped[str] = mapped_column(Text, default="")
     description_sv: Mapped[str] = mapped_column(Text, default="")
+    accessibility_note_fi: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accessibility_note_sv: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accessibility_note_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     street_fi: Mapped[str] = mapped_column(String(200))
     street_sv: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(ForeignKey("postcode.code"))
@@ -55,6 +58,10 @@ class Unit(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The PTV service channel (a GUID) the unit was imported from: later imports find the unit by it,
+    # even after a rename. Unique where set (NULLs are distinct in SQLite and PostgreSQL).
+    ptv_id: Mapped[str | None] = mapped_column(String(36), unique=True, index=True)
+    ptv_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     provider: Mapped[Provider] = relationship(back_populates="units", lazy="joined")
     pilot = relationship("Pilot", lazy="joined")
@@ -64,13 +71,16 @@ class Unit(Base):
     # page does not show and a list never makes a query per unit.
     services: Mapped[list[UnitService]] = relationship(cascade="all, delete-orphan", lazy="select")
     languages: Mapped[list[UnitLanguage]] = relationship(cascade="all, delete-orphan", lazy="select")
-    features: Mapped[list[UnitFeature]] = relationship(cascade="all, delete-orphan", lazy="select")
+    accessibility_facts: Mapped[list[UnitAccessibilityFact]] = relationship(
+        cascade="all, delete-orphan", lazy="select", order_by="UnitAccessibilityFact.code")
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="(OpeningHours.weekday, OpeningHours.opens)")
     opening_exceptions: Mapped[list[OpeningException]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="OpeningException.day")
     queue_times: Mapped[list[QueueTime]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="(QueueTime.profession, QueueTime.measured_on)")
+    accessibility_sentences: Mapped[list[AccessibilitySentence]] = relationship(
+        cascade="all, delete-orphan", lazy="select", order_by="AccessibilitySentence.position")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -86,8 +96,24 @@ class Unit(Base):
         return sorted(s.code for s in self.languages)
 
     @property
+    def accessibility(self) -> dict[str, bool]:
+        """Known accessibility facts: code -> yes (True) / no (False); a code not in it is not known."""
+        return {f.code: f.value for f in self.accessibility_facts}
+
+    def set_accessibility(self, facts: dict[str, bool | None]) -> None:
+        """Replace the facts; None (not known) stores no row. Rows whose value is unchanged are kept."""
+        wanted = {c: v for c, v in facts.items() if v is not None}
+        kept = [f for f in self.accessibility_facts if f.code in wanted]
+        for f in kept:
+            f.value = wanted[f.code]
+        have = {f.code for f in kept}
+        self.accessibility_facts = kept + [UnitAccessibilityFact(code=c, value=v)
+                                           for c, v in sorted(wanted.items()) if c not in have]
+
+    @property
     def feature_codes(self) -> list[str]:
-        return sorted(s.code for s in self.features)
+        """The accessibility facts known to be present (yes)."""
+        return sorted(f.code for f in self.accessibility_facts if f.value)
 
     @property
     def is_full(self) -> bool:
@@ -106,7 +132,8 @@ class Unit(Base):
         return latest
 
 
-COLLECTIONS = ("services", "languages", "features", "opening_hours", "opening_exceptions", "queue_times")
+COLLECTIONS = ("services", "languages", "accessibility_facts", "opening_hours", "opening_exceptions", "queue_times",
+               "accessibility_sentences")
 
 
 def with_collections(*names: str) -> list:
@@ -126,10 +153,13 @@ class UnitLanguage(Base):
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
 
 
-class UnitFeature(Base):
-    __tablename__ = "unit_feature"
+class UnitAccessibilityFact(Base):
+    """One known accessibility fact (vocab.ACCESSIBILITY_FACTS): value yes/no. No row = not known."""
+
+    __tablename__ = "unit_accessibility_fact"
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[bool] = mapped_column(Boolean)
 
 
 class OpeningHours(Base):
@@ -155,6 +185,26 @@ class OpeningException(Base):
     closes: Mapped[time | None] = mapped_column(Time)
     note_fi: Mapped[str] = mapped_column(String(200), default="")
     note_sv: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AccessibilitySentence(Base):
+    """One accessibility sentence from PTV (an entrance's), in its group, in each language PTV gave."""
+
+    __tablename__ = "accessibility_sentence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    group_fi: Mapped[str] = mapped_column(String(200), default="")
+    group_sv: Mapped[str] = mapped_column(String(200), default="")
+    group_en: Mapped[str] = mapped_column(String(200), default="")
+    sentence_fi: Mapped[str] = mapped_column(Text, default="")
+    sentence_sv: Mapped[str] = mapped_column(Text, default="")
+    sentence_en: Mapped[str] = mapped_column(Text, default="")
+
+    def texts(self) -> dict[str, tuple[str, str]]:
+        """{language: (group, sentence)} for the languages the sentence has."""
+        return {lang: (getattr(self, f"group_{lang}"), getattr(self, f"sentence_{lang}"))
+                for lang in ("fi", "sv", "en") if getattr(self, f"sentence_{lang}")}
 
 
 class QueueTime(Base):

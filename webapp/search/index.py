@@ -28,7 +28,7 @@ from whoosh import index as windex
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitFeature, UnitLanguage,
+from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
@@ -183,10 +183,14 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
                 ctx.postcodes[row[7]] = (row[23], row[24])
             if row[25] is not None:
                 ctx.municipalities[row[8]] = tuple(row[25:29])
-        codes = union_all(*(select(literal(attr).label("kind"), model.unit_id, model.code)
-                            .where(model.unit_id.in_(chunk) if chunk is not None else true())
-                            for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"),
-                                                (UnitFeature, "features"))))
+        in_chunk = (lambda col: col.in_(chunk)) if chunk is not None else (lambda col: true())
+        codes = union_all(
+            select(literal("services").label("kind"), UnitService.unit_id, UnitService.code)
+            .where(in_chunk(UnitService.unit_id)),
+            select(literal("languages"), UnitLanguage.unit_id, UnitLanguage.code).where(in_chunk(UnitLanguage.unit_id)),
+            # "features": the accessibility facts known to be present (a fact known absent is not a feature)
+            select(literal("features"), UnitAccessibilityFact.unit_id, UnitAccessibilityFact.code)
+            .where(in_chunk(UnitAccessibilityFact.unit_id), UnitAccessibilityFact.value.is_(True)))
         for kind, uid, code in sess.execute(codes):
             if uid in units:
                 getattr(units[uid], kind).append(code)

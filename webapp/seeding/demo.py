@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit,
-                           UnitFeature, UnitLanguage, UnitService)
+                           UnitLanguage, UnitService)
 from webapp.vocab import FEATURES, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
 
 # Street names with their Swedish forms; Swedish street names are used in bilingual municipalities.
@@ -160,7 +160,7 @@ class DemoGenerator:
         )
         self._services(unit, element)
         self._languages(unit, bilingual)
-        unit.features = [UnitFeature(code=c) for c in FEATURES if rng.random() < 0.55]
+        unit.set_accessibility({c: True for c in FEATURES if rng.random() < 0.55})
         self._capacity(unit, element)
         self._hours(unit, element)
         self._queue_times(unit, element)

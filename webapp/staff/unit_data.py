@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session, selectinload
 from stdnum.fi import ytunnus
 
-from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit, UnitFeature,
+from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit,
                            UnitLanguage, UnitService)
 from webapp.vocab import ELEMENTS, FEATURES, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT
 
@@ -55,6 +55,9 @@ FIELD_LABELS = {
     "opening_hours": _l("Opening hours"),
     "exceptions": _l("Exceptions to opening hours"),
     "version": _l("Version"),
+    "ptv_id": _l("PTV service channel"),
+    "accessibility_sentences": _l("Accessibility sentences from PTV"),
+    "accessibility_facts": _l("Accessibility facts"),
 }
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -119,7 +122,7 @@ def snapshot(unit: Unit) -> dict[str, str]:
         "hidden": "yes" if unit.is_hidden else "no",
         "services": "|".join(sorted(s.code for s in unit.services)),
         "languages": "|".join(sorted(s.code for s in unit.languages)),
-        "features": "|".join(sorted(s.code for s in unit.features)),
+        "features": "|".join(unit.feature_codes),
         "opening_hours": hours_text(unit.opening_hours),
         "exceptions": exceptions_text(unit.opening_exceptions),
     }
@@ -437,7 +440,10 @@ def apply(unit: Unit, values: dict[str, str]) -> None:
     if current.get("languages") != values["languages"]:
         unit.languages = [UnitLanguage(code=c) for c in split(values["languages"])]
     if current.get("features") != values["features"]:
-        unit.features = [UnitFeature(code=c) for c in split(values["features"])]
+        present = set(split(values["features"]))
+        known = unit.accessibility
+        unit.set_accessibility({c: True if c in present else (False if known.get(c) is False else None)
+                                for c in FEATURES})
     if current.get("opening_hours") != values["opening_hours"]:
         unit.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in parse_hours(values["opening_hours"])]
     if current.get("exceptions") != values["exceptions"]:
