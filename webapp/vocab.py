@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 LANGS = ("fi", "sv", "en")
-DATA_LANGS = ("fi", "sv")  # languages the unit data must or may have (English is optional: falls back to Finnish)
 
 ELEMENTS = {
     "sote_centre": _l("Health and social care centre"),

@@ -60,6 +60,7 @@ class Card:
     accepting_new: bool
     is_demo: bool
     t3: dict[str, LatestT3]
+    waiting_count: int = 0  # residents on the unit's waiting list
 
     @classmethod
     def from_json(cls, text: str) -> "Card":
@@ -79,7 +80,8 @@ class Card:
             accessibility_note_en=d.get("accessibility_note", ["", "", ""])[2],
             capacity=d["capacity"], listed_count=d["listed_count"], accepting_new=d["accepting_new"],
             is_demo=d["is_demo"],
-            t3={p: LatestT3(days, date.fromisoformat(measured)) for p, (days, measured) in d["t3"].items()})
+            t3={p: LatestT3(days, date.fromisoformat(measured)) for p, (days, measured) in d["t3"].items()},
+            waiting_count=d.get("waiting_count", 0))
 
     @property
     def accessibility(self) -> dict[str, bool]:
