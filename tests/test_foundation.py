@@ -168,3 +168,8 @@ def test_apply_translations_takes_triples_pairs_and_none(tmp_path, monkeypatch):
     assert (fi.get("Door").string, sv.get("Door").string, en.get("Door").string) == ("Ovi", "Dörr", "")
     assert fi.get("%(num)s need").string == ("%(num)s tarve", "%(num)s tarvetta")
     assert not any(sv.get("%(num)s need").string)  # None: left as it was
+
+
+@pytest.mark.parametrize("path", ["/en/my-choices", "/en/messages", "/en/identify", "/en/staff/sign-in", "/sv/messages"])
+def test_private_pages_are_not_stored_in_any_language(client, path):
+    assert client.get(path).headers.get("Cache-Control") == "no-store"

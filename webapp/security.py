@@ -35,7 +35,7 @@ def content_security_policy(tile_url: str | None) -> str:
 
 
 PRIVATE_PATHS = ("/staff", "/identify", *(f"/{lang}/{area}" for lang in LANGS
-                                           for area in ("choice", "choose", "my", "staff", "identify")))
+                                           for area in ("choice", "choose", "my", "messages", "staff", "identify")))
 
 
 def init_app(app: Flask) -> None:
