@@ -43,12 +43,12 @@ def pg_unavailable_reason() -> str | None:
 
 
 def _seed(app) -> None:  # noqa: ANN001
-    from webapp.search import rebuild_index
+    from webapp.search.follow import rebuild
     from webapp.seeding import run_seed
     with app.app_context():
         run_seed(db.session())
         Path(app.config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-        rebuild_index(db.session(), app.config["INDEX_DIR"])
+        rebuild(db.session(), app.config["INDEX_DIR"])
         db.session().close()
         db.engine().dispose()
 

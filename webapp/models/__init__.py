@@ -2,13 +2,14 @@
 from webapp.db import Base
 from webapp.models.choice import Choice, Resident
 from webapp.models.geo import Municipality, Postcode
+from webapp.models.ops import IndexChange, LoginSession
 from webapp.models.pilot import Pilot, PilotElement, PilotMunicipality
 from webapp.models.staff import ROLES, AuditEvent, RateLimitHit, StaffUser
 from webapp.models.unit import (OpeningException, OpeningHours, Provider, QueueTime, Unit, UnitFeature,
                                 UnitLanguage, UnitService)
 
 __all__ = [
-    "Base", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
+    "Base", "IndexChange", "LoginSession", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
     "ROLES", "AuditEvent", "RateLimitHit", "StaffUser", "OpeningException", "OpeningHours", "Provider",
     "QueueTime", "Unit", "UnitFeature", "UnitLanguage", "UnitService",
 ]

@@ -20,7 +20,6 @@ from webapp.imports import units_csv
 from webapp.models import Pilot, StaffUser, Unit
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required, unit_scope
-from webapp.search.sync import reindex
 from webapp.staff.changes import record
 from webapp.staff.forms import ApplyImportForm, ImportForm, PtvImportForm
 from webapp.staff.view_helpers import ALL, WRITERS, scope_pilots, scope_providers
@@ -164,7 +163,7 @@ def import_apply():
             plan = units_csv.plan(sess, user, content)
             if not plan.ok or plan.digest() != pending.get("digest"):
                 raise _PlanChanged()
-            touched = units_csv.apply_plan(sess, user, plan)
+            units_csv.apply_plan(sess, user, plan)
             record(sess, user, "import.apply", "import", None, None,
                    {"created": len(plan.creates), "changed": len(plan.changes), "unchanged": len(plan.unchanged)},
                    pilot_id=user.pilot_id, provider_id=user.provider_id)
@@ -174,7 +173,6 @@ def import_apply():
         raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None
     path.unlink(missing_ok=True)
     session.pop("staff_import", None)
-    reindex(sess, touched)
     flash(_("Import done: %(created)d units created and %(changed)d changed.", created=len(plan.creates),
             changed=len(plan.changes)), "success")
     return redirect(url_for("staff.units"))
