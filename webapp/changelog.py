@@ -67,7 +67,8 @@ def ids_from_where(where, column) -> list[int] | None:  # noqa: ANN001
     """The ids that `column == :id` or `column IN (:ids)` pins the WHERE clause to; None when it does not."""
     for cond in _conjuncts(where):
         if (isinstance(cond, BinaryExpression) and isinstance(cond.right, BindParameter)
-                and getattr(cond.left, "key", None) == column.key and getattr(cond.left, "table", None) is column.table):
+                and getattr(cond.left, "key", None) == column.key
+                and getattr(getattr(cond.left, "table", None), "name", None) == column.table.name):
             value = cond.right.effective_value
             if cond.operator is operators.eq and value is not None:
                 return [int(value)]
@@ -80,13 +81,13 @@ def _on_execute(state: ORMExecuteState) -> None:
     """Bulk UPDATE/DELETE statements bypass the flush: read the units they touch from their WHERE clause."""
     if not (state.is_update or state.is_delete):
         return
-    table = getattr(state.statement, "table", None)
+    name = getattr(getattr(state.statement, "table", None), "name", None)  # an annotated copy of the Table
     for model, column in ((Unit, Unit.id), *((m, m.unit_id) for m in UNIT_CHILDREN)):
-        if table is model.__table__:
+        if name == model.__tablename__:
             ids = ids_from_where(state.statement.whereclause, column)
             pending(state.session).update(ids if ids is not None else [EVERYTHING])
             return
-    if any(table is m.__table__ for m in (Provider, *WHOLE_INDEX)):
+    if any(name == m.__tablename__ for m in (Provider, *WHOLE_INDEX)):
         pending(state.session).add(EVERYTHING)
 
 

@@ -136,6 +136,11 @@ def check_idle() -> None:
         g.session_expired = True
 
 
+def header_context() -> dict:
+    """The signed-in resident's name for the page header (read from the session row, not the cookie)."""
+    return {"resident_display_name": display_name() if session.get(SESSION_KEY) else None}
+
+
 def session_expired() -> bool:
     return bool(g.get("session_expired"))
 
