@@ -1,0 +1,27 @@
+"""gunicorn settings read from the working directory (see docs/deployment.md).
+
+With PROMETHEUS_MULTIPROC_DIR set, the metrics of all workers are added up from files in that directory:
+it is emptied when the server starts and a dead worker's live gauges are dropped.
+"""
+import os
+import shutil
+from pathlib import Path
+
+
+def on_starting(server):  # noqa: ANN001, ANN201
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        path = Path(folder)
+        if path.exists():
+            for child in path.iterdir():
+                if child.is_file():
+                    child.unlink()
+                else:
+                    shutil.rmtree(child, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)
