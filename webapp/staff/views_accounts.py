@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from webapp import db, login_sessions
@@ -57,6 +58,7 @@ def end_sessions(user_id: int):
         session.clear()
         flash(_("You have signed out on every device."), "success")
         return redirect(url_for("staff.sign_in"))
-    flash(_("Ended %(n)d sessions of %(name)s.", n=ended, name=target.display_name), "success")
+    flash(ngettext("Ended %(num)d session of %(name)s.", "Ended %(num)d sessions of %(name)s.", ended,
+                   name=target.display_name), "success")
     return redirect(url_for("staff.accounts"))
 
