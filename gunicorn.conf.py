@@ -7,6 +7,10 @@ import os
 import shutil
 from pathlib import Path
 
+# Keep idle keep-alive connections longer than the proxy (or a load-test client) leaves them idle, so that
+# a connection is never closed just as a request is sent on it (the proxy's upstream keep-alive: 15 s).
+keepalive = 20
+
 
 def on_starting(server):  # noqa: ANN001, ANN201
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")

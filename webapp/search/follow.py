@@ -176,7 +176,7 @@ def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = 
     version = current_version(index_dir)
     state = read_state(version)
     if _needs_rebuild(state, now):
-        return _rebuild_locked(sess, index_dir, wait=version is None or force, state=state)
+        return _rebuild_locked(sess, index_dir, wait=version is None, state=state)
     last = _last_check.get(index_dir, 0.0)
     if not force and not _local_change.is_set() and (time.monotonic() - last) * 1000 < interval_ms:
         return Status(state.head, 0, 0.0)
