@@ -1,6 +1,10 @@
-"""A hello-world WSGI app: the baseline for bench/throughput.py (`gunicorn bench.hello:app`)."""
+"""The baseline for bench/served.py: the smallest Flask app, served by the same gunicorn settings."""
+from flask import Flask
+
+app = Flask(__name__)
 
 
-def app(environ, start_response):  # noqa: ANN001, ANN201
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"hello"]
+@app.get("/")
+@app.get("/<path:_path>")
+def hello(_path: str = "") -> str:
+    return "Hello, world!"

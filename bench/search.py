@@ -10,19 +10,14 @@ the search page and the API. Prints latency percentiles, requests per second and
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from webapp import create_app, db  # noqa: E402
-from webapp.migrate import upgrade  # noqa: E402
+from common import bench_app, pct, prepare
 
 TEXTS = ["hammaslääkäri", "hammaslääkärille", "Tampereella", "sote-keskus", "Hyvinkää", "tandläkare",
          "Stationsgatan", "lääkäri Lahti", "munhälsovård", "Sinivuokko", "fysioterapia", "hamaslääkäri",
@@ -66,22 +61,6 @@ def build_queries(n: int, seed: int = 1) -> list[str]:
     return out
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
-    return ordered[k]
-
-
-def _generate(app, count: int) -> None:  # noqa: ANN001
-    from webapp.seeding.demo import generate_bulk_units
-    from webapp.seeding.reference import load_reference_data
-    with app.app_context():
-        sess = db.session()
-        load_reference_data(sess)
-        generate_bulk_units(sess, count)
-        sess.commit()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
@@ -94,31 +73,11 @@ def main() -> None:
         if args.keep:
             tmp = args.keep
             Path(tmp).mkdir(parents=True, exist_ok=True)
-        reuse = args.keep and Path(f"{tmp}/bench.db").exists()
-        url = f"sqlite:///{tmp}/bench.db"
-        index_dir = f"{tmp}/index"
-        t0 = time.perf_counter()
-        upgrade(url)
-        app = create_app({"DATABASE_URL": url, "INDEX_DIR": index_dir, "INSTANCE_DIR": tmp, "TESTING": True,
-                          "RATE_LIMIT_ENABLED": False, "SECRET_KEY": "bench-secret-" * 4,
-                          "RESIDENT_KEY_SECRET": "bench-resident-" * 4})
-        from webapp.search import rebuild_index
-        if not reuse:
-            # In a child process, so that the peak RSS printed below is that of indexing and searching,
-            # not of creating 10,000 units through the ORM.
-            child = multiprocessing.get_context("fork").Process(target=_generate, args=(app, args.units))
-            child.start()
-            child.join()
-            if child.exitcode:
-                raise SystemExit(f"generating units failed ({child.exitcode})")
-        with app.app_context():
-            sess = db.session()
-            made = 0 if reuse else args.units
-            t1 = time.perf_counter()
-            print(f"database: {made} units generated in {t1 - t0:.1f} s")
-            count = rebuild_index(sess, index_dir)
-            t2 = time.perf_counter()
-            print(f"index build: {count} units in {t2 - t1:.2f} s")
+        reuse = bool(args.keep) and Path(f"{tmp}/bench.db").exists()
+        info = prepare(f"sqlite:///{tmp}/bench.db", tmp, args.units, reuse)
+        print(f"database: {info['generated']} units generated in {info['generate_s']:.1f} s")
+        print(f"index build: {info['indexed']} units in {info['index_s']:.2f} s")
+        app = bench_app(f"sqlite:///{tmp}/bench.db", f"{tmp}/index", tmp)
 
         client = app.test_client()
         t3 = time.perf_counter()

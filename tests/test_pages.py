@@ -11,7 +11,7 @@ from sqlalchemy import select
 from stdnum.fi import ytunnus
 
 from webapp import db
-from webapp.models import OpeningHours, Pilot, Provider, Unit
+from webapp.models import OpeningHours, Pilot, Provider, Unit, with_collections
 from webapp.vocab import FEATURES, PROFESSIONS, SERVICES
 
 NBSP = "\u00a0"
@@ -49,7 +49,8 @@ def first_unit(app, **where) -> Unit:  # noqa: ANN001, ANN003
 
 def visible_units(app, predicate) -> list[Unit]:  # noqa: ANN001
     with app.app_context():
-        units = [u for u in db.session().scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id))
+        units = [u for u in db.session().scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)
+                                                 .options(*with_collections()))
                  if predicate(u)]
         for u in units:
             _ = (u.provider, u.pilot, u.queue_times, u.services)

@@ -55,26 +55,23 @@ def test_non_ascii_digit_as_version_changes_nothing(client, app):
     {"serviceChannelType": "ServiceLocation", "addresses": [{"type": "Location", "streetAddress": "foo"}]},
 ])
 def test_odd_ptv_json_shapes_are_refused_not_crashed(app, payload):
-    from webapp.imports.ptv import ImportFileError, ptv_to_csv
+    from datetime import date
+
+    from webapp.imports.ptv import plan_import
     from webapp.models import Pilot, Provider
     with app.app_context():
         sess = db.session()
         pilot = sess.scalar(select(Pilot).where(Pilot.slug == "uusimaa"))
-        provider = sess.scalar(select(Provider))
-        try:
-            ptv_to_csv(sess, json.dumps(payload).encode(), pilot, provider, "sote_centre")
-        except ImportFileError:
-            pass  # refused with a message: fine; anything else would be a 500
+        user = sess.scalar(select(StaffUser).where(StaffUser.role == "admin"))
+        result = plan_import(sess, user, [payload], pilot, sess.scalar(select(Provider)), "sote_centre", date(2026, 11, 30))
+        # refused with a message naming the location and the field, nothing planned
+        assert not result.plan.ok and not result.plan.creates and "PTV" in result.plan.errors[0].message
 
 
 def test_deeply_nested_ptv_json_is_refused(app):
-    from webapp.imports.ptv import ImportFileError, ptv_to_csv
-    from webapp.models import Pilot, Provider
-    with app.app_context():
-        sess = db.session()
-        with pytest.raises(ImportFileError):
-            ptv_to_csv(sess, b"[" * 100000 + b"]" * 100000, sess.scalar(select(Pilot)), sess.scalar(select(Provider)),
-                       "sote_centre")
+    from webapp.imports.ptv import PtvFileError, read_file_items
+    with pytest.raises(PtvFileError):
+        read_file_items(b"[" * 100000 + b"]" * 100000)
 
 
 def test_staff_sign_in_and_out_clear_the_session(client, app):

@@ -11,6 +11,8 @@ def init_app(app: Flask) -> None:
     for command in (db_upgrade, seed, index_rebuild, translations_update, translations_compile,
                     generate_demo_units, print_dev_accounts, activate_due_choices, purge_expired):
         app.cli.add_command(command)
+    from webapp.imports.cli import init_app as init_import_commands
+    init_import_commands(app)
 
 
 @click.command("db-upgrade")
@@ -35,8 +37,15 @@ def seed(no_demo: bool) -> None:
 @click.command("index-rebuild")
 def index_rebuild() -> None:
     """Rebuild this node's Whoosh search index from the database (nodes also do it by themselves when needed)."""
+    from sqlalchemy import func, select
+
+    from webapp.models import Unit
+    from webapp.progress import progress
     from webapp.search.follow import rebuild
-    count = rebuild(db.session(), current_app.config["INDEX_DIR"])
+    sess = db.session()
+    total = sess.scalar(select(func.count(Unit.id)).where(Unit.is_hidden.is_(False))) or 0
+    with progress("Indexing units", total) as advance:
+        count = rebuild(sess, current_app.config["INDEX_DIR"], advance)
     click.echo(f"Indexed {count} units into {current_app.config['INDEX_DIR']}.")
 
 
@@ -61,9 +70,11 @@ def translations_compile() -> None:
 @click.option("--seed", "seed_value", default=7, show_default=True)
 def generate_demo_units(count: int, seed_value: int) -> None:
     """Add COUNT generated demo units (for benchmarks); every node's index follows by itself."""
+    from webapp.progress import progress
     from webapp.seeding.demo import generate_bulk_units
-    made = generate_bulk_units(db.session(), count, seed_value)
-    db.session().commit()
+    with progress("Generating units", count) as advance:
+        made = generate_bulk_units(db.session(), count, seed_value, advance)
+        db.session().commit()
     click.echo(f"Generated {made} demo units.")
 
 

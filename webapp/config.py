@@ -48,6 +48,7 @@ class Settings:
     rate_limit_enabled: bool
     oidc_issuer: str | None
     trusted_proxies: int
+    ptv_base_url: str = "https://api.palvelutietovaranto.suomi.fi"
 
     def to_flask(self) -> dict:
         production = self.env == "production"
@@ -70,6 +71,7 @@ class Settings:
             "RATE_LIMIT_ENABLED": self.rate_limit_enabled,
             "OIDC_ISSUER": self.oidc_issuer,
             "TRUSTED_PROXIES": self.trusted_proxies,
+            "PTV_BASE_URL": self.ptv_base_url,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
             "BABEL_DOMAIN": "messages;choice;staff;search",
@@ -113,4 +115,5 @@ def load_settings(overrides: dict | None = None) -> Settings:
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
         trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
+        ptv_base_url=env_vars.get("PTV_BASE_URL") or "https://api.palvelutietovaranto.suomi.fi",
     )

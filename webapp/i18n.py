@@ -1,18 +1,55 @@
 """Language from the URL prefix (/fi/, /sv/), Babel formatting, and bilingual-field helpers."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
-from flask import Flask, g, has_request_context, request, url_for
-from flask_babel import Babel, format_decimal, get_locale
+from babel.dates import format_datetime as babel_format_datetime
+from flask import Flask, g, has_app_context, has_request_context, request, url_for
+from flask_babel import Babel, Domain, format_decimal, get_locale
 from markupsafe import Markup, escape
 
 from webapp.vocab import LANGS
 
 LANGUAGE_NAMES = {"fi": "Suomeksi", "sv": "På svenska"}
 LANGUAGE_SELF_NAMES = {"fi": "suomi", "sv": "svenska"}
+
+
+_dates: dict = {}
+
+
+class CachedDomain(Domain):
+    """Flask-Babel's domain with the merged catalogue kept per locale.
+
+    Flask-Babel looks the catalogue up again on every gettext call (the locale's identifier is rebuilt
+    each time), which costs about as much as rendering a line of a template; pages make dozens of calls.
+    The locale still comes from the request (and follows force_locale)."""
+
+    def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self._by_locale: dict = {}
+
+    def get_translations(self):  # noqa: ANN201
+        locale = _locale_of_context()
+        if locale is None:
+            return super().get_translations()
+        key = _locale_key(locale)
+        found = self._by_locale.get(key)
+        if found is None:
+            found = self._by_locale[key] = super().get_translations()
+        return found
+
+
+def _locale_of_context():  # noqa: ANN202
+    """The locale Flask-Babel chose for this request (None before it has chosen one)."""
+    ctx = g.get("_flask_babel") if has_app_context() else None
+    return getattr(ctx, "babel_locale", None)
+
+
+def _locale_key(locale) -> tuple:  # noqa: ANN001
+    return (locale.language, locale.territory, locale.script, locale.variant)
 
 
 def preferred_lang() -> str:
@@ -31,7 +68,8 @@ def _select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    Babel(app, locale_selector=_select_locale)
+    babel = Babel(app, locale_selector=_select_locale)
+    babel.domain_instance = CachedDomain(domain=app.config["BABEL_DOMAIN"])
 
     @app.url_value_preprocessor
     def _pull_lang(_endpoint: str | None, values: dict | None) -> None:
@@ -47,7 +85,7 @@ def init_app(app: Flask) -> None:
         lang_switch_url=lang_switch_url, other_lang=other_lang, localized=localized,
         LANGUAGE_NAMES=LANGUAGE_NAMES, LANGUAGE_SELF_NAMES=LANGUAGE_SELF_NAMES, current_lang=current_lang,
     )
-    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur)
+    app.jinja_env.filters.update(fdate=fmt_date, fnum=fmt_number, fkm=fmt_km, feur=fmt_eur, fdatetime=fmt_datetime)
 
 
 def other_lang(lang: str | None = None) -> str:
@@ -78,9 +116,27 @@ def localized(obj: Any, field: str, lang: str | None = None) -> Markup:
 
 
 def fmt_date(value: date | None, fmt: str = "medium") -> str:
+    """A date in the page's language; formatted once per locale, date and format (Babel is slow)."""
     if value is None:
         return ""
-    return babel_format_date(value, format=fmt, locale=str(get_locale() or "fi"))
+    locale = _locale_of_context() or get_locale()
+    key = (_locale_key(locale), value, fmt)
+    text = _dates.get(key)
+    if text is None:
+        if len(_dates) > 20_000:
+            _dates.clear()
+        text = _dates[key] = babel_format_date(value, format=fmt, locale=str(locale or "fi"))
+    return text
+
+
+def fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
+    """A moment in Finnish time; a naive value (SQLite) is UTC."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    locale = _locale_of_context() or get_locale()
+    return babel_format_datetime(value, format=fmt, tzinfo=ZoneInfo("Europe/Helsinki"), locale=str(locale or "fi"))
 
 
 def fmt_number(value: float | int | None, digits: int = 0) -> str:

@@ -24,7 +24,8 @@ OPTIONS = {"**.html": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
 DOMAIN_DIRS = {
     "choice": ("webapp/choice/", "webapp/identity/", "templates/choice/", "templates/identity/"),
     "staff": ("webapp/staff/", "webapp/imports/", "templates/staff/"),
-    "search": ("webapp/search/", "webapp/api/", "templates/search/", "webapp/public/search_views.py"),
+    "search": ("webapp/search/", "webapp/api/", "templates/search/", "webapp/public/search_views.py",
+               "webapp/public/search_filters.py"),
 }
 DOMAINS = ("messages", "choice", "staff", "search")
 

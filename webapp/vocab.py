@@ -72,16 +72,38 @@ SERVICE_LANGUAGES = {
     "fse": _l("Finnish Sign Language"),
 }
 
-FEATURES = {
+# Structured accessibility facts: each is yes / no / not known per unit (models.UnitAccessibilityFact).
+ACCESSIBILITY_FACTS = {
     "step_free_entrance": _l("Step-free entrance"),
+    "ramp": _l("Ramp at the entrance"),
+    "automatic_door": _l("Automatic door"),
+    "wide_door": _l("Entrance door at least 90 cm wide"),
     "lift": _l("Lift"),
     "accessible_toilet": _l("Accessible toilet"),
     "accessible_parking": _l("Accessible parking"),
     "induction_loop": _l("Induction loop"),
-    "tactile_guidance": _l("Tactile guidance paths"),
-    "automatic_door": _l("Automatic door"),
+    "tactile_signage": _l("Tactile guidance or high-contrast signage"),
+    "visual_call_display": _l("Queue numbers and calls shown on a screen"),
     "public_transport_near": _l("Public transport stop within 200 m"),
 }
+# What a fact known to be absent ("no") means, said plainly.
+FACT_MISSING = {
+    "step_free_entrance": _l("Entrance has steps"),
+    "ramp": _l("No ramp at the entrance"),
+    "automatic_door": _l("No automatic door"),
+    "wide_door": _l("Entrance door narrower than 90 cm"),
+    "lift": _l("No lift"),
+    "accessible_toilet": _l("No accessible toilet"),
+    "accessible_parking": _l("No accessible parking"),
+    "induction_loop": _l("No induction loop"),
+    "tactile_signage": _l("No tactile guidance or high-contrast signage"),
+    "visual_call_display": _l("Calls are not shown on a screen"),
+    "public_transport_near": _l("No public transport stop within 200 m"),
+}
+# The search filter "has all of these" works on the facts known to be present.
+FEATURES = ACCESSIBILITY_FACTS
+# Codes of the earlier feature list (table unit_feature) that were renamed when they became facts.
+LEGACY_FEATURE_CODES = {"tactile_guidance": "tactile_signage"}
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
             _l("Sunday"))

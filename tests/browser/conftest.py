@@ -6,6 +6,7 @@ with the reason, except in CI (CI=true), where they fail.
 """
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -64,6 +65,30 @@ def _set_staff_password(app) -> str | None:  # noqa: ANN001
 class LiveServer:
     url: str
     staff_email: str | None
+    ptv_unit: int | None = None  # a unit imported from PTV, with accessibility sentences
+
+
+def _import_ptv_unit(app) -> int | None:  # noqa: ANN001
+    """Import one PTV-shaped service location (tests/ptv_fixtures.py) with the real import code."""
+    from sqlalchemy import select
+
+    from tests import ptv_fixtures
+    from webapp import db
+    from webapp.imports.ptv import apply_import, plan_import
+    from webapp.models import Pilot, Provider
+    with app.app_context():
+        sess = db.session()
+        pilot = sess.scalar(select(Pilot).where(Pilot.slug == "uusimaa"))
+        provider = sess.scalar(select(Provider).where(Provider.y_tunnus == "3146740-4"))
+        if pilot is None or provider is None:
+            return None
+        result = plan_import(sess, None, [ptv_fixtures.v11_location()], pilot, provider, "sote_centre",
+                             datetime.date(2026, 11, 30))
+        if not result.plan.ok:
+            return None
+        with db.write_transaction(sess):
+            ids = apply_import(sess, None, result.plan)
+        return ids[0] if ids else None
 
     def __str__(self) -> str:
         return self.url
@@ -83,6 +108,7 @@ def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
         "SECRET_KEY": "browser-test-secret-key-" * 2, "RESIDENT_KEY_SECRET": "browser-test-resident-secret-" * 2,
     })
     staff_email = _set_staff_password(app)
+    ptv_unit = _import_ptv_unit(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
@@ -92,7 +118,7 @@ def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
         thread.join(timeout=10)
         app.extensions["db_engine"].dispose()
 
-    return LiveServer(f"http://127.0.0.1:{server.server_port}", staff_email), stop
+    return LiveServer(f"http://127.0.0.1:{server.server_port}", staff_email, ptv_unit), stop
 
 
 @pytest.fixture(scope="session")
@@ -451,6 +477,11 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     check_search_states(anon, site)
     for lang in LANGS:  # the error page (templates/errors/), which no link leads to
         anon.record("state: page not found (404)", anon.goto(f"{base}/{lang}/no-such-page-a11y"))
+    for lang in LANGS:  # a unit imported from PTV: its accessibility sentences, partly in another language
+        if live_server.ptv_unit is None:
+            site.skipped["PTV unit"] = "the PTV fixture could not be imported"
+            break
+        anon.record("state: unit with PTV accessibility sentences", anon.goto(f"{base}/{lang}/units/{live_server.ptv_unit}"))
     crawled = [r for r in anon.results if r.label == "crawl"]
     check_form_errors(anon, site, crawled)
     site.timings["search and form states"] = now() - t
@@ -506,6 +537,9 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
             if edit:
                 staff.goto(edit)
                 staff.state_screenshots("staff-unit-edit")
+        for lang in LANGS:  # the staff page of the unit imported from PTV (its PTV id and import time)
+            if live_server.ptv_unit is not None:
+                staff.record("state: staff page of a PTV unit", staff.goto(f"{base}/{lang}/staff/units/{live_server.ptv_unit}"))
         check_form_errors(staff, site, staff_pages, label="state: staff form errors")
     site.timings["staff"] = now() - t
 

@@ -12,11 +12,13 @@ from webapp.validation import is_whole_number
 from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.i18n import current_lang
-from webapp.models import Pilot, Unit
+from webapp.models import Pilot
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
 from webapp.search.params import MAX_RADIUS_KM, ParamError, field_label
-from webapp.search.units import latest_t3, load_units
-from webapp.vocab import ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, label
+from webapp.search.cards import Card, card
+from webapp.search.index import unit_cards
+from webapp.search.reference import reference, vocabulary_labels
+from webapp.vocab import ELEMENTS, LANGS, label
 
 
 def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None):
@@ -42,44 +44,52 @@ def _take_lang() -> ParamError | None:
     return None
 
 
-def _coded(vocab: dict, code: str) -> dict:
-    return {"code": code, "label": label(vocab, code)}
+def _coded(labels: dict[str, str], code: str) -> dict:
+    """A code with its label in the current language (`labels`: reference.vocabulary_labels(lang)[group])."""
+    return {"code": code, "label": labels.get(code, code)}
 
 
-def unit_json(unit: Unit, latest: dict, distance_km: float | None = None, with_distance: bool = False) -> dict:
-    """`latest`: the newest T3 per profession (webapp.search.units.latest_t3)."""
-    muni = unit.municipality
+def _unit_url(lang: str, unit_id: int) -> str:
+    """The unit page's address; url_for once per response and language, not once per item."""
+    prefixes = g.setdefault("unit_url_prefixes", {})
+    if lang not in prefixes:
+        prefixes[lang] = url_for("public.unit", unit_id=0, lang=lang, _external=True).removesuffix("0")
+    return f"{prefixes[lang]}{unit_id}"
+
+
+def unit_json(card: Card, distance_km: float | None = None, with_distance: bool = False) -> dict:
+    """A unit as the API shows it, from its stored card (webapp.search.cards)."""
+    labels = vocabulary_labels(current_lang())
     item = {
-        "id": unit.id,
-        "name": {"fi": unit.name_fi, "sv": unit.name_sv or None},
-        "element": _coded(ELEMENTS, unit.element),
-        "pilot": {"slug": unit.pilot.slug, "name_fi": unit.pilot.name_fi, "name_sv": unit.pilot.name_sv},
-        "provider": {"name": unit.provider.name, "y_tunnus": unit.provider.y_tunnus,
-                     "sector": _coded(SECTORS, unit.provider.sector)},
-        "address": {"fi": unit.street_fi, "sv": unit.street_sv or None},
-        "postcode": unit.postcode,
-        "municipality": {"code": muni.code, "name_fi": muni.name_fi, "name_sv": muni.name_sv},
-        "lat": unit.lat,
-        "lon": unit.lon,
-        "services": [_coded(SERVICES, c) for c in unit.service_codes],
-        "languages": [_coded(SERVICE_LANGUAGES, c) for c in unit.language_codes],
-        "features": [_coded(FEATURES, c) for c in unit.feature_codes],
-        "capacity": unit.capacity,
-        "listed_count": unit.listed_count,
-        "accepting_new": unit.accepting_new,
-        "is_full": unit.is_full,
-        "queue_times": [{"profession": _coded(PROFESSIONS, p), "t3_days": qt.t3_days,
-                         "measured_on": qt.measured_on.isoformat()} for p, qt in sorted(latest.items())],
-        "is_demo": unit.is_demo,
-        "url": {lang: url_for("public.unit", unit_id=unit.id, lang=lang, _external=True) for lang in LANGS},
+        "id": card.id,
+        "name": {"fi": card.name_fi, "sv": card.name_sv or None},
+        "element": _coded(labels["element"], card.element),
+        "pilot": {"slug": card.pilot_slug, "name_fi": card.pilot_name_fi, "name_sv": card.pilot_name_sv},
+        "provider": {"name": card.provider_name, "y_tunnus": card.y_tunnus, "sector": _coded(labels["sector"], card.sector)},
+        "address": {"fi": card.street_fi, "sv": card.street_sv or None},
+        "postcode": card.postcode,
+        "municipality": {"code": card.municipality_code, "name_fi": card.municipality_name_fi,
+                         "name_sv": card.municipality_name_sv},
+        "lat": card.lat,
+        "lon": card.lon,
+        "services": [_coded(labels["service"], c) for c in card.services],
+        "languages": [_coded(labels["language"], c) for c in card.languages],
+        "features": [_coded(labels["feature"], c) for c in card.features],
+        "capacity": card.capacity,
+        "listed_count": card.listed_count,
+        "accepting_new": card.accepting_new,
+        "is_full": card.is_full,
+        "queue_times": [{"profession": _coded(labels["profession"], p), "t3_days": t3.t3_days,
+                         "measured_on": t3.measured_on.isoformat()} for p, t3 in sorted(card.t3.items())],
+        "is_demo": card.is_demo,
+        "url": {lang: _unit_url(lang, card.id) for lang in LANGS},
     }
     if with_distance:
         item["distance_km"] = round(distance_km, 2) if distance_km is not None else None
     return item
 
 
-FACET_VOCABS = {"element": ELEMENTS, "service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES,
-                "sector": SECTORS}
+FACET_VOCABS = ("element", "service", "language", "feature", "sector")  # groups labelled from the vocabulary
 
 
 @bp.get("/units")
@@ -97,11 +107,9 @@ def units():
         return _error(404 if _only_unknown_places(errors) else 400, errors[0].message, errors[0].parameter, errors)
     result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=current_lang())
     # A page past the last one has no items (200): `pages` tells how many there are.
-    loaded = load_units(sess, [h.id for h in result.hits])
-    latest = latest_t3(sess, loaded)
-    items = [unit_json(loaded[h.id], latest[h.id], h.distance_km, with_distance=params.origin is not None)
-             for h in result.hits if h.id in loaded]
-    pilots = {p.slug: p for p in sess.scalars(select(Pilot))}
+    items = [unit_json(card(h.card), h.distance_km, with_distance=params.origin is not None) for h in result.hits]
+    ref = reference(sess, current_lang())
+    pilot_names = ref.pilot_names
     facets: dict[str, list[dict]] = {}
     for group in FACET_GROUPS:
         counts = result.facets.get(group, {})
@@ -109,9 +117,9 @@ def units():
         for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             entry: dict = {"value": value, "count": count}
             if group in FACET_VOCABS:
-                entry["label"] = label(FACET_VOCABS[group], value)
-            elif group == "pilot" and value in pilots:
-                entry["label"] = pilots[value].name(current_lang())
+                entry["label"] = ref.labels[group].get(value, value)
+            elif group == "pilot" and value in pilot_names:
+                entry["label"] = pilot_names[value]
             elif group == "accepting":
                 entry["label"] = field_label("accepting")
             entries.append(entry)
@@ -127,10 +135,10 @@ def unit(unit_id: str):
         return _error(400, problem.message, problem.parameter)
     if not is_whole_number(unit_id):
         return _error(404, _("No unit has the number %(id)s.", id=unit_id[:20]))
-    loaded = load_units(db.session(), [int(unit_id)])
-    if int(unit_id) not in loaded:
+    found = unit_cards(db.session(), [int(unit_id)])
+    if int(unit_id) not in found:
         return _error(404, _("No unit has the number %(id)s.", id=unit_id))
-    return jsonify(unit_json(loaded[int(unit_id)], latest_t3(db.session(), loaded)[int(unit_id)]))
+    return jsonify(unit_json(found[int(unit_id)]))
 
 
 def _rules(element) -> dict:  # noqa: ANN001

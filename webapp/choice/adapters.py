@@ -11,8 +11,13 @@ from webapp.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts
 def rules_for(pilot: Pilot, element: str) -> ChoiceRules:
     """The pilot's rules for `element`. An element the pilot does not have gets rules that the
     rules reject (element_not_choosable / unit_not_in_pilot), never a silent default."""
-    pe = pilot.element(element)
-    base = dict(pilot_slug=pilot.slug, element=element, pilot_municipalities=pilot.municipality_codes,
+    return choice_rules(pilot, pilot.element(element), element, pilot.municipality_codes)
+
+
+def choice_rules(pilot, pe, element: str, municipalities: frozenset[str]) -> ChoiceRules:  # noqa: ANN001
+    """ChoiceRules from anything with the Pilot's and PilotElement's attribute names (rows or objects);
+    `pe` None: the pilot does not have the element."""
+    base = dict(pilot_slug=pilot.slug, element=element, pilot_municipalities=municipalities,
                 choice_opens_on=pilot.choice_opens_on, choice_closes_on=pilot.choice_closes_on)
     if pe is None:
         return ChoiceRules(**base)

@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 
 from webapp import db
 from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers import it from here)
-from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts
-from webapp.models import AuditEvent, Choice, Pilot, Resident, Unit
-from webapp.rules import Decision, ExistingChoice, Reason, decide, pending_choice
+from webapp.choice.adapters import choice_rules, existing_choices, resident_facts, rules_for, unit_facts
+from webapp.models import AuditEvent, Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
+from webapp.rules import ChoiceRules, Decision, ExistingChoice, Reason, UnitFacts, decide, pending_choice
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
@@ -139,6 +139,52 @@ def _lock_resident(sess: Session, resident_id: int) -> None:
         raise ChoiceNotFound("resident")
 
 
+def _locked_resident(sess: Session, resident_id: int) -> Resident:
+    """The resident's row, locked and read fresh (one statement)."""
+    resident = sess.scalars(select(Resident).where(Resident.id == resident_id).with_for_update()
+                            .execution_options(populate_existing=True)).first()
+    if resident is None:
+        raise ChoiceNotFound("resident")
+    return resident
+
+
+@dataclass(frozen=True)
+class LockedUnit:
+    """What deciding a choice needs of a unit, read under its row lock: the unit's facts and its pilot's
+    rules for the unit's element."""
+    id: int
+    pilot_id: int
+    provider_id: int
+    element: str
+    facts: UnitFacts
+    rules: ChoiceRules
+
+
+_PE = (PilotElement.id.label("pe_id"), PilotElement.min_age, PilotElement.excluded_in_institutional_care,
+       PilotElement.allow_other_pilot_municipality, PilotElement.lock_in_months,
+       PilotElement.max_switches_per_12_months, PilotElement.notice_days, PilotElement.effective)
+
+
+def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
+    """Lock the unit's row and read it with its pilot's rules (two statements, no ORM objects)."""
+    row = sess.execute(
+        select(Unit.id, Unit.pilot_id, Unit.provider_id, Unit.element, Unit.municipality_code, Unit.capacity,
+               Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Pilot.slug, Pilot.choice_opens_on,
+               Pilot.choice_closes_on, *_PE)
+        .join(Pilot, Pilot.id == Unit.pilot_id)
+        .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
+        .where(Unit.id == unit_id).with_for_update(of=Unit)).first()
+    if row is None:
+        raise ChoiceNotFound("unit")
+    municipalities = frozenset(sess.scalars(select(PilotMunicipality.municipality_code)
+                                            .where(PilotMunicipality.pilot_id == row.pilot_id)))
+    facts = UnitFacts(id=row.id, pilot_slug=row.slug, element=row.element, municipality=row.municipality_code,
+                      capacity=row.capacity, listed_count=row.listed_count, accepting_new=row.accepting_new,
+                      is_visible=not row.is_hidden)
+    rules = choice_rules(row, row if row.pe_id is not None else None, row.element, municipalities)
+    return LockedUnit(row.id, row.pilot_id, row.provider_id, row.element, facts, rules)
+
+
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
                   channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> Outcome:
     """Register or switch `resident_id` to `unit_id`, deciding again under locks.
@@ -150,27 +196,25 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
       paper choice entered by staff (the resident is still the subject of the audit event).
     Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
     the token belongs to another resident's choice.
+
+    Seven statements when nothing is due (tests/test_query_counts.py): lock and read the resident, read
+    their choices, lock and read the unit with its rules, the pilot's municipalities, reserve the place,
+    insert the choice and the audit event. The row locks make re-reading anything unnecessary.
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
-    activate_due_choices(sess, today, resident_id=resident_id)
     try:
         with db.write_transaction(sess):
-            _lock_resident(sess, resident_id)
-            if request_token:
-                earlier = sess.scalar(select(Choice).where(Choice.request_token == request_token))
-                if earlier is not None:
-                    if earlier.resident_id != resident_id:
-                        raise ChoiceConflict("token_mismatch")
-                    return Outcome("duplicate", choice=earlier)
-            # Lock the unit's row, then read it fresh.
-            if sess.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update()).first() is None:
-                raise ChoiceNotFound("unit")
-            unit = sess.get(Unit, unit_id, populate_existing=True)
-            resident = sess.get(Resident, resident_id, populate_existing=True)
+            resident = _locked_resident(sess, resident_id)
             rows = existing_choices(sess, resident_id)
-            decision = decide(resident_facts(resident), unit_facts(unit), [ex for _c, ex in rows],
-                              rules_for(unit.pilot, unit.element), today)
+            if _activate(sess, [c.id for c, ex in rows if c.status == "pending" and c.effective_from <= today]):
+                rows = existing_choices(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
+            if request_token:
+                earlier = next((c for c, _ex in rows if c.request_token == request_token), None)
+                if earlier is not None:
+                    return Outcome("duplicate", choice=earlier)
+            unit = _locked_unit(sess, unit_id)
+            decision = decide(resident_facts(resident), unit.facts, [ex for _c, ex in rows], unit.rules, today)
             if decision.allowed:
                 reserved = sess.execute(
                     update(Unit).where(Unit.id == unit_id,
@@ -199,11 +243,14 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
                    before=_snapshot(previous) if previous is not None else None)
             outcome = Outcome("created", choice=choice, decision=decision)
     except IntegrityError:
-        # Another request with the same token won the race (unique request_token): its choice stands.
+        # The token is taken (unique request_token): by this resident's request that won a race, whose
+        # choice stands, or by another resident's choice, which is refused.
         sess.rollback()
         earlier = sess.scalar(select(Choice).where(Choice.request_token == request_token)) if request_token else None
-        if earlier is None or earlier.resident_id != resident_id:
+        if earlier is None:
             raise
+        if earlier.resident_id != resident_id:
+            raise ChoiceConflict("token_mismatch") from None
         return Outcome("duplicate", choice=earlier)
     if effective <= today:  # an 'after_notice_days' rule with 0 days: in force at once
         activate_due_choices(sess, today, resident_id=resident_id)
@@ -221,27 +268,38 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
         if sess.in_transaction():
             sess.rollback()  # end the read so the caller's next transaction starts fresh
         return 0
-    activated = 0
     with db.write_transaction(sess):
-        for choice in sess.scalars(select(Choice).where(Choice.id.in_(due)).order_by(Choice.effective_from)).all():
-            won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
-                               .values(status="active").execution_options(synchronize_session=False))
-            if won.rowcount != 1:
-                continue
-            activated += 1
-            olds = sess.scalars(select(Choice).where(
-                Choice.resident_id == choice.resident_id, Choice.pilot_id == choice.pilot_id,
-                Choice.element == choice.element, Choice.status == "active", Choice.id != choice.id,
-                Choice.effective_from <= choice.effective_from)).all()
-            for old in olds:
-                ended = sess.execute(update(Choice).where(Choice.id == old.id, Choice.status == "active")
-                                     .values(status="ended", ended_on=choice.effective_from)
-                                     .execution_options(synchronize_session=False))
-                if ended.rowcount == 1:
-                    sess.execute(update(Unit).where(Unit.id == old.unit_id, Unit.listed_count > 0)
-                                 .values(listed_count=Unit.listed_count - 1)
-                                 .execution_options(synchronize_session=False))
+        activated = _activate(sess, list(sess.scalars(due)))
     sess.expire_all()
+    return activated
+
+
+def _activate(sess: Session, choice_ids: list[int]) -> int:
+    """Inside the caller's transaction: activate these pending choices (oldest effective date first),
+    end the choices they replace and release the old units' places. Returns how many it activated."""
+    if not choice_ids:
+        return 0
+    activated = 0
+    for choice in sess.scalars(select(Choice).where(Choice.id.in_(choice_ids)).order_by(Choice.effective_from)).all():
+        won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
+                           .values(status="active").execution_options(synchronize_session=False))
+        if won.rowcount != 1:
+            continue
+        activated += 1
+        olds = sess.scalars(select(Choice).where(
+            Choice.resident_id == choice.resident_id, Choice.pilot_id == choice.pilot_id,
+            Choice.element == choice.element, Choice.status == "active", Choice.id != choice.id,
+            Choice.effective_from <= choice.effective_from)).all()
+        for old in olds:
+            ended = sess.execute(update(Choice).where(Choice.id == old.id, Choice.status == "active")
+                                 .values(status="ended", ended_on=choice.effective_from)
+                                 .execution_options(synchronize_session=False))
+            if ended.rowcount == 1:
+                sess.execute(update(Unit).where(Unit.id == old.unit_id, Unit.listed_count > 0)
+                             .values(listed_count=Unit.listed_count - 1)
+                             .execution_options(synchronize_session=False))
+    if activated:
+        sess.expire_all()  # the updates above bypassed the identity map
     return activated
 
 

@@ -1,161 +1,177 @@
-"""Service locations from the national service catalogue (Palvelutietovaranto, PTV) as import rows.
-
-PTV's Open API (api.palvelutietovaranto.suomi.fi, e.g. GET /api/v11/ServiceChannel/{id}) returns a
-service channel of type "ServiceLocation" as JSON; a file may hold one such object, a list of them,
-or a page object {"itemList": [...]}. Fields read here (everything else is ignored):
-
-- serviceChannelNames[{type, language, value}] → name_fi / name_sv (type "Name")
-- serviceChannelDescriptions[{type, language, value}] → description_fi / _sv (type "Description",
-  else "Summary")
-- addresses[{type: "Location"/"Visiting", subType: "Single"/"Street", streetAddress: {street
-  [{language, value}], streetNumber, postalCode, municipality {code}, latitude, longitude}}]
-  → street_fi/_sv, postcode, municipality_code, lat/lon. PTV gives coordinates in
-  ETRS-TM35FIN metres (EPSG:3067); those are not converted here: when the values are not WGS84
-  degrees, lat/lon are left empty and the postcode area's location is used.
-- phoneNumbers[{prefixNumber, number}], emails[{value}], webPages[{url}] → phone, email, website
-- languages ["fi", "sv", ...] → languages
-- serviceHours[{serviceHourType: "DaysOfTheWeek", openingHour [{dayFrom, dayTo, from, to}]}]
-  → opening_hours; {serviceHourType: "Exceptional", validFrom, isClosed, openingHour,
-  additionalInformation [{language, value}]} → exceptions.
+"""Import of PTV service locations: the same dry run and all-or-none apply as the CSV import.
 
 PTV does not say which pilot, provider (it has an organisation GUID, not a Y-tunnus) or element a
-location belongs to: the staff member chooses them for the whole file. A location whose Finnish
-name equals an existing unit's of the same pilot, provider and element updates that unit.
-The rows then go through the same dry run, checks and all-or-none apply as a CSV file.
+location belongs to: the caller (staff form or command) gives them for the whole import. A
+location is matched to a unit by its PTV service-channel id (`Unit.ptv_id`), so a renamed
+location updates the same unit; a unit without a PTV id yet is linked once by its Finnish name
+(same pilot, provider and type). Only the fields PTV has are changed: services, capacity,
+features and the rest stay as they are. Field shapes: webapp/imports/ptv_read.py.
 """
 from __future__ import annotations
 
-import csv
-import io
-import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp.imports.units_csv import COLUMNS, ImportFileError
-from webapp.models import Pilot, Provider, Unit
-from webapp.staff.unit_data import WEEKDAY_CODES, fmt_coord
+from webapp.imports import ptv_read
+from webapp.imports.accessibility_facts import facts_from_sentences
+from webapp.imports.ptv_read import PtvFileError, PtvLocation, PtvShapeError
+from webapp.imports.units_csv import Plan, RowError, RowInput, apply_plan, plan_rows
+from webapp.models import AccessibilitySentence, Pilot, Provider, StaffUser, Unit
+from webapp.staff.unit_data import fmt_coord
+from webapp.vocab import ACCESSIBILITY_FACTS
 
-PTV_COLUMNS = ("id", "pilot", "provider_ytunnus", "element", "name_fi", "name_sv", "description_fi", "description_sv",
-               "street_fi", "street_sv", "postcode", "municipality_code", "lat", "lon", "phone", "email", "website",
-               "languages", "opening_hours", "exceptions")
+__all__ = ["PtvFileError", "PtvImport", "plan_import", "apply_import", "read_file_items"]
 
-DAYS = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
-
-
-def _text(items, language: str, types: tuple[str, ...] = ()) -> str:  # noqa: ANN001
-    for wanted in types or (None,):
-        for item in items or []:
-            if isinstance(item, dict) and item.get("language") == language and (wanted is None or item.get("type") == wanted):
-                return str(item.get("value") or "").strip()
-    return ""
+read_file_items = ptv_read.read_items
 
 
-def _hhmm(value: object) -> str:
-    return str(value or "")[:5]
+@dataclass
+class PtvImport:
+    """The dry run of a PTV import, and the units of the scope that PTV no longer lists."""
+    plan: Plan
+    locations: int
+    missing: list[Unit] = field(default_factory=list)
 
 
-def _coord(value, low: float, high: float) -> str:  # noqa: ANN001
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return ""
-    return str(number) if low <= number <= high else ""
+# --- one location as a row ------------------------------------------------------------------------
+
+def _row(loc: PtvLocation, pilot: Pilot, provider: Provider, element: str, unit: Unit | None) -> RowInput:
+    notes = list(loc.notes)
+    names, streets = dict(loc.names), dict(loc.streets)
+    if "fi" not in names and names:
+        names["fi"] = names.get("sv") or names["en"]
+        notes.append(_("PTV has no Finnish name; the name in another language is used in Finnish too."))
+    if "fi" not in streets and streets:
+        streets["fi"] = streets.get("sv") or streets["en"]
+    raw = {"id": str(unit.id) if unit is not None else "", "pilot": pilot.slug,
+           "provider_ytunnus": provider.y_tunnus, "element": element,
+           "name_fi": names.get("fi", ""), "name_sv": names.get("sv", ""),
+           "description_fi": loc.descriptions.get("fi", ""), "description_sv": loc.descriptions.get("sv", ""),
+           "street_fi": streets.get("fi", ""), "street_sv": streets.get("sv", ""),
+           "postcode": loc.postcode, "municipality_code": loc.municipality_code,
+           "lat": "", "lon": "", "phone": loc.phone, "email": loc.email, "website": loc.website,
+           "languages": "|".join(loc.languages), "opening_hours": loc.opening_hours, "exceptions": loc.exceptions}
+    if loc.coordinates is not None:
+        raw["lat"], raw["lon"] = fmt_coord(loc.coordinates[0]), fmt_coord(loc.coordinates[1])
+    elif unit is not None:
+        raw["lat"], raw["lon"] = fmt_coord(unit.lat), fmt_coord(unit.lon)
+        notes.append(_("PTV has no usable coordinates for the location; the unit keeps its current location."))
+    else:
+        notes.append(_("PTV has no usable coordinates for the location; the centre of its postcode area (or municipality) is used."))
+    sentences = [[s.group, s.text] for s in loc.sentences]
+    facts = facts_from_sentences(t for s in loc.sentences for t in s.text.values())
+    extra = {"ptv_id": loc.ptv_id, "sentences": sentences, "facts": facts}
+    extra_diff = {}
+    if unit is not None:
+        if unit.ptv_id != loc.ptv_id:
+            extra_diff["ptv_id"] = (unit.ptv_id or "", loc.ptv_id)
+        current = [[_texts(s, "group"), _texts(s, "sentence")] for s in unit.accessibility_sentences]
+        if current != sentences:
+            extra_diff["accessibility_sentences"] = (_sentences_summary(current), _sentences_summary(sentences))
+        if merged_facts(unit, facts) != unit.accessibility:
+            extra_diff["accessibility_facts"] = (_facts_summary(unit.accessibility), _facts_summary(merged_facts(unit, facts)))
+    return RowInput(loc.index, raw, label=loc.label, notes=notes, extra=extra, extra_diff=extra_diff)
 
 
-def location_row(loc: dict) -> dict[str, str]:
-    """One service location as an import row. Raises ImportFileError when its shape is not PTV's."""
-    try:
-        return _location_row(loc)
-    except (AttributeError, TypeError, KeyError, IndexError, ValueError):
-        # A field of an unexpected type (a string where PTV has an object, a number for a time, ...).
-        raise ImportFileError(_("The file is not PTV service-location JSON.")) from None
+def _texts(sentence: AccessibilitySentence, kind: str) -> dict[str, str]:
+    return {lang: getattr(sentence, f"{kind}_{lang}") for lang in ptv_read.LANGUAGES if getattr(sentence, f"{kind}_{lang}")}
 
 
-def _location_row(loc: dict) -> dict[str, str]:
-    row = {c: "" for c in COLUMNS}
-    names = loc.get("serviceChannelNames")
-    row["name_fi"], row["name_sv"] = _text(names, "fi", ("Name",)), _text(names, "sv", ("Name",))
-    descs = loc.get("serviceChannelDescriptions")
-    row["description_fi"] = _text(descs, "fi", ("Description", "Summary"))
-    row["description_sv"] = _text(descs, "sv", ("Description", "Summary"))
-    addresses = [a for a in loc.get("addresses") or [] if isinstance(a, dict)]
-    address = next((a for a in addresses if a.get("type") in ("Location", "Visiting")), addresses[0] if addresses else {})
-    street = address.get("streetAddress") or {}
-    number = str(street.get("streetNumber") or "").strip()
-    for lang in ("fi", "sv"):
-        name = _text(street.get("street"), lang)
-        row[f"street_{lang}"] = f"{name} {number}".strip() if name else ""
-    row["postcode"] = str(street.get("postalCode") or "").strip()
-    row["municipality_code"] = str((street.get("municipality") or {}).get("code") or "").strip().zfill(3)
-    row["lat"] = _coord(street.get("latitude"), 59.5, 70.1)
-    row["lon"] = _coord(street.get("longitude"), 19.0, 31.6)
-    phones = [p for p in loc.get("phoneNumbers") or [] if isinstance(p, dict) and p.get("number")]
-    if phones:
-        prefix = str(phones[0].get("prefixNumber") or "").strip()
-        row["phone"] = f"{prefix} {phones[0]['number']}".strip() if prefix else str(phones[0]["number"]).strip()
-    emails = [e for e in loc.get("emails") or [] if isinstance(e, dict) and e.get("value")]
-    row["email"] = str(emails[0]["value"]).strip() if emails else ""
-    pages = [w for w in loc.get("webPages") or [] if isinstance(w, dict) and w.get("url")]
-    row["website"] = str(pages[0]["url"]).strip() if pages else ""
-    row["languages"] = "|".join(sorted({str(c) for c in loc.get("languages") or [] if isinstance(c, str)}))
-    hours, exceptions = [], []
-    for sh in loc.get("serviceHours") or []:
-        if not isinstance(sh, dict):
+def _facts_summary(facts: dict[str, bool]) -> str:
+    return ", ".join(f"{ACCESSIBILITY_FACTS.get(code, code)}: {_('yes') if value else _('no')}"
+                     for code, value in sorted(facts.items()))
+
+
+def _sentences_summary(sentences: list) -> str:
+    return " / ".join(text.get("fi") or text.get("sv") or text.get("en") or "" for _group, text in sentences)
+
+
+# --- matching and planning -------------------------------------------------------------------------
+
+def _scope_units(sess: Session, pilot: Pilot, provider: Provider, element: str) -> list[Unit]:
+    return list(sess.scalars(select(Unit).where(Unit.pilot_id == pilot.id, Unit.provider_id == provider.id,
+                                                Unit.element == element).order_by(Unit.id)).unique())
+
+
+def plan_import(sess: Session, user: StaffUser | None, items: list[dict], pilot: Pilot, provider: Provider, element: str,
+                today: date, *, report_missing: bool = False, progress: Callable[[int], None] | None = None) -> PtvImport:
+    """The dry run for the service-location objects `items` (see ptv_read.read_items).
+
+    With `report_missing`, units of the scope whose PTV id is not among the items are listed
+    (they are never deleted). `progress(n)` is called after each location read."""
+    scope = _scope_units(sess, pilot, provider, element)
+    by_name = {u.name_fi: u for u in scope if u.ptv_id is None}
+    inputs: list[RowInput] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items, start=1):
+        if progress is not None:
+            progress(index)
+        try:
+            loc = ptv_read.read_location(index, item, today)
+        except PtvShapeError as exc:
+            label = str(item.get("id") or f"#{index}")
+            inputs.append(RowInput(index, {}, [RowError(index, exc.args[0], _(
+                "The service location is not in PTV's shape (field %(field)s); nothing was imported.",
+                field=exc.args[0]), label)]))
             continue
-        kind = sh.get("serviceHourType")
-        if kind == "DaysOfTheWeek" and not sh.get("isClosed"):
-            for oh in sh.get("openingHour") or []:
-                first = DAYS.get(str(oh.get("dayFrom") or "").lower())
-                last = DAYS.get(str(oh.get("dayTo") or oh.get("dayFrom") or "").lower(), first)
-                if first is None or not oh.get("from") or not oh.get("to"):
-                    continue
-                for day in range(first, (last if last is not None and last >= first else first) + 1):
-                    hours.append(f"{WEEKDAY_CODES[day]} {_hhmm(oh['from'])}-{_hhmm(oh['to'])}")
-        elif kind == "Exceptional" and sh.get("validFrom"):
-            day = str(sh["validFrom"])[:10]
-            opening = (sh.get("openingHour") or [{}])[0]
-            times = "closed" if sh.get("isClosed") or not opening.get("from") else \
-                f"{_hhmm(opening.get('from'))}-{_hhmm(opening.get('to'))}"
-            info = sh.get("additionalInformation")
-            notes = [_text(info, lang).replace("|", " ").replace(";", ",")[:200] for lang in ("fi", "sv")]
-            exceptions.append(f"{day};{times};{notes[0]};{notes[1]}")
-    row["opening_hours"] = "|".join(hours)
-    row["exceptions"] = "|".join(exceptions)
-    row["accepting_new"], row["hidden"] = "yes", "no"
-    return row
+        if not loc.ptv_id:
+            inputs.append(RowInput(index, {}, [RowError(index, "id", _("The service location has no PTV id."), loc.label)]))
+            continue
+        if loc.ptv_id in seen:
+            inputs.append(RowInput(index, {}, [RowError(index, "id", _("The service location is in the file more than once."),
+                                                        loc.label)]))
+            continue
+        seen.add(loc.ptv_id)
+        unit = sess.scalar(select(Unit).where(Unit.ptv_id == loc.ptv_id))
+        linked_by_name = False
+        if unit is None and loc.names.get("fi") in by_name:
+            unit, linked_by_name = by_name.pop(loc.names["fi"]), True
+        row = _row(loc, pilot, provider, element, unit)
+        if linked_by_name:
+            row.notes.append(_("Linked by its Finnish name to unit %(id)d, which had no PTV id yet.", id=unit.id))
+        inputs.append(row)
+    plan = plan_rows(sess, user, inputs)
+    missing = [u for u in scope if u.ptv_id and u.ptv_id not in seen] if report_missing else []
+    return PtvImport(plan, len(items), missing)
 
 
-def ptv_to_csv(sess: Session, content: bytes, pilot: Pilot, provider: Provider, element: str) -> bytes:
-    """The PTV JSON as a CSV file in our import format (UTF-8). Raises ImportFileError."""
-    try:
-        data = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ImportFileError(_("The file is not PTV service-location JSON.")) from None
-    if isinstance(data, dict) and isinstance(data.get("itemList"), list):
-        data = data["itemList"]
-    items = data if isinstance(data, list) else [data]
-    locations = [i for i in items if isinstance(i, dict) and i.get("serviceChannelType", "ServiceLocation") == "ServiceLocation"]
-    if not locations:
-        raise ImportFileError(_("The file has no PTV service locations."))
-    existing = {u.name_fi: u for u in sess.scalars(select(Unit).where(
-        Unit.pilot_id == pilot.id, Unit.provider_id == provider.id, Unit.element == element)).unique()}
-    buf = io.StringIO()
-    # Only the columns PTV provides: services, features, capacity and the rest of an existing
-    # unit stay as they are (a new unit starts without them).
-    writer = csv.DictWriter(buf, fieldnames=PTV_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for loc in locations:
-        row = location_row(loc)
-        row.update(pilot=pilot.slug, provider_ytunnus=provider.y_tunnus, element=element)
-        unit = existing.get(row["name_fi"])
-        if unit is not None:
-            row["id"] = str(unit.id)
-            if not (row["lat"] and row["lon"]):
-                row["lat"], row["lon"] = fmt_coord(unit.lat), fmt_coord(unit.lon)
-        for key in ("name_fi", "name_sv", "description_fi", "description_sv", "street_fi", "street_sv"):
-            if row[key].startswith(("=", "+", "-", "@", "\t", "\r")):
-                row[key] = "'" + row[key]  # text from PTV is data, never a formula
-        writer.writerow(row)
-    return buf.getvalue().encode("utf-8")
+# --- applying ----------------------------------------------------------------------------------------
+
+def apply_extra(sess: Session, unit: Unit, extra: dict) -> None:
+    """Write what PTV carries besides the columns: identity, import time, sentences and facts."""
+    unit.ptv_id = extra["ptv_id"]
+    unit.ptv_imported_at = datetime.now(timezone.utc)
+    unit.accessibility_sentences = [
+        AccessibilitySentence(position=i, **{f"group_{lang}": group.get(lang, "") for lang in ptv_read.LANGUAGES},
+                              **{f"sentence_{lang}": text.get(lang, "") for lang in ptv_read.LANGUAGES})
+        for i, (group, text) in enumerate(extra["sentences"])]
+    write_facts(sess, unit, extra.get("facts") or {})
+
+
+def merged_facts(unit: Unit | None, facts: dict[str, bool]) -> dict[str, bool]:
+    """The unit's known facts after an import: what the sentences state replaces the value of that
+    fact; facts the sentences say nothing about keep what staff entered (or stay unknown)."""
+    return {**(unit.accessibility if unit is not None else {}), **facts}
+
+
+def write_facts(sess: Session, unit: Unit, facts: dict[str, bool]) -> None:
+    """Store the facts the sentences state in the structured accessibility facts."""
+    unit.set_accessibility(merged_facts(unit, facts))
+
+
+def apply_import(sess: Session, user: StaffUser | None, plan: Plan) -> list[int]:
+    """Apply a valid PTV plan in the caller's transaction; returns the ids of the units changed.
+
+    Units PTV still describes the same way only get their import time, with a plain UPDATE that
+    leaves their version alone (a nightly sync must not conflict with staff editing them)."""
+    touched = apply_plan(sess, user, plan, apply_extra)
+    same = [c["unit_id"] for c in plan.unchanged]
+    if same:
+        sess.execute(update(Unit).where(Unit.id.in_(same)).values(ptv_imported_at=datetime.now(timezone.utc)),
+                     execution_options={"synchronize_session": False})
+    return touched

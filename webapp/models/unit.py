@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 
 from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text,
                         Time, UniqueConstraint, func)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from webapp.db import Base
 
@@ -34,6 +34,9 @@ class Unit(Base):
     name_sv: Mapped[str] = mapped_column(String(200), default="")
     description_fi: Mapped[str] = mapped_column(Text, default="")
     description_sv: Mapped[str] = mapped_column(Text, default="")
+    accessibility_note_fi: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accessibility_note_sv: Mapped[str] = mapped_column(Text, default="", server_default="")
+    accessibility_note_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     street_fi: Mapped[str] = mapped_column(String(200))
     street_sv: Mapped[str] = mapped_column(String(200), default="")
     postcode: Mapped[str] = mapped_column(ForeignKey("postcode.code"))
@@ -51,19 +54,29 @@ class Unit(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The PTV service channel (a GUID) the unit was imported from: later imports find the unit by it,
+    # even after a rename. Unique where set (NULLs are distinct in SQLite and PostgreSQL).
+    ptv_id: Mapped[str | None] = mapped_column(String(36), unique=True, index=True)
+    ptv_imported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     provider: Mapped[Provider] = relationship(back_populates="units", lazy="joined")
     pilot = relationship("Pilot", lazy="joined")
     municipality = relationship("Municipality", lazy="joined")
-    services: Mapped[list[UnitService]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    languages: Mapped[list[UnitLanguage]] = relationship(cascade="all, delete-orphan", lazy="selectin")
-    features: Mapped[list[UnitFeature]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Collections load when first touched; a page or list that needs them asks for them in its query with
+    # `with_collections()` (one statement per collection, however many units), so nothing is read that the
+    # page does not show and a list never makes a query per unit.
+    services: Mapped[list[UnitService]] = relationship(cascade="all, delete-orphan", lazy="select")
+    languages: Mapped[list[UnitLanguage]] = relationship(cascade="all, delete-orphan", lazy="select")
+    accessibility_facts: Mapped[list[UnitAccessibilityFact]] = relationship(
+        cascade="all, delete-orphan", lazy="select", order_by="UnitAccessibilityFact.code")
     opening_hours: Mapped[list[OpeningHours]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="(OpeningHours.weekday, OpeningHours.opens)")
+        cascade="all, delete-orphan", lazy="select", order_by="(OpeningHours.weekday, OpeningHours.opens)")
     opening_exceptions: Mapped[list[OpeningException]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="OpeningException.day")
+        cascade="all, delete-orphan", lazy="select", order_by="OpeningException.day")
     queue_times: Mapped[list[QueueTime]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin", order_by="(QueueTime.profession, QueueTime.measured_on)")
+        cascade="all, delete-orphan", lazy="select", order_by="(QueueTime.profession, QueueTime.measured_on)")
+    accessibility_sentences: Mapped[list[AccessibilitySentence]] = relationship(
+        cascade="all, delete-orphan", lazy="select", order_by="AccessibilitySentence.position")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -79,8 +92,24 @@ class Unit(Base):
         return sorted(s.code for s in self.languages)
 
     @property
+    def accessibility(self) -> dict[str, bool]:
+        """Known accessibility facts: code -> yes (True) / no (False); a code not in it is not known."""
+        return {f.code: f.value for f in self.accessibility_facts}
+
+    def set_accessibility(self, facts: dict[str, bool | None]) -> None:
+        """Replace the facts; None (not known) stores no row. Rows whose value is unchanged are kept."""
+        wanted = {c: v for c, v in facts.items() if v is not None}
+        kept = [f for f in self.accessibility_facts if f.code in wanted]
+        for f in kept:
+            f.value = wanted[f.code]
+        have = {f.code for f in kept}
+        self.accessibility_facts = kept + [UnitAccessibilityFact(code=c, value=v)
+                                           for c, v in sorted(wanted.items()) if c not in have]
+
+    @property
     def feature_codes(self) -> list[str]:
-        return sorted(s.code for s in self.features)
+        """The accessibility facts known to be present (yes)."""
+        return sorted(f.code for f in self.accessibility_facts if f.value)
 
     @property
     def is_full(self) -> bool:
@@ -99,6 +128,15 @@ class Unit(Base):
         return latest
 
 
+COLLECTIONS = ("services", "languages", "accessibility_facts", "opening_hours", "opening_exceptions", "queue_times",
+               "accessibility_sentences")
+
+
+def with_collections(*names: str) -> list:
+    """Loader options that read the named collections of the selected units (all of them by default)."""
+    return [selectinload(getattr(Unit, name)) for name in (names or COLLECTIONS)]
+
+
 class UnitService(Base):
     __tablename__ = "unit_service"
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
@@ -111,10 +149,13 @@ class UnitLanguage(Base):
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
 
 
-class UnitFeature(Base):
-    __tablename__ = "unit_feature"
+class UnitAccessibilityFact(Base):
+    """One known accessibility fact (vocab.ACCESSIBILITY_FACTS): value yes/no. No row = not known."""
+
+    __tablename__ = "unit_accessibility_fact"
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[bool] = mapped_column(Boolean)
 
 
 class OpeningHours(Base):
@@ -140,6 +181,26 @@ class OpeningException(Base):
     closes: Mapped[time | None] = mapped_column(Time)
     note_fi: Mapped[str] = mapped_column(String(200), default="")
     note_sv: Mapped[str] = mapped_column(String(200), default="")
+
+
+class AccessibilitySentence(Base):
+    """One accessibility sentence from PTV (an entrance's), in its group, in each language PTV gave."""
+
+    __tablename__ = "accessibility_sentence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    group_fi: Mapped[str] = mapped_column(String(200), default="")
+    group_sv: Mapped[str] = mapped_column(String(200), default="")
+    group_en: Mapped[str] = mapped_column(String(200), default="")
+    sentence_fi: Mapped[str] = mapped_column(Text, default="")
+    sentence_sv: Mapped[str] = mapped_column(Text, default="")
+    sentence_en: Mapped[str] = mapped_column(Text, default="")
+
+    def texts(self) -> dict[str, tuple[str, str]]:
+        """{language: (group, sentence)} for the languages the sentence has."""
+        return {lang: (getattr(self, f"group_{lang}"), getattr(self, f"sentence_{lang}"))
+                for lang in ("fi", "sv", "en") if getattr(self, f"sentence_{lang}")}
 
 
 class QueueTime(Base):

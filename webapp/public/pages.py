@@ -11,10 +11,10 @@ from wtforms import Form, RadioField, SelectField, StringField
 from webapp import db
 from webapp import vocab
 from webapp.i18n import current_lang, preferred_lang
-from webapp.models import Municipality, Pilot, PilotMunicipality
+from webapp.models import Municipality, PilotMunicipality
 from webapp.public import bp
 from webapp.collation import collation_key
-from webapp.public.pilots import GRANTED_SLUGS, unit_counts
+from webapp.public.pilots import GRANTED_SLUGS, all_unit_counts, pilots_with_elements
 
 STATEMENT_PREPARED_ON = date(2026, 11, 24)
 RADIUS_CHOICES = ("2", "5", "10", "20", "50")
@@ -63,10 +63,10 @@ def home_search_form() -> HomeSearchForm:
 @bp.get("/")
 def home():
     lang = current_lang()
-    pilots = db.session().scalars(select(Pilot)).all()
-    pilots = sorted(pilots, key=lambda p: collation_key(p.name(lang)))
+    pilots = sorted(pilots_with_elements(), key=lambda p: collation_key(p.name(lang)))
+    counts = all_unit_counts()
     return render_template("public/home.html", pilots=pilots, form=home_search_form(),
-                           counts={p.id: unit_counts(p.id) for p in pilots}, granted_slugs=GRANTED_SLUGS)
+                           counts={p.id: counts.get(p.id, {}) for p in pilots}, granted_slugs=GRANTED_SLUGS)
 
 
 @bp.get("/about")

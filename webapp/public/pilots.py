@@ -8,6 +8,7 @@ from datetime import date
 from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from webapp import db
 from webapp.errors import UserError
@@ -56,6 +57,20 @@ def source_documents(pilot: Pilot) -> list[tuple[str, str]]:
     return [(name, titles[i] if i < len(titles) else "") for i, name in enumerate(files)]
 
 
+def all_unit_counts() -> dict[int, dict[str, int]]:
+    """Visible units per pilot and element, for every pilot in one statement."""
+    rows = db.session().execute(select(Unit.pilot_id, Unit.element, func.count(Unit.id))
+                                .where(Unit.is_hidden.is_(False)).group_by(Unit.pilot_id, Unit.element))
+    out: dict[int, dict[str, int]] = {}
+    for pilot_id, element, count in rows:
+        out.setdefault(pilot_id, {})[element] = count
+    return out
+
+
+def pilots_with_elements() -> list[Pilot]:
+    return list(db.session().scalars(select(Pilot).options(selectinload(Pilot.elements))))
+
+
 def unit_counts(pilot_id: int) -> dict[str, int]:
     rows = db.session().execute(
         select(Unit.element, func.count(Unit.id))
@@ -80,9 +95,10 @@ def example_effective(element) -> tuple[date, date]:  # noqa: ANN001
 @bp.get("/pilots")
 def pilots():
     lang = current_lang()
-    all_pilots = db.session().scalars(select(Pilot)).all()
+    all_pilots = pilots_with_elements()
     all_pilots = sorted(all_pilots, key=lambda p: collation_key(p.name(lang)))
-    counts = {p.id: unit_counts(p.id) for p in all_pilots}
+    every = all_unit_counts()
+    counts = {p.id: every.get(p.id, {}) for p in all_pilots}
     return render_template("public/pilots.html", pilots=all_pilots, counts=counts, granted_slugs=GRANTED_SLUGS,
                            direct_elements=DIRECT_CHOICE_ELEMENTS)
 

@@ -1,133 +1,50 @@
 """The search page (GET /<lang>/search) and the compare page (GET /<lang>/compare)."""
 from __future__ import annotations
 
-from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode
 
 from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import BooleanField, SearchField, SelectField, SelectMultipleField, StringField
-from wtforms.widgets import CheckboxInput, ListWidget
+from markupsafe import Markup
 
 from webapp import db
-from webapp.collation import collation_key
 from webapp.validation import is_whole_number
-from webapp.i18n import current_lang
-from webapp.models import Municipality, Pilot, PilotMunicipality
+from webapp.i18n import current_lang, fmt_km
+from webapp.models import Municipality
 from webapp.public import bp
-from webapp.search import (FIELD_LABELS, SORT_LABELS, SORTS, known_from_db, parse_params, run_search)
-from webapp.search.params import MAX_Q, ParamError, SearchParams
-from webapp.search.units import (fmt_clock, hours_summary, latest_t3, load_units, postcode_names,
-                                 professions_for)
+from webapp.public.search_filters import build_filters
+from webapp.search import FIELD_LABELS, SORT_LABELS, known_from_db, parse_params, run_search
+from webapp.search.cards import card_texts, rendered
+from webapp.search.params import ParamError, SearchParams
+from webapp.search.query import Hit
+from webapp.search.reference import Reference, reference
+from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_names, professions_for
 from webapp.vocab import (ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
                           label)
 
 MAX_COMPARE = 4
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class SearchForm(FlaskForm):
-    """Only for rendering: validation is done by webapp.search.parse_params (shared with the API)."""
-
-    class Meta:
-        csrf = False
-
-    q = SearchField(FIELD_LABELS["q"], render_kw={"maxlength": MAX_Q, "autocomplete": "off"})
-    pilot = SelectField(FIELD_LABELS["pilot"], validate_choice=False)
-    element = SelectField(FIELD_LABELS["element"], validate_choice=False)
-    municipality = SelectField(FIELD_LABELS["municipality"], validate_choice=False)
-    postcode = StringField(FIELD_LABELS["postcode"], render_kw={"inputmode": "numeric", "autocomplete": "postal-code",
-                                                                "maxlength": 5, "class": "input-short"})
-    radius_km = StringField(FIELD_LABELS["radius_km"], render_kw={"inputmode": "decimal", "class": "input-short"})
-    service = MultiCheckboxField(FIELD_LABELS["service"], validate_choice=False)
-    max_t3_doctor = StringField(FIELD_LABELS["max_t3_doctor"], render_kw={"inputmode": "numeric", "class": "input-short"})
-    max_t3_nurse = StringField(FIELD_LABELS["max_t3_nurse"], render_kw={"inputmode": "numeric", "class": "input-short"})
-    language = MultiCheckboxField(FIELD_LABELS["language"], validate_choice=False)
-    feature = MultiCheckboxField(FIELD_LABELS["feature"], validate_choice=False)
-    sector = MultiCheckboxField(FIELD_LABELS["sector"], validate_choice=False)
-    accepting = BooleanField(FIELD_LABELS["accepting"])
-    sort = SelectField(FIELD_LABELS["sort"], validate_choice=False)
-
-
-class ErrorView:
-    """What templates/_forms.html error_summary needs: `errors` and form[name] with id and label."""
-
-    def __init__(self, form: SearchForm, errors: list[ParamError]):
-        self.form = form
-        self.errors = {e.parameter: [e.detail] for e in errors}
-
-    def __getitem__(self, name: str):
-        if name in self.form:
-            return self.form[name]
-        return SimpleNamespace(id="filters-heading", label=SimpleNamespace(text=str(FIELD_LABELS.get(name, name))))
-
-
-def vocab_labels() -> dict[str, dict[str, str]]:
-    """The vocabulary labels in the current language, translated once per request."""
-    return {"element": {c: str(v) for c, v in ELEMENTS.items()}, "sector": {c: str(v) for c, v in SECTORS.items()},
-            "profession": {c: str(v) for c, v in PROFESSIONS.items()},
-            "language": {c: str(v) for c, v in SERVICE_LANGUAGES.items()}}
-
-
-def _counted(text: str, count: int | None) -> str:
-    return text if count is None else f"{text} ({count})"
-
-
-def _fill_choices(form: SearchForm, params: SearchParams, facets: dict[str, dict[str, int]], lang: str) -> None:
-    sess = db.session()
-    has_facets = bool(facets)
-
-    def count(group: str, value: str) -> int | None:
-        return facets.get(group, {}).get(value, 0) if has_facets else None
-
-    pilots = sorted(sess.scalars(select(Pilot)), key=lambda p: collation_key(p.name(lang)))
-    form.pilot.choices = [("", _("All pilots"))] + [(p.slug, _counted(p.name(lang), count("pilot", p.slug))) for p in pilots]
-    form.element.choices = [("", _("All types"))] + [(c, _counted(str(v), count("element", c))) for c, v in ELEMENTS.items()]
-    munis = list(sess.scalars(select(Municipality).where(
-        Municipality.code.in_(select(PilotMunicipality.municipality_code)))))
-    munis.sort(key=lambda m: collation_key(m.name(lang)))
-    form.municipality.choices = [("", _("All municipalities"))] + [
-        (m.code, _counted(m.name(lang), count("municipality", m.code))) for m in munis
-        if not has_facets or count("municipality", m.code) or m.code == params.municipality]
-
-    def multi(group: str, vocab: dict, selected: tuple[str, ...]) -> list[tuple[str, str]]:
-        return [(c, _counted(str(v), count(group, c))) for c, v in vocab.items()
-                if not has_facets or count(group, c) or c in selected]
-
-    form.service.choices = multi("service", SERVICES, params.services)
-    form.language.choices = multi("language", SERVICE_LANGUAGES, params.languages)
-    form.feature.choices = multi("feature", FEATURES, params.features)
-    form.sector.choices = multi("sector", SECTORS, params.sectors)
-    form.sort.choices = [(s, str(SORT_LABELS[s])) for s in SORTS if s != "distance" or params.postcode]
-    if params.sort in dict(form.sort.choices):
-        form.sort.data = params.sort
-    form.accepting.label.text = _counted(str(FIELD_LABELS["accepting"]), count("accepting", "1"))
-
-
-def _filter_label(parameter: str, value: str, sess) -> str:  # noqa: ANN001
+def _filter_label(parameter: str, value: str, ref: Reference) -> str:
     field = str(FIELD_LABELS[parameter])
     if parameter in ("service", "language", "feature", "sector"):
-        vocab = {"service": SERVICES, "language": SERVICE_LANGUAGES, "feature": FEATURES, "sector": SECTORS}[parameter]
-        return f"{field}: {label(vocab, value)}"
+        return f"{field}: {ref.labels[parameter].get(value, value)}"
     if parameter == "element":
         return f"{field}: {label(ELEMENTS, value)}"
     if parameter == "pilot":
-        pilot = sess.scalar(select(Pilot).where(Pilot.slug == value))
-        return f"{field}: {pilot.name(current_lang()) if pilot else value}"
+        return f"{field}: {ref.pilot_names.get(value, value)}"
     if parameter == "municipality":
-        muni = sess.get(Municipality, value)
-        return f"{field}: {muni.name(current_lang()) if muni else value}"
+        return f"{field}: {ref.municipality_names.get(value) or municipality_name(value)}"
     if parameter == "accepting":
         return field
     if parameter == "q":
         return f"{field}: “{value}”"
     return f"{field}: {value}"
+
+
+def municipality_name(code: str) -> str:
+    muni = db.session().get(Municipality, code)
+    return muni.name(current_lang()) if muni else code
 
 
 def search_url(params: SearchParams, **changes) -> str:
@@ -136,16 +53,27 @@ def search_url(params: SearchParams, **changes) -> str:
     return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
+def _card_renderer(lang: str, labels: dict):  # noqa: ANN202
+    template = current_app.jinja_env.get_template("search/_card.html")
+    unit_url = url_for("public.unit", unit_id=0).removesuffix("0")
+    texts = card_texts(lang, labels, unit_url)
+    return lambda card: template.render(c=card, t=texts, lang=lang)
+
+
+def _distance_html(hit: Hit, postcode: str | None) -> Markup:
+    if hit.distance_km is None:
+        return Markup("")
+    return Markup("<dt>%s</dt><dd>%s %s</dd>") % (_("Distance"), fmt_km(hit.distance_km),
+                                                  _("from postcode %(code)s", code=postcode))
+
+
 @bp.get("/search")
 def search():
     sess = db.session()
     lang = current_lang()
+    ref = reference(sess, lang)
     params, errors = parse_params(request.args, known_from_db(sess))
-    form = SearchForm(formdata=request.args)
     result = None
-    units: dict = {}
-    latest: dict = {}
-    postcodes: dict = {}
     relax: list[tuple[str, str]] = []
     if not errors:
         result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=lang)
@@ -153,25 +81,21 @@ def search():
             errors.append(ParamError("page", _("There is no page %(page)s. The last page is %(last)s.",
                                                page=params.page, last=result.pages)))
             result = None
-    if result is not None:
-        units = load_units(sess, [h.id for h in result.hits])
-        latest = latest_t3(sess, units)
-        postcodes = postcode_names(sess, [u.postcode for u in units.values()])
-        if not result.total:
-            relax = [(_filter_label(p, v, sess), search_url(params.without(p, v)))
-                     for p, v in params.active_filters]
-    for e in errors:
-        if e.parameter in form:
-            form[e.parameter].errors = [e.detail]
-    _fill_choices(form, params, result.facets if result else {}, lang)
+    if result is not None and not result.total:
+        relax = [(_filter_label(p, v, ref), search_url(params.without(p, v))) for p, v in params.active_filters]
+    form = build_filters(request.args, params, result.facets if result else {}, ref, errors)
     page_numbers = _page_window(params.page, result.pages) if result else []
+    render_card = _card_renderer(lang, ref.labels)
+
+    def card_html(hit: Hit) -> Markup:
+        html = rendered(hit.card, lang, render_card)
+        return Markup(html.replace("<!--DISTANCE-->", _distance_html(hit, params.postcode), 1))
+
     status = 400 if errors else 200
     return render_template(
-        "search/search.html", form=form, params=params, result=result, units=units, postcodes=postcodes,
-        latest=latest, labels=vocab_labels(),
-        errors=errors, error_view=ErrorView(form, errors), relax=relax, page_numbers=page_numbers,
-        search_url=search_url, max_compare=MAX_COMPARE, professions_for=professions_for, PROFESSIONS=PROFESSIONS,
-        ELEMENTS=ELEMENTS, SECTORS=SECTORS, SERVICE_LANGUAGES=SERVICE_LANGUAGES, label=label, SORT_LABELS=SORT_LABELS,
+        "search/search.html", form=form, params=params, result=result, errors=errors, relax=relax,
+        page_numbers=page_numbers, search_url=search_url, max_compare=MAX_COMPARE, card_html=card_html,
+        SORT_LABELS=SORT_LABELS,
     ), status
 
 

@@ -13,7 +13,8 @@ from stdnum.fi import ytunnus
 
 from webapp import db
 from webapp.errors import UserError
-from webapp.models import Postcode, QueueTime, Unit
+from webapp.i18n import current_lang
+from webapp.models import Postcode, QueueTime, Unit, with_collections
 from webapp.public import bp
 from webapp.public.pilots import GRANTED_SLUGS, today
 from webapp.vocab import DIRECT_CHOICE_ELEMENTS, FEATURES, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
@@ -73,8 +74,37 @@ def web_address(value: str | None) -> str | None:
     return None
 
 
+@dataclass
+class SentenceGroup:
+    name: str
+    name_lang: str
+    sentences: list[tuple[str, str]]  # (text, language)
+
+
+def _in_language(texts: dict[str, str], lang: str) -> tuple[str, str]:
+    """The text in the page's language, else in Finnish, Swedish or English; with its language."""
+    for code in (lang, "fi", "sv", "en"):
+        if texts.get(code):
+            return texts[code], code
+    return "", lang
+
+
+def accessibility_groups(unit: Unit, lang: str) -> list[SentenceGroup]:
+    """PTV's accessibility sentences grouped as PTV groups them, in the page's language when given."""
+    groups: dict[tuple, SentenceGroup] = {}
+    for s in unit.accessibility_sentences:
+        names = {code: getattr(s, f"group_{code}") for code in ("fi", "sv", "en")}
+        key = tuple(sorted(names.items()))
+        if key not in groups:
+            groups[key] = SentenceGroup(*_in_language(names, lang), [])
+        text, text_lang = _in_language({code: t for code, (_g, t) in s.texts().items()}, lang)
+        if text:
+            groups[key].sentences.append((text, text_lang))
+    return [g for g in groups.values() if g.sentences]
+
+
 def get_visible_unit(unit_id: int) -> Unit:
-    unit = db.session().get(Unit, unit_id)
+    unit = db.session().get(Unit, unit_id, options=with_collections())
     if unit is None or unit.is_hidden:
         raise UserError(_("There is no unit number %(id)s. It may have been removed, or the address may be wrong.",
                           id=unit_id), 404)
@@ -96,4 +126,5 @@ def unit(unit_id: int):
         website=web_address(u.website) or web_address(u.provider.website),
         services=in_vocabulary_order(u.service_codes, SERVICES),
         languages=in_vocabulary_order(u.language_codes, SERVICE_LANGUAGES),
-        features=in_vocabulary_order(u.feature_codes, FEATURES))
+        features=in_vocabulary_order(u.feature_codes, FEATURES),
+        ptv_accessibility=accessibility_groups(u, current_lang()))

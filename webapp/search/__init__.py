@@ -9,11 +9,11 @@ Public functions:
 """
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.models import Municipality, Pilot, Postcode
+from webapp.search import reference
 from webapp.search.follow import catch_up
+from webapp.search.reference import postcode_origin
 from webapp.search.index import rebuild_index, update_units
 from webapp.search.params import (FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError, SearchParams,
                                   field_label, parse_params)
@@ -25,25 +25,8 @@ __all__ = ["catch_up", "rebuild_index", "update_units", "known_from_db", "parse_
            "field_label", "postcode_origin"]
 
 
-def postcode_origin(sess: Session, code: str) -> tuple[float, float] | None:
-    """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
-    row = sess.execute(select(Postcode.lat, Postcode.lon, Municipality.lat, Municipality.lon)
-                       .join(Municipality, Municipality.code == Postcode.municipality_code)
-                       .where(Postcode.code == code)).first()
-    if row is None:
-        return None
-    plat, plon, mlat, mlon = row
-    if plat is not None and plon is not None:
-        return (plat, plon)
-    if mlat is not None and mlon is not None:
-        return (mlat, mlon)
-    return None
-
-
 def known_from_db(sess: Session) -> Known:
-    pilots = frozenset(sess.scalars(select(Pilot.slug)))
-    municipalities = frozenset(sess.scalars(select(Municipality.code)))
-    return Known(pilots=pilots, municipalities=municipalities, postcode_origin=lambda c: postcode_origin(sess, c))
+    return reference.known(sess)
 
 
 def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = "fi", facets: bool = True,

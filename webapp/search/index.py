@@ -11,6 +11,7 @@ Reading the live version is in snapshots.py.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -19,15 +20,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, true, union_all
 from sqlalchemy.orm import Session
 from whoosh import index as windex
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitFeature, UnitLanguage,
+from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
@@ -61,6 +62,8 @@ def make_schema() -> Schema:
         t3_dentist=NUMERIC(int, stored=True),
         lat=STORED(),
         lon=STORED(),
+        # What a result card and an API item show (JSON, see cards.py): results need no database query.
+        card=STORED(),
     )
 
 
@@ -79,13 +82,21 @@ def _labels() -> dict[str, dict[str, str]]:
     return out
 
 
-def terms(analyzers, texts: Iterable[str]) -> set[str]:  # noqa: ANN001
-    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms)."""
+def terms(analyzers, texts: Iterable[str], memo: dict | None = None) -> set[str]:  # noqa: ANN001
+    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms).
+
+    `memo` keeps each text's tokens for a whole build: place names and streets repeat across units, and
+    the Snowball stemmers are slow."""
     out: set[str] = set()
     for text in texts:
-        if text:
-            for analyzer in analyzers:
-                out.update(t.text for t in analyzer(text))
+        if not text:
+            continue
+        found = memo.get(text) if memo is not None else None
+        if found is None:
+            found = frozenset(t.text for analyzer in analyzers for t in analyzer(text))
+            if memo is not None:
+                memo[text] = found
+        out |= found
     return out
 
 
@@ -100,6 +111,7 @@ class _Context:
     analyzers: tuple = field(default_factory=make_analyzers)
     postcodes: dict[str, tuple[str, str]] = field(default_factory=dict)
     municipalities: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
+    terms_memo: dict[str, frozenset] = field(default_factory=dict)
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
@@ -128,6 +140,10 @@ class UnitData:
     provider_name: str
     sector: str
     pilot_slug: str
+    y_tunnus: str = ""
+    is_demo: bool = False
+    pilot_name_fi: str = ""
+    pilot_name_sv: str = ""
     services: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
@@ -141,29 +157,45 @@ class UnitData:
 
 
 def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[list[UnitData], _Context]:
-    """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to."""
+    """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to.
+
+    Three statements per 500 units, whatever their number: the units joined with their provider, pilot,
+    postcode and municipality; their service, language and feature codes in one UNION; their queue times."""
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
-                   Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug)
+                   Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug,
+                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv,
+                   Postcode.name_fi, Postcode.name_sv, Municipality.name_fi, Municipality.name_sv,
+                   Municipality.region_fi, Municipality.region_sv)
             .join(Provider, Provider.id == Unit.provider_id).join(Pilot, Pilot.id == Unit.pilot_id)
+            .outerjoin(Postcode, Postcode.code == Unit.postcode)
+            .outerjoin(Municipality, Municipality.code == Unit.municipality_code)
             .where(Unit.is_hidden.is_(False)).order_by(Unit.id))
     chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
     units: dict[int, UnitData] = {}
+    ctx = _Context(labels=_labels())
     for chunk in chunks:
         stmt = base if chunk is None else base.where(Unit.id.in_(chunk))
         for row in sess.execute(stmt):
-            units[row[0]] = UnitData(*row)
-        ids_clause = (lambda col: col.in_(chunk)) if chunk is not None else None
-        for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"), (UnitFeature, "features")):
-            stmt = select(model.unit_id, model.code).order_by(model.unit_id, model.code)
-            if ids_clause is not None:
-                stmt = stmt.where(ids_clause(model.unit_id))
-            for uid, code in sess.execute(stmt):
-                if uid in units:
-                    getattr(units[uid], attr).append(code)
+            units[row[0]] = UnitData(*row[:22])
+            if row[22] is not None:
+                ctx.postcodes[row[7]] = (row[22], row[23])
+            if row[24] is not None:
+                ctx.municipalities[row[8]] = tuple(row[24:28])
+        in_chunk = (lambda col: col.in_(chunk)) if chunk is not None else (lambda col: true())
+        codes = union_all(
+            select(literal("services").label("kind"), UnitService.unit_id, UnitService.code)
+            .where(in_chunk(UnitService.unit_id)),
+            select(literal("languages"), UnitLanguage.unit_id, UnitLanguage.code).where(in_chunk(UnitLanguage.unit_id)),
+            # "features": the accessibility facts known to be present (a fact known absent is not a feature)
+            select(literal("features"), UnitAccessibilityFact.unit_id, UnitAccessibilityFact.code)
+            .where(in_chunk(UnitAccessibilityFact.unit_id), UnitAccessibilityFact.value.is_(True)))
+        for kind, uid, code in sess.execute(codes):
+            if uid in units:
+                getattr(units[uid], kind).append(code)
         stmt = select(QueueTime.unit_id, QueueTime.profession, QueueTime.t3_days, QueueTime.measured_on)
-        if ids_clause is not None:
-            stmt = stmt.where(ids_clause(QueueTime.unit_id))
+        if chunk is not None:
+            stmt = stmt.where(QueueTime.unit_id.in_(chunk))
         for uid, profession, days, measured in sess.execute(stmt):
             unit = units.get(uid)
             if unit is None:
@@ -171,16 +203,9 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
             current = unit.latest_t3.get(profession)
             if current is None or measured >= current[1]:
                 unit.latest_t3[profession] = (days, measured)
-    ctx = _Context(labels=_labels())
-    for chunk in _chunks(sorted({u.postcode for u in units.values()}), 500):
-        for code, name_fi, name_sv in sess.execute(select(Postcode.code, Postcode.name_fi, Postcode.name_sv)
-                                                   .where(Postcode.code.in_(chunk))):
-            ctx.postcodes[code] = (name_fi, name_sv)
-    for chunk in _chunks(sorted({u.municipality_code for u in units.values()}), 500):
-        for row in sess.execute(select(Municipality.code, Municipality.name_fi, Municipality.name_sv,
-                                       Municipality.region_fi, Municipality.region_sv)
-                                .where(Municipality.code.in_(chunk))):
-            ctx.municipalities[row[0]] = tuple(row[1:])
+    for unit in units.values():
+        for attr in ("services", "languages", "features"):
+            getattr(unit, attr).sort()
     return list(units.values()), ctx
 
 
@@ -199,8 +224,8 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
     place_texts = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
     doc = {
         "id": str(unit.id),
-        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv]))),
-        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts))),
+        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo))),
+        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts, ctx.terms_memo))),
         "text_fi": "\n".join(texts["fi"]),
         "text_sv": "\n".join(texts["sv"]),
         "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"])),
@@ -216,11 +241,38 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
         "accepting": unit.accepting,
         "lat": unit.lat,
         "lon": unit.lon,
+        "card": card_json(unit, muni, pc),
     }
     for profession in ("doctor", "nurse", "dentist"):
         if profession in unit.latest_t3:
             doc[f"t3_{profession}"] = int(unit.latest_t3[profession][0])
     return doc
+
+
+def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
+    """The stored card of a unit: the facts a result card and an API item show (read by cards.Card)."""
+    return json.dumps({
+        "id": unit.id, "name_fi": unit.name_fi, "name_sv": unit.name_sv or "", "element": unit.element,
+        "pilot": [unit.pilot_slug, unit.pilot_name_fi, unit.pilot_name_sv],
+        "provider": [unit.provider_name, unit.y_tunnus, unit.sector],
+        "street_fi": unit.street_fi, "street_sv": unit.street_sv or "", "postcode": unit.postcode,
+        "postcode_name": [pc[0], pc[1]], "municipality": [unit.municipality_code, muni[0], muni[1]],
+        "lat": unit.lat, "lon": unit.lon, "services": sorted(unit.services), "languages": sorted(unit.languages),
+        "features": sorted(unit.features), "capacity": unit.capacity, "listed_count": unit.listed_count,
+        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo),
+        "t3": {p: [int(days), measured.isoformat()] for p, (days, measured) in sorted(unit.latest_t3.items())},
+    }, ensure_ascii=False, separators=(",", ":"))
+
+
+def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict:
+    """Cards of visible units read from the database (as the index would store them), by id."""
+    from webapp.search.cards import Card
+    units, ctx = _load_units(sess, unit_ids)
+    out = {}
+    for unit in units:
+        muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
+        out[unit.id] = Card.from_json(card_json(unit, muni, ctx.postcodes.get(unit.postcode, ("", ""))))
+    return out
 
 
 # ---------------------------------------------------------------- versions on disk
@@ -236,8 +288,9 @@ def current_version(index_dir: str) -> Path | None:
     return path if name and path.is_dir() else None
 
 
-def rebuild_index(sess: Session, index_dir: str) -> int:
-    """Index every visible unit into a fresh version directory, then switch to it; returns the count."""
+def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] | None = None) -> int:
+    """Index every visible unit into a fresh version directory, then switch to it; returns the count.
+    `advance(n)` is told of every n units written (webapp.progress)."""
     root = Path(index_dir)
     root.mkdir(parents=True, exist_ok=True)
     name = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
@@ -246,9 +299,15 @@ def rebuild_index(sess: Session, index_dir: str) -> int:
     try:
         units, ctx = _load_units(sess)
         ix = windex.create_in(str(build), make_schema())
-        writer = ix.writer(limitmb=128)
-        for unit in units:
+        # Postings stay in memory up to limitmb (10,000 units need about 200 MB); beyond it Whoosh sorts them
+        # through temporary files, which is much slower but keeps memory bounded.
+        writer = ix.writer(limitmb=256)
+        for i, unit in enumerate(units, 1):
             writer.add_document(**unit_document(unit, ctx))
+            if advance is not None and i % 100 == 0:
+                advance(100)
+        if advance is not None and len(units) % 100:
+            advance(len(units) % 100)
         writer.commit(optimize=True)
         ix.close()
         os.rename(build, root / name)

@@ -20,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 from whoosh import query as wq
 
 from webapp.search.params import (SearchParams)
@@ -35,6 +36,7 @@ class Hit:
     id: int
     score: float | None = None
     distance_km: float | None = None
+    card: str = ""  # the unit's stored card (cards.py)
 
 
 @dataclass
@@ -91,20 +93,54 @@ def _query_words(snap: Snapshot, q: str) -> list[frozenset[str]]:
     return out
 
 
-def _text_matches(snap: Snapshot, q: str) -> tuple[set[int] | None, wq.Query | None, bool]:
-    """Docnums matching the words (None = no words: everything); the query used; whether fuzzy."""
+def _text_matches(snap: Snapshot, q: str) -> tuple[int | None, wq.Query | None, bool]:
+    """Bitmask of the documents matching the words (None = no words: everything); the query used; whether
+    fuzzy. Cached per snapshot: the same words give the same documents until the index changes."""
     if not q:
         return None, None, False
+    cached = snap.text_cache.get(q)
+    if cached is not None:
+        return cached
+    found = _run_text_query(snap, q)
+    snap.text_cache.put(q, found)
+    return found
+
+
+def _run_text_query(snap: Snapshot, q: str) -> tuple[int | None, wq.Query | None, bool]:
     query = _text_query(snap, q, fuzzy=False)
     if query is None:
         return None, None, False
     with snap.lock:
-        docs = set(query.docs(snap.searcher))
+        docs = list(query.docs(snap.searcher))
         if docs:
-            return docs, query, False
+            return snap.mask_of(docs) & snap.all_mask, query, False
         fuzzy = _text_query(snap, q, fuzzy=True)
-        docs = set(fuzzy.docs(snap.searcher)) if fuzzy is not None else set()
-    return docs, fuzzy, True
+        docs = list(fuzzy.docs(snap.searcher)) if fuzzy is not None else []
+    return snap.mask_of(docs) & snap.all_mask, fuzzy, True
+
+
+def _relevance(snap: Snapshot, q: str, matched: int) -> np.ndarray:
+    """Per docnum, how well the words match (cached per snapshot and words): every matching unit has all
+    the words somewhere; a word found in the name weighs 3, in the address or place 2, elsewhere 1."""
+    cached = snap.score_cache.get(q)
+    if cached is not None:
+        return cached
+    words = [w for w in _query_words(snap, q) if w]
+    score = np.zeros(len(snap.by_docnum), dtype=np.float64)
+    for d in snap.docnums(matched):
+        r = snap.by_docnum[d]
+        total = 0
+        for alternatives in words:
+            if not alternatives.isdisjoint(r.name_terms):
+                total += 3
+            elif not alternatives.isdisjoint(r.place_terms):
+                total += 2
+            else:
+                total += 1
+        score[d] = total
+    score.flags.writeable = False
+    snap.score_cache.put(q, score)
+    return score
 
 
 def _group_masks(snap: Snapshot, p: SearchParams) -> dict[str, int]:
@@ -149,8 +185,8 @@ def _group_masks(snap: Snapshot, p: SearchParams) -> dict[str, int]:
 
 def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = True,
             paginate: bool = True) -> SearchResult:
-    docs, text_query, fuzzy = _text_matches(snap, p.q)
-    base = snap.all_mask if docs is None else snap.mask_of(docs) & snap.all_mask
+    matched, text_query, fuzzy = _text_matches(snap, p.q)
+    base = snap.all_mask if matched is None else matched
     masks = _group_masks(snap, p)
     final = base
     for mask in masks.values():
@@ -175,45 +211,30 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
 
     total = final.bit_count()
     start, stop = ((p.page - 1) * p.per_page, p.page * p.per_page) if paginate else (0, total)
-    docnums = snap.docnums(final)
     distances = snap.distances(p.origin) if p.origin is not None else None
     rows = snap.by_docnum
-    key = "key_sv" if lang == "sv" else "key_fi"
+    rank = snap.rank["sv" if lang == "sv" else "fi"]
     scores: dict[int, float] = {}
 
-    if p.sort == "relevance" and text_query is not None and docnums:
-        # Every matching unit has all the words somewhere; a word found in the name weighs 3, in the
-        # address or place 2, elsewhere 1. Ties in name order. Cheap, and the same on every page.
-        words = [w for w in _query_words(snap, p.q) if w]
-
-        def relevance(d: int) -> float:
-            r = rows[d]
-            total_score = 0
-            for alternatives in words:
-                if not alternatives.isdisjoint(r.name_terms):
-                    total_score += 3
-                elif not alternatives.isdisjoint(r.place_terms):
-                    total_score += 2
-                else:
-                    total_score += 1
-            return total_score
-
-        scores = {d: relevance(d) for d in docnums}
-        docnums.sort(key=lambda d: (-scores[d], getattr(rows[d], key), rows[d].id))
-        page_docnums = docnums[start:stop]
+    # Every order ends in the name order of the language (then the id), so that ties are stable.
+    if p.sort == "relevance" and text_query is not None and total:
+        score = _relevance(snap, p.q, base)
+        docs = np.flatnonzero(snap.selected(final))
+        page_docnums = docs[np.lexsort((rank[docs], -score[docs]))][start:stop].tolist()
+        scores = {d: float(score[d]) for d in page_docnums}
+    elif p.sort == "distance" and distances is not None and total:
+        docs = np.flatnonzero(snap.selected(final))
+        page_docnums = docs[np.lexsort((rank[docs], distances[docs]))][start:stop].tolist()
+    elif p.sort == "queue" and total:
+        docs = np.flatnonzero(snap.selected(final))
+        page_docnums = docs[np.lexsort((rank[docs], snap.queue_t3[docs]))][start:stop].tolist()
+    elif total:
+        order = snap.order["sv" if lang == "sv" else "fi"]
+        page_docnums = order[snap.selected(final)[order]][start:stop].tolist()
     else:
-        if p.sort == "distance" and distances is not None:
-            docnums.sort(key=lambda d: (distances[d], getattr(rows[d], key), rows[d].id))
-        elif p.sort == "queue":
-            def queue_key(d: int):
-                r = rows[d]
-                t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
-                return (t3 is None, t3 if t3 is not None else 0, getattr(r, key), r.id)
-            docnums.sort(key=queue_key)
-        else:
-            docnums.sort(key=lambda d: (getattr(rows[d], key), rows[d].id))
-        page_docnums = docnums[start:stop]
+        page_docnums = []
 
-    hits = [Hit(id=rows[d].id, score=scores.get(d), distance_km=distances[d] if distances is not None else None)
+    hits = [Hit(id=rows[d].id, score=scores.get(d),
+                distance_km=float(distances[d]) if distances is not None else None, card=rows[d].card)
             for d in page_docnums]
     return SearchResult(params=p, total=total, hits=hits, facets=counts, fuzzy=fuzzy)

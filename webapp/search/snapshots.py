@@ -6,7 +6,6 @@ version (`snapshot()`), reloaded when CURRENT or the index generation changes.
 from __future__ import annotations
 
 import gc
-import math
 import threading
 import time
 from collections import OrderedDict
@@ -14,9 +13,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
 from whoosh import index as windex
 
 from webapp.collation import collation_key
+from webapp.lru import LRU
 from webapp.search.index import current_version
 
 @dataclass(slots=True)
@@ -43,6 +44,7 @@ class Row:
     key_sv: str = ""
     name_terms: frozenset = frozenset()
     place_terms: frozenset = frozenset()
+    card: str = ""  # JSON, read by cards.Card
 
 
 def _row(docnum: int, f: dict) -> Row:
@@ -56,7 +58,7 @@ def _row(docnum: int, f: dict) -> Row:
                t3_dentist=f.get("t3_dentist"), lat=f.get("lat"), lon=f.get("lon"),
                key_fi=collation_key(name_fi), key_sv=collation_key(name_sv or name_fi),
                name_terms=frozenset((f.get("name_terms") or "").split()),
-               place_terms=frozenset((f.get("place_terms") or "").split()))
+               place_terms=frozenset((f.get("place_terms") or "").split()), card=f.get("card") or "")
 
 
 # Bit positions set in each byte value, for turning a bitmask back into document numbers quickly.
@@ -90,9 +92,18 @@ class Snapshot:
     all_mask: int
     masks: dict[str, dict[str, int]]
     segment_rows: dict = field(default_factory=dict)
+    # For sorting in C (numpy), per docnum: the position in name order per language, the queue time
+    # (doctor, else dentist; inf when unknown) and the coordinates (nan when unknown).
+    rank: dict[str, np.ndarray] = field(default_factory=dict)
+    order: dict[str, np.ndarray] = field(default_factory=dict)
+    queue_t3: np.ndarray | None = None
+    lat: np.ndarray | None = None
+    lon: np.ndarray | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     cache_lock: threading.Lock = field(default_factory=threading.Lock)
     _t3: dict = field(default_factory=dict)
+    text_cache: LRU = field(default_factory=lambda: LRU(256))
+    score_cache: LRU = field(default_factory=lambda: LRU(64))
     _distances: OrderedDict = field(default_factory=OrderedDict)
 
     @classmethod
@@ -136,7 +147,32 @@ class Snapshot:
                    by_docnum=by_docnum, all_mask=0, masks={}, segment_rows=segment_rows)
         snap.all_mask = snap.mask_of(r.docnum for r in rows)
         snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in lists.items()}
+        snap._sort_arrays()
         return snap
+
+    def _sort_arrays(self) -> None:
+        size = len(self.by_docnum)
+        for lang, key in (("fi", "key_fi"), ("sv", "key_sv")):
+            ordered = sorted(self.rows, key=lambda r: (getattr(r, key), r.id))
+            order = np.fromiter((r.docnum for r in ordered), dtype=np.int64, count=len(ordered))
+            rank = np.full(size, len(ordered), dtype=np.int64)
+            rank[order] = np.arange(len(ordered))
+            self.order[lang], self.rank[lang] = order, rank
+        queue = np.full(size, np.inf)
+        lat, lon = np.full(size, np.nan), np.full(size, np.nan)
+        for r in self.rows:
+            t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
+            if t3 is not None:
+                queue[r.docnum] = t3
+            if r.lat is not None and r.lon is not None:
+                lat[r.docnum], lon[r.docnum] = r.lat, r.lon
+        self.queue_t3, self.lat, self.lon = queue, lat, lon
+
+    def selected(self, mask: int) -> np.ndarray:
+        """The bitmask as a boolean array indexed by docnum."""
+        size = len(self.by_docnum)
+        raw = np.frombuffer(mask.to_bytes((size + 7) // 8 or 1, "little"), dtype=np.uint8)
+        return np.unpackbits(raw, bitorder="little")[:size].astype(bool)
 
     def mask_of(self, docnums: Iterable[int]) -> int:
         size = len(self.by_docnum)
@@ -165,23 +201,19 @@ class Snapshot:
                                          if getattr(r, attr) is not None and getattr(r, attr) <= limit)
         return self._t3[key]
 
-    def distances(self, origin: tuple[float, float]) -> list[float]:
+    def distances(self, origin: tuple[float, float]) -> np.ndarray:
         """Great-circle distance (km) from origin to every document, indexed by docnum (inf if unknown)."""
         with self.cache_lock:
             cached = self._distances.get(origin)
             if cached is not None:
                 self._distances.move_to_end(origin)
                 return cached
-        lat1, lon1 = math.radians(origin[0]), math.radians(origin[1])
-        cos1 = math.cos(lat1)
-        sin, cos, asin, sqrt, rad = math.sin, math.cos, math.asin, math.sqrt, math.radians
-        out = [math.inf] * len(self.by_docnum)
-        for r in self.rows:
-            if r.lat is None or r.lon is None:
-                continue
-            lat2 = rad(r.lat)
-            a = sin((lat2 - lat1) / 2) ** 2 + cos1 * cos(lat2) * sin((rad(r.lon) - lon1) / 2) ** 2
-            out[r.docnum] = 2 * 6371.0088 * asin(min(1.0, sqrt(a)))
+        lat1, lon1 = np.radians(origin[0]), np.radians(origin[1])
+        lat2, lon2 = np.radians(self.lat), np.radians(self.lon)
+        a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+        out = 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        out[np.isnan(out)] = np.inf
+        out.flags.writeable = False
         with self.cache_lock:
             self._distances[origin] = out
             while len(self._distances) > 64:
@@ -189,8 +221,8 @@ class Snapshot:
         return out
 
     def radius_mask(self, origin: tuple[float, float], radius_km: float) -> int:
-        dist = self.distances(origin)
-        return self.mask_of(r.docnum for r in self.rows if dist[r.docnum] <= radius_km)
+        within = self.distances(origin) <= radius_km
+        return int.from_bytes(np.packbits(within, bitorder="little").tobytes(), "little") & self.all_mask
 
     def close(self) -> None:
         try:

@@ -21,7 +21,7 @@ def load_units(sess: Session, ids: Iterable[int], full: bool = False) -> dict[in
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    options = [selectinload(Unit.services), selectinload(Unit.languages), selectinload(Unit.features)]
+    options = [selectinload(Unit.services), selectinload(Unit.languages), selectinload(Unit.accessibility_facts)]
     if full:
         options += [selectinload(Unit.queue_times), selectinload(Unit.opening_hours)]
     else:

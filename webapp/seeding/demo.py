@@ -6,6 +6,7 @@ Y-tunnus values are made with a valid check digit (python-stdnum validates them)
 from __future__ import annotations
 
 import random
+from typing import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
 
 from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit,
-                           UnitFeature, UnitLanguage, UnitService)
+                           UnitLanguage, UnitService)
 from webapp.vocab import FEATURES, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
 
 # Street names with their Swedish forms; Swedish street names are used in bilingual municipalities.
@@ -159,7 +160,7 @@ class DemoGenerator:
         )
         self._services(unit, element)
         self._languages(unit, bilingual)
-        unit.features = [UnitFeature(code=c) for c in FEATURES if rng.random() < 0.55]
+        unit.set_accessibility({c: True for c in FEATURES if rng.random() < 0.55})
         self._capacity(unit, element)
         self._hours(unit, element)
         self._queue_times(unit, element)
@@ -238,18 +239,21 @@ def seed_demo_units(sess: Session, plan: dict | None = None, seed: int = 2026) -
     return _generate(sess, plan or DEMO_PLAN, seed)
 
 
-def _generate(sess: Session, plan: dict, seed: int) -> int:
+def _generate(sess: Session, plan: dict, seed: int, advance: Callable[[int], None] | None = None) -> int:
     gen = DemoGenerator(sess, seed)
     pilots = {p.slug: p for p in sess.scalars(select(Pilot))}
     made = 0
     for slug, elements in plan.items():
         for element, count in elements.items():
             made += len(gen.generate(pilots[slug], element, count))
+            if advance is not None:
+                sess.flush()  # the slow part: advance as the rows are written
+                advance(count)
     sess.flush()
     return made
 
 
-def generate_bulk_units(sess: Session, count: int, seed: int = 7) -> int:
+def generate_bulk_units(sess: Session, count: int, seed: int = 7, advance: Callable[[int], None] | None = None) -> int:
     """`count` extra demo units spread over the direct-choice pilots (benchmarks)."""
     pilots = [p for p in sess.scalars(select(Pilot).order_by(Pilot.slug)) if p.element("sote_centre")]
     rng = random.Random(seed)
@@ -258,4 +262,4 @@ def generate_bulk_units(sess: Session, count: int, seed: int = 7) -> int:
         pilot = rng.choice(pilots)
         element = "oral_health" if pilot.element("oral_health") and rng.random() < 0.3 else "sote_centre"
         plan[pilot.slug][element] = plan[pilot.slug].get(element, 0) + 1
-    return _generate(sess, plan, seed)
+    return _generate(sess, plan, seed, advance)

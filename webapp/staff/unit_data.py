@@ -7,16 +7,17 @@ the same thing in both and an export followed by an import changes nothing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session, object_session, selectinload
 from stdnum.fi import ytunnus
 
-from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit, UnitFeature,
+from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, Unit,
                            UnitLanguage, UnitService)
 from webapp.vocab import ELEMENTS, FEATURES, SERVICE_LANGUAGES, SERVICES, SERVICES_BY_ELEMENT
 
@@ -54,6 +55,9 @@ FIELD_LABELS = {
     "opening_hours": _l("Opening hours"),
     "exceptions": _l("Exceptions to opening hours"),
     "version": _l("Version"),
+    "ptv_id": _l("PTV service channel"),
+    "accessibility_sentences": _l("Accessibility sentences from PTV"),
+    "accessibility_facts": _l("Accessibility facts"),
 }
 
 WEEKDAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -118,7 +122,7 @@ def snapshot(unit: Unit) -> dict[str, str]:
         "hidden": "yes" if unit.is_hidden else "no",
         "services": "|".join(sorted(s.code for s in unit.services)),
         "languages": "|".join(sorted(s.code for s in unit.languages)),
-        "features": "|".join(sorted(s.code for s in unit.features)),
+        "features": "|".join(unit.feature_codes),
         "opening_hours": hours_text(unit.opening_hours),
         "exceptions": exceptions_text(unit.opening_exceptions),
     }
@@ -359,10 +363,14 @@ def _current_lang() -> str:
         return "fi"
 
 
-def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, element: str
-                      ) -> tuple[Pilot | None, Provider | None, dict[str, str]]:
+def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, element: str,
+                      known: "KnownIdentities | None" = None) -> tuple[Pilot | None, Provider | None, dict[str, str]]:
+    """`known`: pilots and providers read beforehand (an import checks many rows against the same few)."""
     errors: dict[str, str] = {}
-    pilot = sess.scalar(select(Pilot).where(Pilot.slug == pilot_slug.strip())) if pilot_slug.strip() else None
+    if known is not None:
+        pilot = known.pilots.get(pilot_slug.strip())
+    else:
+        pilot = sess.scalar(select(Pilot).where(Pilot.slug == pilot_slug.strip())) if pilot_slug.strip() else None
     if pilot is None:
         errors["pilot"] = _("“%(value)s” is not a pilot.", value=pilot_slug)
     provider = None
@@ -370,7 +378,8 @@ def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, ele
     if y is None:
         errors["provider_ytunnus"] = _("“%(value)s” is not a valid Y-tunnus (e.g. 1234567-1).", value=provider_ytunnus)
     else:
-        provider = sess.scalar(select(Provider).where(Provider.y_tunnus == y))
+        provider = known.providers.get(y) if known is not None else \
+            sess.scalar(select(Provider).where(Provider.y_tunnus == y))
         if provider is None:
             errors["provider_ytunnus"] = _("No provider has the Y-tunnus %(value)s. Add the provider first.", value=y)
     if element not in ELEMENTS:
@@ -379,6 +388,22 @@ def validate_identity(sess: Session, pilot_slug: str, provider_ytunnus: str, ele
     elif pilot is not None and pilot.element(element) is None:
         errors["element"] = _("This pilot has no element “%(value)s”.", value=element)
     return pilot, provider, errors
+
+
+@dataclass
+class KnownIdentities:
+    pilots: dict[str, Pilot]
+    providers: dict[str, Provider]
+    loaded: list = field(default_factory=list)  # other prefetched rows, kept alive in the session
+
+    @classmethod
+    def load(cls, sess: Session, ytunnus_values: list[str]) -> "KnownIdentities":
+        """Every pilot (with its elements and municipalities) and the providers with these Y-tunnus values:
+        four statements, however many rows refer to them."""
+        pilots = sess.scalars(select(Pilot).options(selectinload(Pilot.elements), selectinload(Pilot.municipalities)))
+        wanted = sorted({y for y in (normalise_ytunnus(v) for v in ytunnus_values) if y})
+        providers = sess.scalars(select(Provider).where(Provider.y_tunnus.in_(wanted))) if wanted else []
+        return cls({p.slug: p for p in pilots}, {p.y_tunnus: p for p in providers})
 
 
 def municipality_in_pilot_error(pilot: Pilot, municipality_code: str) -> str | None:
@@ -415,7 +440,10 @@ def apply(unit: Unit, values: dict[str, str]) -> None:
     if current.get("languages") != values["languages"]:
         unit.languages = [UnitLanguage(code=c) for c in split(values["languages"])]
     if current.get("features") != values["features"]:
-        unit.features = [UnitFeature(code=c) for c in split(values["features"])]
+        present = set(split(values["features"]))
+        known = unit.accessibility
+        unit.set_accessibility({c: True if c in present else (False if known.get(c) is False else None)
+                                for c in FEATURES})
     if current.get("opening_hours") != values["opening_hours"]:
         unit.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in parse_hours(values["opening_hours"])]
     if current.get("exceptions") != values["exceptions"]:

@@ -17,7 +17,7 @@ from webapp.clock import today as clock_today
 from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.imports import units_csv
-from webapp.models import Pilot, StaffUser, Unit
+from webapp.models import Pilot, StaffUser, Unit, with_collections
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required, unit_scope
 from webapp.staff.changes import record
@@ -56,8 +56,10 @@ def _ptv_form(user: StaffUser) -> PtvImportForm:
     return form
 
 
-def _render_import(form: ImportForm, ptv_form: PtvImportForm, plan=None, apply_form=None, status: int = 200):  # noqa: ANN001
-    return render_template("staff/import.html", form=form, ptv_form=ptv_form, plan=plan, apply_form=apply_form), status
+def _render_import(form: ImportForm, ptv_form: PtvImportForm, plan=None, apply_form=None, status: int = 200,  # noqa: ANN001
+                   ptv: bool = False):
+    return render_template("staff/import.html", form=form, ptv_form=ptv_form, plan=plan, apply_form=apply_form,
+                           ptv=ptv), status
 
 
 def _read_upload(form_field, missing: str) -> bytes | None:  # noqa: ANN001
@@ -71,11 +73,27 @@ def _read_upload(form_field, missing: str) -> bytes | None:  # noqa: ANN001
     return content
 
 
-def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImportForm, error_field):  # noqa: ANN001
+def _plan(sess, user: StaffUser, content: bytes, ptv: dict | None):  # noqa: ANN001, ANN202
+    """The dry run of a CSV file, or of a PTV file for the pilot, provider and type in `ptv`.
+    Raises units_csv.ImportFileError or ptv.PtvFileError."""
+    if ptv is None:
+        return units_csv.plan(sess, user, content)
+    from webapp.imports import ptv as ptv_import
+    pilot = next((p for p in scope_pilots(user) if p.slug == ptv["pilot"]), None)
+    provider = next((p for p in scope_providers(user) if p.y_tunnus == ptv["provider"]), None)
+    if pilot is None or provider is None or ptv["element"] not in ELEMENTS:
+        raise units_csv.ImportFileError(_("Choose the pilot, the provider and the type of unit."))
+    items = ptv_import.read_file_items(content)
+    return ptv_import.plan_import(sess, user, items, pilot, provider, ptv["element"], clock_today()).plan
+
+
+def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImportForm, error_field,  # noqa: ANN001
+             ptv: dict | None = None):
     """Plan the import; keep the file server-side under a random token when it can be applied."""
+    from webapp.imports.ptv import PtvFileError
     try:
-        plan = units_csv.plan(db.session(), user, content)
-    except units_csv.ImportFileError as exc:
+        plan = _plan(db.session(), user, content, ptv)
+    except (units_csv.ImportFileError, PtvFileError) as exc:
         error_field.errors = [str(exc)]
         return _render_import(form, ptv_form, status=400)
     finally:
@@ -91,10 +109,10 @@ def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImp
         old = session.get("staff_import")
         if old and TOKEN_RE.match(old.get("token", "")):
             (_import_dir() / f"{old['token']}.csv").unlink(missing_ok=True)
-        session["staff_import"] = {"token": token, "digest": plan.digest(), "user": user.id}
+        session["staff_import"] = {"token": token, "digest": plan.digest(), "user": user.id, "ptv": ptv}
         apply_form = ApplyImportForm()
         apply_form.token.data = token
-    return _render_import(form, ptv_form, plan, apply_form, 200 if plan.ok else 422)
+    return _render_import(form, ptv_form, plan, apply_form, 200 if plan.ok else 422, ptv=ptv is not None)
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -116,7 +134,6 @@ def import_units():
 @bp.post("/import/ptv")
 @staff_required(*WRITERS)
 def import_ptv():
-    from webapp.imports.ptv import ptv_to_csv
     user = current_staff()
     form = ImportForm()
     ptv_form = _ptv_form(user)
@@ -134,12 +151,8 @@ def import_ptv():
     content = _read_upload(ptv_form.file, _("Choose a JSON file."))
     if content is None or ptv_form.errors:
         return _render_import(form, ptv_form, status=400)
-    try:
-        csv_content = ptv_to_csv(db.session(), content, pilot, provider, element)
-    except units_csv.ImportFileError as exc:
-        ptv_form.file.errors = [str(exc)]
-        return _render_import(form, ptv_form, status=400)
-    return _dry_run(user, csv_content, form, ptv_form, ptv_form.file)
+    return _dry_run(user, content, form, ptv_form, ptv_form.file,
+                    {"pilot": pilot.slug, "provider": provider.y_tunnus, "element": element})
 
 
 @bp.post("/import/apply")
@@ -158,14 +171,20 @@ def import_apply():
     if not path.exists():
         raise UserError(_("This import is not waiting to be applied. Upload the file again for a new dry run."), 400)
     content = path.read_bytes()
+    ptv = pending.get("ptv")
+    from webapp.imports.ptv import PtvFileError, apply_import
     try:
         with db.write_transaction(sess):
-            plan = units_csv.plan(sess, user, content)
+            try:
+                plan = _plan(sess, user, content, ptv)
+            except (units_csv.ImportFileError, PtvFileError):
+                raise _PlanChanged() from None
             if not plan.ok or plan.digest() != pending.get("digest"):
                 raise _PlanChanged()
-            units_csv.apply_plan(sess, user, plan)
+            apply_import(sess, user, plan) if ptv else units_csv.apply_plan(sess, user, plan)
             record(sess, user, "import.apply", "import", None, None,
-                   {"created": len(plan.creates), "changed": len(plan.changes), "unchanged": len(plan.unchanged)},
+                   {"created": len(plan.creates), "changed": len(plan.changes), "unchanged": len(plan.unchanged),
+                    "source": "ptv" if ptv else "csv"},
                    pilot_id=user.pilot_id, provider_id=user.provider_id)
     except _PlanChanged:
         raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None
@@ -186,7 +205,7 @@ class _PlanChanged(Exception):
 @staff_required(*ALL)
 def export_units():
     user = current_staff()
-    stmt = select(Unit).where(unit_scope(user)).order_by(Unit.id)
+    stmt = select(Unit).where(unit_scope(user)).order_by(Unit.id).options(*with_collections())
     slug = request.args.get("pilot")
     if slug:
         pilot = db.session().scalar(select(Pilot).where(Pilot.slug == slug))

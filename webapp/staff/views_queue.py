@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from webapp import db
 from webapp.clock import today as clock_today
 from webapp.errors import UserError
-from webapp.models import QueueTime, Unit
+from webapp.models import QueueTime, Unit, with_collections
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required
 from webapp.staff.changes import record
@@ -27,7 +27,7 @@ def queue_times():
     sess = db.session()
     pilot = chosen_pilot(user)
     units_ = sess.scalars(select(Unit).where(Unit.pilot_id == pilot.id, Unit.element.in_(DIRECT_CHOICE_ELEMENTS))
-                          .order_by(Unit.element, Unit.name_fi)).unique().all()
+                          .order_by(Unit.element, Unit.name_fi).options(*with_collections("queue_times"))).unique().all()
     from wtforms import StringField
     fields = {}
     for unit in units_:

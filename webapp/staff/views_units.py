@@ -14,7 +14,7 @@ from webapp import db
 from webapp.collation import collation_key
 from webapp.errors import UserError
 from webapp.i18n import current_lang
-from webapp.models import AuditEvent, Municipality, Pilot, Provider, Unit
+from webapp.models import AuditEvent, Municipality, Pilot, Provider, Unit, with_collections
 from webapp.staff import bp, unit_data as ud
 from webapp.staff.auth import current_staff, may_edit_unit, may_see_unit, staff_required, unit_scope
 from webapp.staff.changes import changed_only, record
@@ -46,7 +46,7 @@ def units():
 
 def _load_unit(unit_id: int, write: bool) -> Unit:
     user = current_staff()
-    unit = db.session().get(Unit, unit_id)
+    unit = db.session().get(Unit, unit_id, options=with_collections())
     if unit is None:
         abort(404)
     allowed = may_edit_unit(user, unit) if write else may_see_unit(user, unit)

@@ -1,0 +1,169 @@
+"""Result cards and API items from the index snapshot: what a search shows, without a database query.
+
+Each index document stores its unit's card as JSON (index.card_json). `Card` reads it back. A rendered
+card depends only on that JSON and the language, so its HTML is cached under exactly that key: a unit
+that changes gets a new JSON string and so a fresh rendering, on every node, with no invalidation.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Callable
+
+from markupsafe import Markup
+
+from webapp.lru import LRU
+from webapp.vocab import PROFESSIONS_BY_ELEMENT
+
+CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
+
+
+@dataclass(frozen=True, slots=True)
+class LatestT3:
+    t3_days: int
+    measured_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """The facts of one unit that results show. Attribute names follow the Unit model."""
+    id: int
+    name_fi: str
+    name_sv: str
+    element: str
+    pilot_slug: str
+    pilot_name_fi: str
+    pilot_name_sv: str
+    provider_name: str
+    y_tunnus: str
+    sector: str
+    street_fi: str
+    street_sv: str
+    postcode: str
+    postcode_name_fi: str
+    postcode_name_sv: str
+    municipality_code: str
+    municipality_name_fi: str
+    municipality_name_sv: str
+    lat: float | None
+    lon: float | None
+    services: tuple[str, ...]
+    languages: tuple[str, ...]
+    features: tuple[str, ...]
+    capacity: int | None
+    listed_count: int
+    accepting_new: bool
+    is_demo: bool
+    t3: dict[str, LatestT3]
+
+    @classmethod
+    def from_json(cls, text: str) -> "Card":
+        d = json.loads(text)
+        return cls(
+            id=d["id"], name_fi=d["name_fi"], name_sv=d["name_sv"], element=d["element"],
+            pilot_slug=d["pilot"][0], pilot_name_fi=d["pilot"][1], pilot_name_sv=d["pilot"][2],
+            provider_name=d["provider"][0], y_tunnus=d["provider"][1], sector=d["provider"][2],
+            street_fi=d["street_fi"], street_sv=d["street_sv"], postcode=d["postcode"],
+            postcode_name_fi=d["postcode_name"][0], postcode_name_sv=d["postcode_name"][1],
+            municipality_code=d["municipality"][0], municipality_name_fi=d["municipality"][1],
+            municipality_name_sv=d["municipality"][2], lat=d["lat"], lon=d["lon"],
+            services=tuple(d["services"]), languages=tuple(d["languages"]), features=tuple(d["features"]),
+            capacity=d["capacity"], listed_count=d["listed_count"], accepting_new=d["accepting_new"],
+            is_demo=d["is_demo"],
+            t3={p: LatestT3(days, date.fromisoformat(measured)) for p, (days, measured) in d["t3"].items()})
+
+    @property
+    def is_full(self) -> bool:
+        return self.capacity is not None and self.listed_count >= self.capacity
+
+    def municipality_name(self, lang: str) -> str:
+        return self.municipality_name_sv if lang == "sv" else self.municipality_name_fi
+
+    def place_name(self, lang: str) -> str | None:
+        """The postcode's place name (None when the postcode is not in the register)."""
+        if not self.postcode_name_fi:
+            return None
+        return self.postcode_name_sv if lang == "sv" else self.postcode_name_fi
+
+    @property
+    def professions(self) -> tuple[str, ...]:
+        """The professions whose T3 is shown: the element's, and any others measured."""
+        main = PROFESSIONS_BY_ELEMENT.get(self.element, ())
+        return main + tuple(p for p in sorted(self.t3) if p not in main)
+
+
+_cards = LRU(CARD_CACHE_SIZE)
+_rendered = LRU(CARD_CACHE_SIZE)
+
+
+@dataclass
+class CardTexts:
+    """A card's fixed texts in one language, translated once per process (cards are rendered often)."""
+    unit_url: str  # the unit page's address without the id
+    demo: str
+    type: str
+    provider: str
+    address: str
+    service_languages: str
+    new_customers: str
+    full: str
+    not_accepting: str
+    accepting: str
+    compare: str
+    not_measured: str
+    not_given: str
+    days: str       # "%(days)s days"
+    measured: str   # "measured %(date)s"
+    wait_for: dict[str, str]
+    element: dict[str, str]
+    sector: dict[str, str]
+    language: dict[str, str]
+    date: Callable[[date], str]
+
+
+_texts: dict[str, CardTexts] = {}
+
+
+def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
+    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang)."""
+    texts = _texts.get(lang)
+    if texts is None or texts.unit_url != unit_url:
+        from flask_babel import gettext as _
+        from webapp.i18n import fmt_date
+        dates: dict[date, str] = {}
+
+        def formatted(day: date) -> str:
+            if day not in dates:
+                dates[day] = fmt_date(day)
+            return dates[day]
+
+        texts = CardTexts(
+            unit_url=unit_url, demo=_("Demo data"), type=_("Type"), provider=_("Provider"), address=_("Address"),
+            service_languages=_("Service languages"), new_customers=_("New customers"), full=_("Full"),
+            not_accepting=_("Not accepting new customers"), accepting=_("Accepting new customers"),
+            compare=_("Compare"), not_measured=_("Not measured"), not_given=_("Not given"),
+            days=_("%(days)s days"), measured=_("measured %(date)s"),
+            wait_for={p: _("Wait for %(profession)s (T3)", profession=label.lower())
+                      for p, label in labels["profession"].items()},
+            element=labels["element"], sector=labels["sector"], language=labels["language"], date=formatted)
+        _texts[lang] = texts
+    return texts
+
+
+def card(text: str) -> Card:
+    found = _cards.get(text)
+    if found is None:
+        found = Card.from_json(text)
+        _cards.put(text, found)
+    return found
+
+
+def rendered(text: str, lang: str, render: Callable[[Card], str]) -> Markup:
+    """The card's HTML in `lang`, rendered once per card JSON and language."""
+    key = (lang, text)
+    html = _rendered.get(key)
+    if html is None:
+        html = Markup(render(card(text)))
+        _rendered.put(key, html)
+    return html

@@ -1,0 +1,129 @@
+"""What every search needs besides the index, read once and kept per process.
+
+- Vocabulary labels, translated once per language (translations do not change while a process runs).
+- Pilots and pilot-area municipalities with their names in collation order, and the sets of valid
+  pilot slugs and municipality codes: reference data, read again after REFERENCE_TTL seconds so that a
+  pilot added by `flask seed` shows up without a restart.
+- Postcode coordinates: reference data, cached per postcode.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.collation import collation_key
+from webapp.models import Municipality, Pilot, PilotMunicipality, Postcode
+from webapp.search.params import Known
+from webapp.vocab import ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
+
+REFERENCE_TTL = 60.0
+POSTCODE_CACHE_SIZE = 10_000  # Finland has about 3,000 postcodes in use
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Labels and names in one language; `known` validates parameters."""
+    lang: str
+    labels: dict
+    pilots: list[tuple[str, str]]          # (slug, name), collation order
+    municipalities: list[tuple[str, str]]  # (code, name), collation order, pilot areas only
+    pilot_names: dict[str, str]
+    municipality_names: dict[str, str]
+
+
+@dataclass
+class _Data:
+    loaded_at: float
+    pilots: list[tuple[str, str, str]]
+    municipalities: list[tuple[str, str, str]]
+    pilot_slugs: frozenset[str]
+    municipality_codes: frozenset[str]
+    by_lang: dict
+
+
+_lock = threading.Lock()
+_data: dict[str, _Data] = {}
+_origins: dict[tuple[str, str], tuple[float, float] | None] = {}
+_labels: dict[str, dict] = {}
+
+
+def _load(sess: Session) -> _Data:
+    pilots = [tuple(r) for r in sess.execute(select(Pilot.slug, Pilot.name_fi, Pilot.name_sv))]
+    area = select(PilotMunicipality.municipality_code)
+    munis = [tuple(r) for r in sess.execute(select(Municipality.code, Municipality.name_fi, Municipality.name_sv)
+                                            .where(Municipality.code.in_(area)))]
+    codes = frozenset(sess.scalars(select(Municipality.code)))
+    return _Data(time.monotonic(), pilots, munis, frozenset(p[0] for p in pilots), codes, {})
+
+
+def _data_for(sess: Session) -> _Data:
+    key = str(sess.get_bind().url)
+    data = _data.get(key)
+    if data is None or time.monotonic() - data.loaded_at > REFERENCE_TTL:
+        data = _load(sess)
+        with _lock:
+            _data[key] = data
+    return data
+
+
+def vocabulary_labels(lang: str) -> dict:
+    """Labels of codes and fixed texts in `lang`; call inside a request or force_locale in that language."""
+    labels = _labels.get(lang)
+    if labels is None:
+        labels = {
+            "element": {c: str(v) for c, v in ELEMENTS.items()}, "sector": {c: str(v) for c, v in SECTORS.items()},
+            "service": {c: str(v) for c, v in SERVICES.items()},
+            "language": {c: str(v) for c, v in SERVICE_LANGUAGES.items()},
+            "feature": {c: str(v) for c, v in FEATURES.items()},
+            "profession": {c: str(v) for c, v in PROFESSIONS.items()},
+            "all_pilots": _("All pilots"), "all_types": _("All types"), "all_municipalities": _("All municipalities"),
+        }
+        _labels[lang] = labels
+    return labels
+
+
+def reference(sess: Session, lang: str) -> Reference:
+    data = _data_for(sess)
+    ref = data.by_lang.get(lang)
+    if ref is None:
+        i = 2 if lang == "sv" else 1
+        pilots = sorted(((p[0], p[i] or p[1]) for p in data.pilots), key=lambda p: collation_key(p[1]))
+        munis = sorted(((m[0], m[i]) for m in data.municipalities), key=lambda m: collation_key(m[1]))
+        ref = Reference(lang, vocabulary_labels(lang), pilots, munis, dict(pilots), dict(munis))
+        data.by_lang[lang] = ref
+    return ref
+
+
+def known(sess: Session) -> Known:
+    """Valid pilot slugs and municipality codes, and a postcode lookup through this session."""
+    data = _data_for(sess)
+    key = str(sess.get_bind().url)
+    return Known(pilots=data.pilot_slugs, municipalities=data.municipality_codes,
+                 postcode_origin=lambda code: postcode_origin(sess, code, key))
+
+
+def postcode_origin(sess: Session, code: str, cache_key: str = "") -> tuple[float, float] | None:
+    """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
+    key = (cache_key, code)
+    if key in _origins:
+        return _origins[key]
+    row = sess.execute(select(Postcode.lat, Postcode.lon, Municipality.lat, Municipality.lon)
+                       .join(Municipality, Municipality.code == Postcode.municipality_code)
+                       .where(Postcode.code == code)).first()
+    origin = None
+    if row is not None:
+        plat, plon, mlat, mlon = row
+        if plat is not None and plon is not None:
+            origin = (plat, plon)
+        elif mlat is not None and mlon is not None:
+            origin = (mlat, mlon)
+    with _lock:
+        if len(_origins) >= POSTCODE_CACHE_SIZE:
+            _origins.clear()
+        _origins[key] = origin
+    return origin
