@@ -88,7 +88,8 @@ def pg_template(template_dir: Path) -> str:
 
 
 def _base_overrides(tmp_path: Path) -> dict:
-    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "SECRET_KEY": "test-secret-key-" * 3,
+    # INDEX_SYNC_INTERVAL_MS=0: every search checks the change log, so "the next search" is exact in tests.
+    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "INDEX_SYNC_INTERVAL_MS": 0, "SECRET_KEY": "test-secret-key-" * 3,
             "RESIDENT_KEY_SECRET": "test-resident-secret-" * 3}
 
 

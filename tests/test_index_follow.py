@@ -25,7 +25,7 @@ def second_node(app, tmp_path, copy_index: bool = True):  # noqa: ANN001
     if copy_index:
         shutil.copytree(app.config["INDEX_DIR"], index)
     overrides = {k: app.config[k] for k in ("DATABASE_URL", "SECRET_KEY", "RESIDENT_KEY_SECRET", "TESTING",
-                                             "RATE_LIMIT_ENABLED")}
+                                             "RATE_LIMIT_ENABLED", "INDEX_SYNC_INTERVAL_MS")}
     node = create_app({**overrides, "INDEX_DIR": str(index)})
     return node
 

@@ -70,7 +70,7 @@ def two_nodes(make_app, tmp_path):  # noqa: ANN001
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "INDEX_DIR", "PROMETHEUS"))}
     base.update({"DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
                  "RESIDENT_KEY_SECRET": app.config["RESIDENT_KEY_SECRET"], "RATE_LIMIT_ENABLED": "false",
-                 "APP_ENV": "development", "INSTANCE_DIR": str(tmp_path / "instance")})
+                 "INDEX_SYNC_INTERVAL_MS": "0", "APP_ENV": "development", "INSTANCE_DIR": str(tmp_path / "instance")})
     index_a = tmp_path / "node-a-index"
     shutil.copytree(app.config["INDEX_DIR"], index_a)
     node_a = Node("node-a", PORTS[0], {**base, "INDEX_DIR": str(index_a),

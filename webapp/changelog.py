@@ -1,7 +1,7 @@
 """The search-index change log, written by the data layer itself.
 
 Every ORM session notices, as it flushes and executes, which units' searchable data changed: units,
-their services, languages, features and queue times, and the listed count changed by the choice use
+their services, languages, accessibility facts and queue times, and the listed count changed by the choice use
 case's guarded UPDATEs. Just before the commit it inserts ONE `index_change` row naming those units
 (or NULL, "everything", when a pilot, provider, municipality or postcode changed, or very many units did),
 so the row commits or rolls back with the change it describes. No view, command or use case has to
@@ -17,11 +17,11 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
 from webapp.models import (IndexChange, Municipality, Pilot, PilotMunicipality, Postcode, Provider, QueueTime, Unit,
-                           UnitFeature, UnitLanguage, UnitService)
+                           UnitAccessibilityFact, UnitLanguage, UnitService)
 
 EVERYTHING = "*"
 MAX_UNITS_PER_ROW = 1000  # beyond this a full rebuild on each node is cheaper than updating one by one
-UNIT_CHILDREN = (UnitService, UnitLanguage, UnitFeature, QueueTime)
+UNIT_CHILDREN = (UnitService, UnitLanguage, UnitAccessibilityFact, QueueTime)  # what the index holds of a unit
 WHOLE_INDEX = (Pilot, PilotMunicipality, Municipality, Postcode)
 _KEY = "index_changes"
 _PROVIDERS = "index_changed_providers"

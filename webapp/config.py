@@ -48,6 +48,7 @@ class Settings:
     rate_limit_enabled: bool
     oidc_issuer: str | None
     trusted_proxies: int
+    index_sync_interval_ms: int
     ptv_base_url: str = "https://api.palvelutietovaranto.suomi.fi"
 
     def to_flask(self) -> dict:
@@ -71,6 +72,7 @@ class Settings:
             "RATE_LIMIT_ENABLED": self.rate_limit_enabled,
             "OIDC_ISSUER": self.oidc_issuer,
             "TRUSTED_PROXIES": self.trusted_proxies,
+            "INDEX_SYNC_INTERVAL_MS": self.index_sync_interval_ms,
             "PTV_BASE_URL": self.ptv_base_url,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
@@ -115,5 +117,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
         trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
+        # A search checks the index change log at most this often per process (docs/deployment.md).
+        index_sync_interval_ms=int(env_vars.get("INDEX_SYNC_INTERVAL_MS", "50")),
         ptv_base_url=env_vars.get("PTV_BASE_URL") or "https://api.palvelutietovaranto.suomi.fi",
     )

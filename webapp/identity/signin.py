@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from webapp import db, login_sessions
 from webapp.identity.base import PopulationRegister, RegisterRecord, VerifiedPerson, resident_key
-from webapp.models import LoginSession, Municipality, Resident
+from webapp.models import Municipality, Resident
 
 log = logging.getLogger(__name__)
 
@@ -105,24 +105,27 @@ def sign_out() -> None:
     session.clear()
 
 
-def _current() -> LoginSession | None:
+def _current() -> tuple[int, str] | None:
+    """(resident id, display name) of this request's live session, looked up once per request; plain values,
+    so that a commit or rollback in the request does not make them a query again."""
     if "resident_session" not in g:
         sess = db.session()
-        g.resident_session = login_sessions.lookup(sess, "resident", session.get(SESSION_KEY),
-                                                   current_app.config["SESSION_IDLE_MINUTES"])
+        row = login_sessions.lookup(sess, "resident", session.get(SESSION_KEY),
+                                    current_app.config["SESSION_IDLE_MINUTES"])
+        g.resident_session = (row.resident_id, row.display_name) if row is not None else None
         if sess.dirty:
             sess.commit()  # the visit was noted (at most once a minute)
     return g.resident_session
 
 
 def current_resident_id() -> int | None:
-    row = _current()
-    return row.resident_id if row is not None else None
+    found = _current()
+    return found[0] if found is not None else None
 
 
 def display_name() -> str | None:
-    row = _current()
-    return row.display_name if row is not None else None
+    found = _current()
+    return found[1] if found is not None else None
 
 
 def check_idle() -> None:

@@ -44,4 +44,4 @@ def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = 
 
 def _sync_interval_ms() -> int:
     from flask import current_app, has_app_context
-    return int(current_app.config.get("INDEX_SYNC_INTERVAL_MS", 0)) if has_app_context() else 0
+    return int(current_app.config.get("INDEX_SYNC_INTERVAL_MS", 50)) if has_app_context() else 0

@@ -11,8 +11,9 @@ Ids are handed out when a row is inserted, just before its commit, so on Postgre
 first. An id skipped over is remembered as a gap and asked for again until it appears or GAP_SECONDS
 pass (a rolled-back transaction leaves a gap that never fills).
 
-`INDEX_SYNC_INTERVAL_MS` (default 0) lets a process skip the check when it checked less than that long
-ago; its own commits always make the next search check.
+`INDEX_SYNC_INTERVAL_MS` (default 50) lets a process skip the check when it checked less than that long
+ago, so a change made on another node reaches this node's searches within that bound (plus the time to
+re-index the changed units); the process's own commits always make its next search check.
 """
 from __future__ import annotations
 
