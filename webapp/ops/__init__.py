@@ -32,6 +32,7 @@ def readyz():
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
     index_dir = current_app.config["INDEX_DIR"]
     try:
+        follow.check_sequence(sess, index_dir)
         follow.catch_up(sess, index_dir, force=True)
         state = follow.status(sess, index_dir)
     except Exception as exc:  # noqa: BLE001

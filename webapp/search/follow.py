@@ -241,6 +241,21 @@ def status(sess: Session, index_dir: str) -> Status:
     return Status(state.head, len(rows), _lag(rows))
 
 
+def check_sequence(sess: Session, index_dir: str) -> bool:
+    """After a failover that lost transactions, the log's ids can start again below this node's head: then
+    forget the state, so that the next catch-up rebuilds. True when that happened. (One query; /readyz.)"""
+    version = current_version(index_dir)
+    state = read_state(version)
+    if state is None:
+        return False
+    top = sess.scalar(select(func.max(IndexChange.id))) or 0
+    if top >= state.head:
+        return False
+    log.warning("search index: the change log's head %s is below this index's %s; rebuilding", top, state.head)
+    (version / STATE_FILE).unlink(missing_ok=True)
+    return True
+
+
 def purge(sess: Session, older_than: timedelta = RETENTION) -> int:
     """Delete log rows older than `older_than` (nodes idle longer than half of it rebuild). Commits."""
     cutoff = datetime.now(timezone.utc) - older_than
