@@ -49,6 +49,7 @@ class Settings:
     oidc_issuer: str | None
     trusted_proxies: int
     index_sync_interval_ms: int
+    compress_responses: bool
     ptv_base_url: str = "https://api.palvelutietovaranto.suomi.fi"
 
     def to_flask(self) -> dict:
@@ -73,6 +74,7 @@ class Settings:
             "OIDC_ISSUER": self.oidc_issuer,
             "TRUSTED_PROXIES": self.trusted_proxies,
             "INDEX_SYNC_INTERVAL_MS": self.index_sync_interval_ms,
+            "COMPRESS_RESPONSES": self.compress_responses,
             "PTV_BASE_URL": self.ptv_base_url,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
             "BABEL_DEFAULT_LOCALE": "fi",
@@ -120,4 +122,5 @@ def load_settings(overrides: dict | None = None) -> Settings:
         # A search checks the index change log at most this often per process (docs/deployment.md).
         index_sync_interval_ms=int(env_vars.get("INDEX_SYNC_INTERVAL_MS", "50")),
         ptv_base_url=env_vars.get("PTV_BASE_URL") or "https://api.palvelutietovaranto.suomi.fi",
+        compress_responses=_bool("COMPRESS_RESPONSES", True),
     )

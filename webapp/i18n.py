@@ -69,7 +69,14 @@ def _select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     babel = Babel(app, locale_selector=_select_locale)
-    babel.domain_instance = CachedDomain(domain=app.config["BABEL_DOMAIN"])
+    domain = babel.domain_instance = CachedDomain(domain=app.config["BABEL_DOMAIN"])
+    # Templates translate straight through the domain (Flask-Babel's callables look the domain up each time).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: domain.get_translations().ugettext(s),
+        ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: domain.get_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: domain.get_translations().unpgettext(c, s, p, n),
+        newstyle=True)
 
     @app.url_value_preprocessor
     def _pull_lang(_endpoint: str | None, values: dict | None) -> None:

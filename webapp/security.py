@@ -24,6 +24,8 @@ CSP = "; ".join([
 
 
 def init_app(app: Flask) -> None:
+    compress = _compression(app)
+
     @app.after_request
     def _headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -37,7 +39,26 @@ def init_app(app: Flask) -> None:
         if request.path.startswith(("/fi/choice", "/sv/choice", "/fi/choose", "/sv/choose", "/fi/my", "/sv/my",
                                  "/staff", "/fi/staff", "/sv/staff", "/identify", "/fi/identify", "/sv/identify")):
             response.headers["Cache-Control"] = "no-store"
+        if compress is not None and "no-store" not in response.headers.get("Cache-Control", ""):
+            response = compress.after_request(response)
         return response
+
+
+def _compression(app: Flask):  # noqa: ANN202
+    """Flask-Compress for public pages, the API and static files, when COMPRESS_RESPONSES is on.
+
+    Pages marked no-store (identification, choices, the staff workspace) are never compressed: they carry
+    CSRF tokens and personal data, and compressing a secret next to text an attacker can reflect into the
+    page leaks it (BREACH). Turn it off where the TLS proxy compresses instead (docs/deployment.md)."""
+    if not app.config.get("COMPRESS_RESPONSES"):
+        return None
+    from flask_compress import Compress
+    app.config.setdefault("COMPRESS_REGISTER", False)  # called from _headers, after no-store is decided
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_MIN_SIZE", 1000)
+    compress = Compress()
+    compress.init_app(app)
+    return compress
 
 
 def client_address() -> str:

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from markupsafe import Markup, escape
 
+from webapp.collation import collation_key
 from webapp.search.params import FIELD_LABELS, SORT_LABELS, SORTS, ParamError, SearchParams
 from webapp.search.reference import Reference
 
@@ -38,6 +39,7 @@ class Field:
     errors: list[str] = field(default_factory=list)
     options: list[tuple[str, str, bool]] = field(default_factory=list)  # (value, label, selected)
     attrs: dict = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)  # option value -> its group, for a long list
 
     @property
     def id(self) -> str:
@@ -56,14 +58,30 @@ class Field:
         desc = self.describedby(hint) or None
         invalid = "true" if self.errors else None
         if self.kind == "select":
-            options = "".join(f'<option {"selected " if sel else ""}value="{escape(v)}">{escape(text)}</option>'
-                              for v, text, sel in self.options)
+            options = self._options()
             return Markup(f"<select {attributes(aria_describedby=desc, aria_invalid=invalid, id=self.id, name=self.name)}>"
                           f"{options}</select>")
         if self.kind == "checkbox":
             checked = bool(self.value)
             return Markup(f"<input {attributes(aria_describedby=desc, checked=checked, id=self.id, name=self.name, type='checkbox', value='1')}>")
         return Markup(f"<input {attributes(aria_describedby=desc, aria_invalid=invalid, id=self.id, name=self.name, value=self.value, **self.attrs)}>")
+
+    def _options(self) -> str:
+        def option(v: str, text: str, sel: bool) -> str:
+            return f'<option {"selected " if sel else ""}value="{escape(v)}">{escape(text)}</option>'
+        if len(self.options) <= GROUP_OVER or not self.groups:
+            return "".join(option(*o) for o in self.options)
+        # A long list (a region's or the country's municipalities) in groups, as people look one up:
+        # region first, then the municipality in alphabetical order.
+        ungrouped = [o for o in self.options if o[0] not in self.groups]
+        by_group: dict[str, list] = {}
+        for o in self.options:
+            if o[0] in self.groups:
+                by_group.setdefault(self.groups[o[0]], []).append(o)
+        out = [option(*o) for o in ungrouped]
+        for name in sorted(by_group, key=collation_key):
+            out.append(f'<optgroup label="{escape(name)}">' + "".join(option(*o) for o in by_group[name]) + "</optgroup>")
+        return "".join(out)
 
     def checkboxes(self) -> Markup:
         """The options of a checkbox group, one <div class="choice"> each."""
@@ -95,6 +113,9 @@ class Filters:
         if name in self.fields:
             return self.fields[name]
         return SimpleNamespace(id="filters-heading", label=SimpleNamespace(text=str(FIELD_LABELS.get(name, name))))
+
+
+GROUP_OVER = 25  # a select with more options than this is grouped (municipalities by region)
 
 
 def _counted(text: str, count: int | None) -> str:
@@ -136,9 +157,11 @@ def build_filters(args, params: SearchParams, facets: dict[str, dict[str, int]],
                          [(slug, _counted(name, count("pilot", slug))) for slug, name in ref.pilots]))
     fields.append(select("element", labels["all_types"],
                          [(c, _counted(text, count("element", c))) for c, text in labels["element"].items()]))
-    fields.append(select("municipality", labels["all_municipalities"], [
+    municipality = select("municipality", labels["all_municipalities"], [
         (code, _counted(name, count("municipality", code))) for code, name in ref.municipalities
-        if not has_facets or count("municipality", code) or code == params.municipality]))
+        if not has_facets or count("municipality", code) or code == params.municipality])
+    municipality.groups = {code: ref.regions[code] for code, _name in ref.municipalities if ref.regions.get(code)}
+    fields.append(municipality)
 
     def multi(name: str, group: str, selected: tuple[str, ...]) -> Field:
         chosen = set(args.getlist(name))

@@ -32,6 +32,7 @@ class Reference:
     labels: dict
     pilots: list[tuple[str, str]]          # (slug, name), collation order
     municipalities: list[tuple[str, str]]  # (code, name), collation order, pilot areas only
+    regions: dict[str, str]  # municipality code -> its region's name
     pilot_names: dict[str, str]
     municipality_names: dict[str, str]
 
@@ -40,7 +41,7 @@ class Reference:
 class _Data:
     loaded_at: float
     pilots: list[tuple[str, str, str]]
-    municipalities: list[tuple[str, str, str]]
+    municipalities: list[tuple[str, str, str, str, str]]
     pilot_slugs: frozenset[str]
     municipality_codes: frozenset[str]
     by_lang: dict
@@ -55,7 +56,8 @@ _labels: dict[str, dict] = {}
 def _load(sess: Session) -> _Data:
     pilots = [tuple(r) for r in sess.execute(select(Pilot.slug, Pilot.name_fi, Pilot.name_sv))]
     area = select(PilotMunicipality.municipality_code)
-    munis = [tuple(r) for r in sess.execute(select(Municipality.code, Municipality.name_fi, Municipality.name_sv)
+    munis = [tuple(r) for r in sess.execute(select(Municipality.code, Municipality.name_fi, Municipality.name_sv,
+                                                   Municipality.region_fi, Municipality.region_sv)
                                             .where(Municipality.code.in_(area)))]
     codes = frozenset(sess.scalars(select(Municipality.code)))
     return _Data(time.monotonic(), pilots, munis, frozenset(p[0] for p in pilots), codes, {})
@@ -94,7 +96,8 @@ def reference(sess: Session, lang: str) -> Reference:
         i = 2 if lang == "sv" else 1
         pilots = sorted(((p[0], p[i] or p[1]) for p in data.pilots), key=lambda p: collation_key(p[1]))
         munis = sorted(((m[0], m[i]) for m in data.municipalities), key=lambda m: collation_key(m[1]))
-        ref = Reference(lang, vocabulary_labels(lang), pilots, munis, dict(pilots), dict(munis))
+        regions = {m[0]: (m[4] if lang == "sv" else m[3]) or "" for m in data.municipalities}
+        ref = Reference(lang, vocabulary_labels(lang), pilots, munis, regions, dict(pilots), dict(munis))
         data.by_lang[lang] = ref
     return ref
 
