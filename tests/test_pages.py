@@ -276,14 +276,29 @@ def test_unit_page_queue_history_table(app, client):
         assert f"<tr><td>{day}</td><td>{qt.t3_days}</td></tr>" in html
 
 
-def test_full_unit_says_so_and_cannot_be_chosen(app, client):
+def test_full_unit_says_so_and_offers_its_waiting_list(app, client):
     unit = visible_units(app, lambda u: u.is_full)[0]
     html = html_of(client, f"/fi/units/{unit.id}")
     assert '<span class="tag tag-full">Täynnä</span>' in html
+    assert f'href="/fi/choose/{unit.id}">Liity jonoon</a>' in html  # the waiting list, not a choice
+    assert "Valitse tämä toimipiste" not in html
+    assert f"<dt>Jonossa olevia asukkaita</dt><dd>{unit.waiting_count}</dd>" in html
+    sv = html_of(client, f"/sv/units/{unit.id}")
+    assert '<span class="tag tag-full">Fullt</span>' in sv and "Ställ dig i kön" in sv
+
+
+def test_full_unit_of_a_pilot_without_waiting_lists_cannot_be_chosen(app, client):
+    from sqlalchemy import update
+
+    from webapp.models import PilotElement
+    unit = visible_units(app, lambda u: u.is_full)[0]
+    with app.app_context():
+        db.session().execute(update(PilotElement).where(PilotElement.pilot_id == unit.pilot_id)
+                             .values(waiting_list_enabled=False))
+        db.session().commit()
+    html = html_of(client, f"/fi/units/{unit.id}")
     assert f"/fi/choose/{unit.id}" not in html
     assert "Tätä toimipistettä ei voi valita juuri nyt." in html
-    sv = html_of(client, f"/sv/units/{unit.id}")
-    assert '<span class="tag tag-full">Fullt</span>' in sv
 
 
 def test_paused_unit_is_not_accepting(app, client):

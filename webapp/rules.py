@@ -33,6 +33,7 @@ REASON_CODES = (
     "switch_limit_reached",
     "unit_not_accepting",
     "unit_full",
+    "waiting_list_first",
 )
 
 EFFECTIVE_RULES = ("next_month_start", "after_notice_days")
@@ -55,6 +56,7 @@ class UnitFacts:
     listed_count: int
     accepting_new: bool
     is_visible: bool = True
+    waiting_count: int = 0  # residents on the unit's waiting list: free places go to them first
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class ExistingChoice:
     effective_from: date
     ended_on: date | None = None  # first day on which the choice no longer applies
     binding_until: date | None = None  # last binding day, as told to the resident
+    counts_as_switch: bool = True  # False: a switch from a waiting list that the pilot does not count
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,8 @@ def switches_in_window(
         return []
     first = min(c.created_on for c in kept)
     counted = [
-        c for c in kept if first < c.created_on <= today < c.created_on + relativedelta(months=12)
+        c for c in kept
+        if c.counts_as_switch and first < c.created_on <= today < c.created_on + relativedelta(months=12)
     ]
     return sorted(counted, key=lambda c: c.created_on)
 
@@ -277,7 +281,8 @@ def decide(
     if current is not None:
         # The binding day stored with the choice is what the resident was told; derive it from
         # the rules only for choices stored without one.
-        bound = current.binding_until or binding_until(rules, current.effective_from)
+        bound = current.binding_until or (
+            binding_until(rules, current.effective_from) if current.counts_as_switch else None)
         if bound is not None and today <= bound:
             reasons.append(Reason("locked_in_until", bound))
         counted = switches_in_window(existing, rules.pilot_slug, rules.element, today)
@@ -294,6 +299,9 @@ def decide(
         reasons.append(Reason("unit_not_accepting"))
     if unit.capacity is not None and unit.listed_count >= unit.capacity:
         reasons.append(Reason("unit_full"))
+    elif unit.capacity is not None and unit.waiting_count >= unit.capacity - unit.listed_count:
+        # Places that free up belong to the residents already waiting (first come, first served).
+        reasons.append(Reason("waiting_list_first"))
 
     allowed = not reasons
     starts = effective_date(rules, today) if allowed else None

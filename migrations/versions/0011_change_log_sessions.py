@@ -1,7 +1,7 @@
 """index change log, login sessions, rate-limit expiry
 
 Revision ID: 0011
-Revises: 0014
+Revises: 0012
 Create Date: 2026-11-30 03:41:42.031553
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0011'
-down_revision = '0014'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -325,3 +325,17 @@ def fillable(form: dict) -> bool:
 
 def now() -> float:
     return time.monotonic()
+
+
+def full_units(db_path) -> tuple[int | None, int | None]:
+    """(the seeded full unit with a queue of three, a full Uusimaa sote-keskus with an empty queue)."""
+    import sqlite3
+    if db_path is None:
+        return None, None
+    with sqlite3.connect(db_path) as conn:
+        queued = conn.execute("SELECT id FROM unit WHERE waiting_count = 3").fetchone()
+        empty = conn.execute(
+            "SELECT u.id FROM unit u JOIN pilot p ON p.id = u.pilot_id WHERE p.slug = 'uusimaa' AND u.element = "
+            "'sote_centre' AND u.is_hidden = 0 AND u.accepting_new = 1 AND u.capacity = u.listed_count "
+            "AND u.waiting_count = 0 ORDER BY u.id DESC").fetchone()
+    return (queued[0] if queued else None), (empty[0] if empty else None)

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser_harness import (ARTIFACTS, DESKTOP, SCREENSHOTS, Checker, PageResult, fillable, form_key, now, url_lang,
-                             EMPTY_SUBMIT_JS, VALID_SUBMIT_JS, AXE_JS)
+from browser_harness import (ARTIFACTS, DESKTOP, SCREENSHOTS, Checker, PageResult, fillable, form_key, full_units, now,
+                             url_lang, EMPTY_SUBMIT_JS, VALID_SUBMIT_JS, AXE_JS)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -65,6 +65,7 @@ def _set_staff_password(app) -> str | None:  # noqa: ANN001
 class LiveServer:
     url: str
     staff_email: str | None
+    db_path: Path | None = None
     ptv_unit: int | None = None  # a unit imported from PTV, with accessibility sentences
 
 
@@ -105,7 +106,9 @@ def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
     app = create_app({
         "DATABASE_URL": f"sqlite:///{work / 'live.db'}", "INDEX_DIR": str(work / "index"),
         "INSTANCE_DIR": str(work), "TESTING": True, "RATE_LIMIT_ENABLED": False,
-        "SECRET_KEY": "browser-test-secret-key-" * 2, "RESIDENT_KEY_SECRET": "browser-test-resident-secret-" * 2,
+        "SECRET_KEY": "browser-test-secret-key-" * 2,
+        # The seed's secret (tests/conftest.py), so the test persons' seeded choices and waiting lists are theirs.
+        "RESIDENT_KEY_SECRET": "test-resident-secret-" * 3,
     })
     staff_email = _set_staff_password(app)
     ptv_unit = _import_ptv_unit(app)
@@ -118,7 +121,7 @@ def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
         thread.join(timeout=10)
         app.extensions["db_engine"].dispose()
 
-    return LiveServer(f"http://127.0.0.1:{server.server_port}", staff_email, ptv_unit), stop
+    return LiveServer(f"http://127.0.0.1:{server.server_port}", staff_email, work / "live.db", ptv_unit), stop
 
 
 @pytest.fixture(scope="session")
@@ -303,7 +306,9 @@ IDENTIFY_PICK_JS = """(person) => {
   if (!forms.length) return 'no POST form in main';
   const form = forms[0];
   const radios = Array.from(form.querySelectorAll('input[type=radio]:not([disabled])'));
-  if (radios.length) (radios.find(r => r.value === PREFERRED[person]) || radios[person % radios.length]).checked = true;
+  // `person` is an index into PREFERRED, or a test person's slug (e.g. 'ville').
+  const want = typeof person === 'string' ? person : PREFERRED[person];
+  if (radios.length) (radios.find(r => r.value === want) || radios[(typeof person === 'number' ? person : 0) % radios.length]).checked = true;
   const select = form.querySelector('select');
   if (select) { const opts = Array.from(select.options).filter(o => o.value); if (opts.length) select.value = opts[person % opts.length].value; }
   const buttons = Array.from(form.querySelectorAll('button:not([type]), button[type=submit], input[type=submit]'))
@@ -370,7 +375,8 @@ class NotAllowed(Exception):
 CONTINUE_LINK_JS = """() => {
   const here = location.pathname;
   const a = Array.from(document.querySelectorAll('main a.button:not(.secondary)'))
-    .find(a => a.origin === location.origin && a.pathname !== here && !/\\/(search|units|pilots)(\\/|$)/.test(a.pathname));
+    .find(a => a.origin === location.origin && a.pathname !== here && !/\\/(search|units|pilots)(\\/|$)/.test(a.pathname)
+               && !/\\/waiting-list$/.test(a.pathname));  // a choice, not a place in a queue
   return a ? a.href : null;
 }"""
 
@@ -463,6 +469,68 @@ def staff_sign_in(checker: Checker, site: Site, lang: str, email: str | None) ->
     return None
 
 
+def check_paper_waiting_refusal(staff: Checker, site: Site) -> None:
+    """The paper waiting-list form's refusal (a unit with free places), in both languages."""
+    from datetime import date
+
+    from webapp.identity.test_persons import find_test_person
+    hetu = find_test_person("aino", date.today()).hetu
+    for lang in LANGS:
+        resp = staff.goto(f"{site.base}/{lang}/staff/paper-waiting-list")
+        if resp is None or resp.status >= 400:
+            site.skipped[f"staff paper waiting list ({lang})"] = f"answers {resp.status if resp else 'nothing'}"
+            continue
+        sent = _submit_form(staff, staff.page.evaluate(
+            "() => Array.from(document.querySelectorAll('form')).findIndex(f => f.closest('main') && f.querySelector('#hetu'))"),
+            """(index) => { const f = document.querySelectorAll('form')[index];
+                f.querySelector('#hetu').value = '%s';
+                const s = f.querySelector('#unit'); s.selectedIndex = 1; f.requestSubmit(); }""" % hetu)
+        if isinstance(sent, Exception):
+            site.skipped[f"staff paper waiting list ({lang})"] = str(sent).splitlines()[0]
+            continue
+        staff.record("state: staff paper waiting list answered", sent)
+        site.checked["staff pages"] = site.checked.get("staff pages", 0) + 1
+
+
+def check_waiting_lists(site: Site, new_page, anon: Checker, live_server) -> list[Checker]:  # noqa: ANN001
+    """The waiting-list pages of the test person Ville Jonottaja (3rd in a queue, a message) in both
+    languages: My choices, the receipt, leaving, Messages, the e-mail form and its errors, the offer
+    and the join page at another full unit (with the warning that it replaces his list), and the
+    error pages of a bad or expired verification link."""
+    queued, empty = full_units(live_server.db_path)
+    if queued is None or empty is None:
+        site.skipped["waiting list states"] = "the seed has no full unit with a queue (webapp/seeding/waiting.py)"
+        return []
+    checkers = []
+    for lang in LANGS:
+        checker = Checker(new_page(), site.base, who=f"ville ({lang})")
+        checker.shot_names = anon.shot_names
+        checkers.append(checker)
+        checker.goto(f"{site.base}/{lang}/identify/test")
+        why = identify(checker, site, lang, record=False, person="ville")
+        if why:
+            site.skipped[f"waiting list states ({lang})"] = why
+            continue
+        mine = checker.crawl([f"/{lang}/my-choices", f"/{lang}/messages", f"/{lang}/messages/email"],
+                             label="waiting-list crawl", max_pages=12,
+                             allow=lambda p: any(w in p for w in ("/my-choices", "/messages")))
+        checker.goto(f"{site.base}/{lang}/my-choices")
+        checker.state_screenshots("waiting-my-choices")
+        checker.goto(f"{site.base}/{lang}/messages")
+        checker.state_screenshots("waiting-messages")
+        for label, path in (("state: waiting-list offer (replaces a list)", f"/{lang}/choose/{empty}"),
+                            ("state: waiting-list join (replaces a list)", f"/{lang}/choose/{empty}/waiting-list"),
+                            ("state: unit page, resident in the queue", f"/{lang}/units/{queued}"),
+                            ("state: verification link not valid", f"/{lang}/messages/email/verify/not-a-valid-token"),
+                            ("state: waiting-list entry not found", f"/{lang}/my-choices/waiting/ABCDEFGHJK/leave")):
+            checker.record(label, checker.goto(site.base + path))
+            site.checked["waiting list states"] = site.checked.get("waiting list states", 0) + 1
+        checker.goto(f"{site.base}/{lang}/choose/{empty}/waiting-list")
+        checker.state_screenshots("waiting-join")
+        check_form_errors(checker, site, mine, label="state: waiting-list form errors")
+    return checkers
+
+
 @pytest.fixture(scope="session")
 def site(live_server, new_page) -> Site:  # noqa: ANN001
     """Crawl the site from /fi/ and /sv/, then the states a crawler cannot reach, checking each page."""
@@ -520,6 +588,10 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
         check_form_errors(journey, site, mine, label="state: signed-in form errors")
     site.timings["choice journey"] = now() - t
 
+    t = now()
+    waiting_checkers = check_waiting_lists(site, new_page, anon, live_server)
+    site.timings["waiting lists"] = now() - t
+
     # The staff workspace for a signed-in staff member.
     t = now()
     staff = Checker(new_page(), base, who="staff")
@@ -541,9 +613,10 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
             if live_server.ptv_unit is not None:
                 staff.record("state: staff page of a PTV unit", staff.goto(f"{base}/{lang}/staff/units/{live_server.ptv_unit}"))
         check_form_errors(staff, site, staff_pages, label="state: staff form errors")
+        check_paper_waiting_refusal(staff, site)
     site.timings["staff"] = now() - t
 
-    site.results = anon.results + [r for j in journeys for r in j.results] + staff.results
+    site.results = anon.results + [r for j in journeys + waiting_checkers for r in j.results] + staff.results
     site.screenshots = anon.shot_names
     site.timings["total"] = now() - t0
     # A list of what was checked, for people reading the artifacts.

@@ -275,7 +275,7 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
             # A decision page: a continue button (link), or a refusal.
             a = tab_to(page, lambda a: a["tag"] == "body" or (
                 a["inMain"] and a["tag"] == "a" and "button" in a["cls"] and "secondary" not in a["cls"]
-                and not re.search(r"/(search|units|pilots)(/|$)", urlsplit(a["href"]).path)), trail)
+                and not re.search(r"/(search|units|pilots)(/|$)|/waiting-list$", urlsplit(a["href"]).path)), trail)
             if a and a["tag"] != "body":
                 press_and_wait(page, "Enter", trail)
                 continue
@@ -288,3 +288,54 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
         else:
             fail("no receipt after 8 steps")
     fail("no unit among the first 10 results could be chosen")
+
+
+# -- a full unit to "you are first in the queue", by keyboard -----------------------------------------------
+@pytest.mark.parametrize("lang", ["fi", "sv"])
+def test_keyboard_journey_from_a_full_unit_to_first_in_the_queue(fresh_server, new_page, lang: str) -> None:  # noqa: ANN001
+    """From the page of a full unit with an empty queue (the one page.goto), by Tab, Space and Enter only:
+    join the waiting list → identify → the offer on the decision page → confirm → the receipt says first."""
+    from browser_harness import full_units
+    _queued, unit = full_units(fresh_server.db_path)
+    assert unit is not None, "the seed has no full unit with an empty queue (webapp/seeding/waiting.py)"
+    page = new_page()
+    trail: list[str] = []
+    page.goto(f"{fresh_server.url}/{lang}/units/{unit}")
+    trail.append(f"start /{lang}/units/{unit}")
+
+    def fail(msg: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"keyboard-queue-failure-{lang}.png"), full_page=True)
+        pytest.fail(f"{msg}\nkeyboard trail:\n  " + "\n  ".join(trail), pytrace=False)
+
+    join = tab_to(page, lambda a: a["inMain"] and re.search(rf"/{lang}/choose/{unit}$", urlsplit(a["href"]).path) is not None,
+                  trail)
+    if not join:
+        fail("the full unit's page has no 'join the waiting list' link reachable by Tab")
+    press_and_wait(page, "Enter", trail)
+    if "/identify" not in urlsplit(page.url).path:
+        fail(f"expected the identification page, got {page.url}")
+    if not page.evaluate("() => !!document.querySelector('main form[method=post], main form[method=POST]')"):
+        a = tab_to(page, lambda a: a["inMain"] and re.search(r"/identify/test", urlsplit(a["href"]).path) is not None, trail)
+        if not a:
+            fail("no link to the test identification reachable by Tab")
+        press_and_wait(page, "Enter", trail)
+    problem = _complete_form_by_keyboard(page, trail)  # the first test person (Aino: may choose in Uusimaa)
+    if problem:
+        fail(f"identification: {problem}")
+    if not re.search(rf"/choose/{unit}$", urlsplit(page.url).path):
+        fail(f"after identification expected the decision page, got {page.url}")
+    offer = tab_to(page, lambda a: a["inMain"] and urlsplit(a["href"]).path.endswith(f"/choose/{unit}/waiting-list"), trail)
+    if not offer:
+        fail("the decision page offers no waiting list reachable by Tab")
+    press_and_wait(page, "Enter", trail)
+    problem = _complete_form_by_keyboard(page, trail)
+    if problem:
+        fail(f"join page: {problem}")
+    text = page.inner_text("main")
+    first = {"fi": "Olet jonossa ensimmäisenä", "sv": "Du står först i kön"}[lang]
+    if first not in text or "/my-choices/waiting/" not in page.url:
+        fail(f"the receipt does not say '{first}' ({page.url})")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"keyboard-queue-first-{lang}.png"), full_page=True)
+    print("\n" + "\n".join(trail))

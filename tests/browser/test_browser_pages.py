@@ -235,7 +235,7 @@ def test_key_page_screenshots_written(site) -> None:  # noqa: ANN001
     assert not missing, f"key pages not found by the crawl, so no screenshot: {missing}"
 
 
-@pytest.mark.parametrize("flow", ["search states", "choice journey states", "staff pages"])
+@pytest.mark.parametrize("flow", ["search states", "choice journey states", "staff pages", "waiting list states"])
 def test_flow_was_checked(site, flow: str) -> None:  # noqa: ANN001
     """The states a crawler cannot reach were really checked (or say why not)."""
     reasons = {k: v for k, v in site.skipped.items() if k.split(" (")[0].split()[0] == flow.split()[0]}

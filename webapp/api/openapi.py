@@ -99,7 +99,7 @@ def openapi_document(catalogue: dict) -> dict:
             "type": "object",
             "required": ["id", "name", "element", "pilot", "provider", "address", "postcode", "municipality", "lat",
                          "lon", "services", "languages", "features", "capacity", "listed_count", "accepting_new",
-                         "is_full", "queue_times", "is_demo"],
+                         "is_full", "waiting_list_length", "queue_times", "is_demo"],
             "properties": {
                 "id": {"type": "integer"},
                 "name": {"$ref": "#/components/schemas/Bilingual"},
@@ -120,6 +120,8 @@ def openapi_document(catalogue: dict) -> dict:
                 "listed_count": {"type": "integer"},
                 "accepting_new": {"type": "boolean"},
                 "is_full": {"type": "boolean"},
+                "waiting_list_length": {"type": "integer", "minimum": 0,
+                                        "description": "Residents on the unit's waiting list (a number only)"},
                 "queue_times": {"type": "array", "items": {"$ref": "#/components/schemas/QueueTime"},
                                 "description": "The latest measurement per profession."},
                 "distance_km": {"type": "number", "nullable": True,

@@ -1,5 +1,5 @@
 """Choice journey: choose, confirm, receipt, my choices."""
 from flask import Blueprint
 
-bp = Blueprint("choice", __name__, url_prefix="/<any(fi,sv):lang>")
-from webapp.choice import views  # noqa: E402,F401
+bp = Blueprint("choice", __name__, url_prefix="/<any(fi,sv):lang>", cli_group=None)
+from webapp.choice import cli, views, views_messages, views_waiting  # noqa: E402,F401

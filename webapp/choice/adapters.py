@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from webapp.models import Choice, Pilot, Resident, Unit
 from webapp.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts
+from webapp.waiting_rules import WaitingRules
 
 
 def rules_for(pilot: Pilot, element: str) -> ChoiceRules:
@@ -28,6 +29,17 @@ def choice_rules(pilot, pe, element: str, municipalities: frozenset[str]) -> Cho
         effective=pe.effective)
 
 
+def waiting_rules_for(pilot: Pilot, element: str) -> WaitingRules:
+    """The pilot's waiting-list rules for `element`; an element the pilot lacks has no lists."""
+    pe = pilot.element(element)
+    if pe is None:
+        return WaitingRules(enabled=False)
+    return WaitingRules(enabled=pe.waiting_list_enabled, months=pe.waiting_months,
+                        counts_as_switch=pe.waiting_counts_as_switch,
+                        when_not_accepting=pe.waiting_when_not_accepting,
+                        keep_when_skipped=pe.waiting_keep_when_skipped)
+
+
 def resident_facts(resident: Resident) -> ResidentFacts:
     return ResidentFacts(birth_date=resident.birth_date, home_municipality=resident.home_municipality_code,
                          in_institutional_care=resident.in_institutional_care)
@@ -37,14 +49,14 @@ def unit_facts(unit: Unit) -> UnitFacts:
     return UnitFacts(id=unit.id, pilot_slug=unit.pilot.slug, element=unit.element,
                      municipality=unit.municipality_code, capacity=unit.capacity,
                      listed_count=unit.listed_count, accepting_new=unit.accepting_new,
-                     is_visible=not unit.is_hidden)
+                     is_visible=not unit.is_hidden, waiting_count=unit.waiting_count)
 
 
 def existing_choice(choice: Choice, pilot_slug: str) -> ExistingChoice:
     return ExistingChoice(unit_id=choice.unit_id, pilot_slug=pilot_slug, element=choice.element,
                           status=choice.status, created_on=choice.created_on,
                           effective_from=choice.effective_from, ended_on=choice.ended_on,
-                          binding_until=choice.binding_until)
+                          binding_until=choice.binding_until, counts_as_switch=choice.counts_as_switch)
 
 
 def existing_choices(sess: Session, resident_id: int) -> list[tuple[Choice, ExistingChoice]]:

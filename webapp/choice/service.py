@@ -17,6 +17,7 @@ Capacity (never more than ``Unit.capacity`` listed customers):
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -33,7 +34,8 @@ from webapp.rules import ChoiceRules, Decision, ExistingChoice, Reason, UnitFact
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
-CHANNELS = ("web", "paper")
+log = logging.getLogger(__name__)
+CHANNELS = ("web", "paper", "queue")  # queue: a switch from a waiting list (webapp/choice/promotion.py)
 
 
 
@@ -169,7 +171,7 @@ def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
     """Lock the unit's row and read it with its pilot's rules (two statements, no ORM objects)."""
     row = sess.execute(
         select(Unit.id, Unit.pilot_id, Unit.provider_id, Unit.element, Unit.municipality_code, Unit.capacity,
-               Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Pilot.slug, Pilot.choice_opens_on,
+               Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Unit.waiting_count, Pilot.slug, Pilot.choice_opens_on,
                Pilot.choice_closes_on, *_PE)
         .join(Pilot, Pilot.id == Unit.pilot_id)
         .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
@@ -180,13 +182,14 @@ def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
                                             .where(PilotMunicipality.pilot_id == row.pilot_id)))
     facts = UnitFacts(id=row.id, pilot_slug=row.slug, element=row.element, municipality=row.municipality_code,
                       capacity=row.capacity, listed_count=row.listed_count, accepting_new=row.accepting_new,
-                      is_visible=not row.is_hidden)
+                      is_visible=not row.is_hidden, waiting_count=row.waiting_count)
     rules = choice_rules(row, row if row.pe_id is not None else None, row.element, municipalities)
     return LockedUnit(row.id, row.pilot_id, row.provider_id, row.element, facts, rules)
 
 
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
-                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> Outcome:
+                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None,
+                  promotion=None) -> Outcome:  # noqa: ANN001
     """Register or switch `resident_id` to `unit_id`, deciding again under locks.
 
     - The same `request_token` twice (double submit, reload, back-and-submit) gives the first
@@ -194,6 +197,8 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     - A refusal creates nothing and is recorded in the audit log with its reason codes.
     - `channel='paper'` with `actor_type='staff'` and `actor_id` = staff user id records a
       paper choice entered by staff (the resident is still the subject of the audit event).
+    - `promotion` (webapp/choice/promotion.py) switches the first resident of a waiting list: it
+      decides with the waiting-list rules and claims the entry inside this same transaction.
     Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
     the token belongs to another resident's choice.
 
@@ -203,18 +208,20 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
+    freed: set[int] = set()  # units whose place a switch taking effect here released
     try:
         with db.write_transaction(sess):
             resident = _locked_resident(sess, resident_id)
             rows = existing_choices(sess, resident_id)
-            if _activate(sess, [c.id for c, ex in rows if c.status == "pending" and c.effective_from <= today]):
+            if _activate(sess, [c.id for c, ex in rows if c.status == "pending" and c.effective_from <= today], freed):
                 rows = existing_choices(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
             if request_token:
                 earlier = next((c for c, _ex in rows if c.request_token == request_token), None)
                 if earlier is not None:
                     return Outcome("duplicate", choice=earlier)
             unit = _locked_unit(sess, unit_id)
-            decision = decide(resident_facts(resident), unit.facts, [ex for _c, ex in rows], unit.rules, today)
+            facts = (resident_facts(resident), unit.facts, [ex for _c, ex in rows], unit.rules, today)
+            decision = promotion.decide(*facts) if promotion is not None else decide(*facts)
             if decision.allowed:
                 reserved = sess.execute(
                     update(Unit).where(Unit.id == unit_id,
@@ -235,12 +242,15 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
                             status="pending", channel=channel, reference=new_reference(),
                             request_token=request_token or secrets.token_urlsafe(24), created_on=today,
                             effective_from=effective, binding_until=decision.binding_until,
-                            previous_choice_id=previous.id if previous is not None else None)
+                            previous_choice_id=previous.id if previous is not None else None,
+                            counts_as_switch=promotion.counts_as_switch if promotion is not None else True)
             sess.add(choice)
             sess.flush()
             _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
                    provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
                    before=_snapshot(previous) if previous is not None else None)
+            if promotion is not None:
+                promotion.claim(sess, choice)
             outcome = Outcome("created", choice=choice, decision=decision)
     except IntegrityError:
         # The token is taken (unique request_token): by this resident's request that won a race, whose
@@ -252,6 +262,8 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
         if earlier.resident_id != resident_id:
             raise ChoiceConflict("token_mismatch") from None
         return Outcome("duplicate", choice=earlier)
+    finally:
+        _promote(sess, freed, today)
     if effective <= today:  # an 'after_notice_days' rule with 0 days: in force at once
         activate_due_choices(sess, today, resident_id=resident_id)
     return outcome
@@ -268,15 +280,33 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
         if sess.in_transaction():
             sess.rollback()  # end the read so the caller's next transaction starts fresh
         return 0
+    freed: set[int] = set()
     with db.write_transaction(sess):
-        activated = _activate(sess, list(sess.scalars(due)))
+        activated = _activate(sess, list(sess.scalars(due)), freed)
     sess.expire_all()
+    _promote(sess, freed, today)
     return activated
 
 
-def _activate(sess: Session, choice_ids: list[int]) -> int:
+def _promote(sess: Session, unit_ids: set[int], today: date) -> None:
+    """After the commit: places freed at these units go to the first eligible residents of their
+    waiting lists. A failure is logged, never raised: the change that freed the place stands, and
+    `flask run-waiting-lists` fills the place later."""
+    if not unit_ids:
+        return
+    from webapp.choice.promotion import promote_from_waiting_lists
+    try:
+        promote_from_waiting_lists(sess, sorted(unit_ids), today)
+    except Exception:  # noqa: BLE001
+        sess.rollback()
+        log.exception("promotion from the waiting lists of units %s failed; run flask run-waiting-lists",
+                      sorted(unit_ids))
+
+
+def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = None) -> int:
     """Inside the caller's transaction: activate these pending choices (oldest effective date first),
-    end the choices they replace and release the old units' places. Returns how many it activated."""
+    end the choices they replace and release the old units' places (their ids are added to `freed`).
+    Returns how many it activated."""
     if not choice_ids:
         return 0
     activated = 0
@@ -298,6 +328,8 @@ def _activate(sess: Session, choice_ids: list[int]) -> int:
                 sess.execute(update(Unit).where(Unit.id == old.unit_id, Unit.listed_count > 0)
                              .values(listed_count=Unit.listed_count - 1)
                              .execution_options(synchronize_session=False))
+                if freed is not None:
+                    freed.add(old.unit_id)
     if activated:
         sess.expire_all()  # the updates above bypassed the identity map
     return activated
@@ -328,6 +360,7 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
                provider_id=unit.provider_id if unit else None, before=before,
                after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
     sess.expire_all()
+    _promote(sess, {choice.unit_id}, today)
     return sess.get(Choice, choice.id)
 
 

@@ -60,8 +60,9 @@ def _home_municipality(resident) -> Municipality | None:  # noqa: ANN001
 
 
 def _render_decision(ev, today, status: int = 200):  # noqa: ANN001, ANN202
+    from webapp.choice.waiting import join_offer
     return render_template("choice/decision.html", ev=ev, d=ev.decision, unit=ev.unit, today=today,
-                           home=_home_municipality(ev.resident)), status
+                           home=_home_municipality(ev.resident), je=join_offer(db.session(), ev, today)), status
 
 
 @bp.get("/choose/<int:unit_id>")
@@ -163,7 +164,9 @@ def my_choices():
         return redirect_
     today = clock.today()
     groups = svc.resident_choices(db.session(), rid, today)
-    return render_template("choice/my_choices.html", groups=groups, today=today)
+    from webapp.choice.waiting import resident_standings
+    return render_template("choice/my_choices.html", groups=groups, today=today,
+                           standings=resident_standings(db.session(), rid))
 
 
 def _own_choice(rid: int, reference: str):  # noqa: ANN202
@@ -201,6 +204,8 @@ def cancel(reference: str):
         try:
             cancelled = svc.cancel_choice(db.session(), rid, reference, today)
             _forget_token(cancelled.unit_id)
+            from webapp.choice.mail import send_soon
+            send_soon(db.session())
         except svc.ChoiceNotFound:
             abort(404)
         except svc.ChoiceConflict:
@@ -216,10 +221,14 @@ def cancel(reference: str):
 
 STATUS_LABELS = {"pending": _l("Waiting to take effect"), "active": _l("In force"), "ended": _l("Ended"),
                  "cancelled": _l("Cancelled")}
-CHANNEL_LABELS = {"web": _l("Online"), "paper": _l("Paper form")}
+WAITING_LABELS = {"waiting": _l("In the queue"), "promoted": _l("Switched to the unit"), "left": _l("Left the queue"),
+                  "replaced": _l("Left for another list"), "expired": _l("Expired"),
+                  "removed": _l("Taken off the list under the rules")}
+CHANNEL_LABELS = {"web": _l("Online"), "paper": _l("Paper form"), "queue": _l("Waiting list")}
 
 
 @bp.context_processor
 def _labels() -> dict:
     return {"ELEMENT_LABELS": ELEMENTS, "SECTOR_LABELS": SECTORS, "STATUS_LABELS": STATUS_LABELS,
+            "WAITING_LABELS": WAITING_LABELS,
             "CHANNEL_LABELS": CHANNEL_LABELS, "resident_name": display_name(), "timedelta1": timedelta(days=1)}

@@ -78,6 +78,10 @@ def test_persons(today: date) -> list[TestPerson]:
         ("pekka", "Pekka", "Kaksivalinta", date(1959, 10, 9), 911, "091", False, "fi",
          _l("Resident of Helsinki with a sote-keskus choice and a pending oral-health choice that can be cancelled."),
          "resident of Helsinki, active sote-keskus choice and a pending oral-health choice (cancellable)"),
+        ("ville", "Ville", "Jonottaja", date(1979, 3, 14), 912, "186", False, "fi",
+         _l("Resident of Järvenpää, third in the waiting list of a full sote-keskus, with a message about an "
+            "expired place in another queue."),
+         "resident of Järvenpää, 3rd in the waiting list of a full sote-keskus; a message in Messages"),
     ]
     return [TestPerson(slug, given, family, hetu_for(born, individual),
                        RegisterRecord(born, muni, care, lang), shows, shows_en)

@@ -32,7 +32,7 @@ class Choice(Base):
     pilot_id: Mapped[int] = mapped_column(ForeignKey("pilot.id"))
     element: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12))  # pending | active | ended | cancelled
-    channel: Mapped[str] = mapped_column(String(8), default="web")  # web | paper
+    channel: Mapped[str] = mapped_column(String(8), default="web")  # web | paper | queue
     reference: Mapped[str] = mapped_column(String(20), unique=True)
     # One submitted confirmation form creates at most one choice (double submit, reload).
     request_token: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -43,6 +43,9 @@ class Choice(Base):
     ended_on: Mapped[date | None] = mapped_column(Date)
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     previous_choice_id: Mapped[int | None] = mapped_column(ForeignKey("choice.id"))
+    # False for a switch from a waiting list when the pilot says such a switch neither counts against
+    # the switch limit nor starts a lock-in (PilotElement.waiting_counts_as_switch).
+    counts_as_switch: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     unit = relationship("Unit", lazy="joined")
     resident = relationship("Resident")

@@ -84,6 +84,15 @@ class PilotElement(Base):
     notice_days: Mapped[int] = mapped_column(Integer, default=21)
     effective: Mapped[str] = mapped_column(String(20), default="next_month_start")
     capitation_eur_per_month: Mapped[int | None] = mapped_column(Integer)
+    # Waiting lists (webapp/waiting_rules.py): whether the element's units keep one, how many months an
+    # entry lasts, whether a switch from the list counts against the limit and starts a lock-in, whether a
+    # unit that is not taking new customers still lets a queue form, and whether a resident skipped for a
+    # reason that passes with time keeps their place.
+    waiting_list_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    waiting_months: Mapped[int] = mapped_column(Integer, default=6, server_default="6")
+    waiting_counts_as_switch: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    waiting_when_not_accepting: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    waiting_keep_when_skipped: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
     # Which of the values above are demo values not found in the source documents.
     demo_fields: Mapped[str] = mapped_column(String(300), default="")
 

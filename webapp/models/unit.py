@@ -49,6 +49,10 @@ class Unit(Base):
     capacity: Mapped[int | None] = mapped_column(Integer)
     listed_count: Mapped[int] = mapped_column(Integer, default=0)
     accepting_new: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Residents on the unit's waiting list (status 'waiting'), kept with the list like listed_count.
+    waiting_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Staff let a waiting list form while the unit is not taking new customers.
+    waiting_when_closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     is_hidden: Mapped[bool] = mapped_column(Boolean, default=False)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -111,6 +111,20 @@ def get_visible_unit(unit_id: int) -> Unit:
     return unit
 
 
+def waiting_facts(u: Unit) -> dict:
+    """Whether the unit keeps a waiting list, and the signed-in resident's place in it. The pilot's
+    rules are read only when they matter: the unit has a queue, is full or is not taking customers."""
+    from webapp.choice.waiting import standing_at
+    from webapp.identity.signin import current_resident_id
+    relevant = u.element in DIRECT_CHOICE_ELEMENTS and (u.waiting_count > 0 or u.is_full or not u.accepting_new)
+    element = u.pilot.element(u.element) if relevant else None
+    has_list = element is not None and element.waiting_list_enabled
+    queue_when_closed = has_list and (element.waiting_when_not_accepting or u.waiting_when_closed)
+    rid = current_resident_id() if has_list and u.waiting_count > 0 else None
+    return {"has_waiting_list": has_list, "queue_when_closed": queue_when_closed,
+            "standing": standing_at(db.session(), rid, u.id) if rid is not None else None}
+
+
 @bp.get("/units/<int:unit_id>")
 def unit(unit_id: int):
     u = get_visible_unit(unit_id)
@@ -127,4 +141,4 @@ def unit(unit_id: int):
         services=in_vocabulary_order(u.service_codes, SERVICES),
         languages=in_vocabulary_order(u.language_codes, SERVICE_LANGUAGES),
         features=in_vocabulary_order(u.feature_codes, FEATURES),
-        ptv_accessibility=accessibility_groups(u, current_lang()))
+        ptv_accessibility=accessibility_groups(u, current_lang()), **waiting_facts(u))

@@ -56,6 +56,7 @@ class Card:
     accepting_new: bool
     is_demo: bool
     t3: dict[str, LatestT3]
+    waiting_count: int = 0  # residents on the unit's waiting list
 
     @classmethod
     def from_json(cls, text: str) -> "Card":
@@ -71,7 +72,8 @@ class Card:
             services=tuple(d["services"]), languages=tuple(d["languages"]), features=tuple(d["features"]),
             capacity=d["capacity"], listed_count=d["listed_count"], accepting_new=d["accepting_new"],
             is_demo=d["is_demo"],
-            t3={p: LatestT3(days, date.fromisoformat(measured)) for p, (days, measured) in d["t3"].items()})
+            t3={p: LatestT3(days, date.fromisoformat(measured)) for p, (days, measured) in d["t3"].items()},
+            waiting_count=d.get("waiting_count", 0))
 
     @property
     def is_full(self) -> bool:

@@ -144,6 +144,7 @@ class UnitData:
     is_demo: bool = False
     pilot_name_fi: str = ""
     pilot_name_sv: str = ""
+    waiting_count: int = 0
     services: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
@@ -164,7 +165,7 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
                    Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug,
-                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv,
+                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv, Unit.waiting_count,
                    Postcode.name_fi, Postcode.name_sv, Municipality.name_fi, Municipality.name_sv,
                    Municipality.region_fi, Municipality.region_sv)
             .join(Provider, Provider.id == Unit.provider_id).join(Pilot, Pilot.id == Unit.pilot_id)
@@ -177,11 +178,11 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
     for chunk in chunks:
         stmt = base if chunk is None else base.where(Unit.id.in_(chunk))
         for row in sess.execute(stmt):
-            units[row[0]] = UnitData(*row[:22])
-            if row[22] is not None:
-                ctx.postcodes[row[7]] = (row[22], row[23])
-            if row[24] is not None:
-                ctx.municipalities[row[8]] = tuple(row[24:28])
+            units[row[0]] = UnitData(*row[:23])
+            if row[23] is not None:
+                ctx.postcodes[row[7]] = (row[23], row[24])
+            if row[25] is not None:
+                ctx.municipalities[row[8]] = tuple(row[25:29])
         in_chunk = (lambda col: col.in_(chunk)) if chunk is not None else (lambda col: true())
         codes = union_all(
             select(literal("services").label("kind"), UnitService.unit_id, UnitService.code)
@@ -259,7 +260,7 @@ def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
         "postcode_name": [pc[0], pc[1]], "municipality": [unit.municipality_code, muni[0], muni[1]],
         "lat": unit.lat, "lon": unit.lon, "services": sorted(unit.services), "languages": sorted(unit.languages),
         "features": sorted(unit.features), "capacity": unit.capacity, "listed_count": unit.listed_count,
-        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo),
+        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo), "waiting_count": unit.waiting_count,
         "t3": {p: [int(days), measured.isoformat()] for p, (days, measured) in sorted(unit.latest_t3.items())},
     }, ensure_ascii=False, separators=(",", ":"))
 

@@ -20,8 +20,9 @@ def run_seed(sess: Session, demo: bool = True) -> str:
 def demo_seed_steps() -> list:
     """Seed steps owned by other areas (test persons, staff accounts)."""
     from webapp.identity.test_persons import seed_test_persons
+    from webapp.seeding.waiting import seed_waiting_lists
     from webapp.staff.accounts import seed_demo_accounts
-    return [seed_test_persons, seed_demo_accounts]
+    return [seed_test_persons, seed_waiting_lists, seed_demo_accounts]
 
 
 def dev_account_lines() -> list[str]:

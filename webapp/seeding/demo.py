@@ -195,7 +195,7 @@ class DemoGenerator:
         unit.capacity = rng.choice([1500, 2000, 3000, 4000, 6000, 8000, 12000])
         roll = rng.random()
         if roll < 0.12:
-            unit.listed_count, unit.accepting_new = unit.capacity, False  # full
+            unit.listed_count, unit.accepting_new = unit.capacity, True  # full: no place, a queue can form
         elif roll < 0.18:
             unit.listed_count, unit.accepting_new = int(unit.capacity * 0.8), False  # paused by the provider
         else:

@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from webapp.models import Choice, Pilot, Resident, Unit
+from webapp.models import Choice, Pilot, Resident, Unit, WaitingEntry
 from webapp.rules import age_on
 
 AGE_GROUPS = (("0-17", 0, 17), ("18-29", 18, 29), ("30-44", 30, 44), ("45-64", 45, 64), ("65-74", 65, 74),
@@ -32,6 +32,7 @@ class UnitFigures:
     by_age: dict[date, dict[str, int]] = field(default_factory=dict)
     rate: int | None = None
     basis: dict[date, int] = field(default_factory=dict)
+    queued: dict[date, int] = field(default_factory=dict)  # waiting-list entries on the list in the month
 
 
 @dataclass
@@ -89,15 +90,31 @@ def pilot_figures(sess: Session, pilot: Pilot, year: int, today: date) -> PilotF
                     group = age_group(age_on(birth_date, month))
                     fig.by_age.setdefault(month, {})
                     fig.by_age[month][group] = fig.by_age[month].get(group, 0) + 1
+    if months:
+        _count_queued(sess, pilot, months, figures)
     for fig in figures.values():
         if fig.rate is not None:
             fig.basis = {m: n * fig.rate for m, n in fig.listed.items()}
     return PilotFigures(pilot=pilot, year=year, months=months, units=list(figures.values()), rates=rates)
 
 
+def _count_queued(sess: Session, pilot: Pilot, months: list[date], figures: dict[int, UnitFigures]) -> None:
+    """An entry counts in a month when it was on the list on at least one day of it (it is on the list
+    from joined_on through ended_on, the day it left, or to today while it is still waiting)."""
+    start, end = months[0], months[-1] + relativedelta(months=1)
+    rows = sess.execute(select(WaitingEntry.unit_id, WaitingEntry.joined_on, WaitingEntry.ended_on).where(
+        WaitingEntry.pilot_id == pilot.id, WaitingEntry.joined_on < end,
+        or_(WaitingEntry.ended_on.is_(None), WaitingEntry.ended_on >= start))).all()
+    for unit_id, joined_on, ended_on in rows:
+        fig = figures.get(unit_id)
+        for month in months if fig is not None else ():
+            if joined_on < month + relativedelta(months=1) and (ended_on is None or ended_on >= month):
+                fig.queued[month] = fig.queued.get(month, 0) + 1
+
+
 def csv_rows(result: PilotFigures) -> list[list]:
     header = ["unit_id", "unit", "element", "month", "listed_customers", *[f"age_{n}" for n, _l, _h in AGE_GROUPS],
-              "capitation_eur_per_month", "capitation_is_demo_value", "capitation_basis_eur"]
+              "capitation_eur_per_month", "capitation_is_demo_value", "capitation_basis_eur", "waiting_list_entries"]
     rows = [header]
     for fig in result.units:
         rate, demo = result.rates.get(fig.unit.element, (None, False))
@@ -106,5 +123,5 @@ def csv_rows(result: PilotFigures) -> list[list]:
             rows.append([fig.unit.id, fig.unit.name_fi, fig.unit.element, month.strftime("%Y-%m"),
                          fig.listed.get(month, 0), *[ages.get(n, 0) for n, _l, _h in AGE_GROUPS],
                          "" if rate is None else rate, "yes" if demo else "no",
-                         "" if rate is None else fig.basis.get(month, 0)])
+                         "" if rate is None else fig.basis.get(month, 0), fig.queued.get(month, 0)])
     return rows

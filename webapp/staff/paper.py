@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, render_template, request
@@ -39,29 +40,23 @@ def _units(user) -> list[Unit]:  # noqa: ANN001
     return list(db.session().scalars(stmt.order_by(Unit.pilot_id, Unit.element, Unit.name_fi)).unique())
 
 
-@bp.route("/paper-choice", methods=["GET", "POST"])
-@staff_required("admin", "pilot_manager")
-def paper_choice():
-    from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
-    from webapp.clock import today as clock_today
+@dataclass
+class PaperResident:
+    resident: object  # webapp.models.Resident
+    unit: Unit
+    masked: str
+
+
+def read_paper_form(form: PaperForm, units: list[Unit], user, template: str):  # noqa: ANN001, ANN201
+    """Validate a posted paper form: a PaperResident, or the response to send (errors, never the code back)."""
     from webapp.identity.base import VerifiedPerson, mask_hetu, normalise_hetu
     from webapp.identity.signin import NotInRegister, RegisterUnavailable, population_register, upsert_resident
 
-    user = current_staff()
-    sess = db.session()
-    lang = current_lang()
-    units = _units(user)
-    form = PaperForm()
-    form.unit.choices = [("", _("Choose…"))] + [(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}") for u in units]
-    if request.method == "GET":
-        form.request_token.data = secrets.token_urlsafe(24)
-        return render_template("staff/paper_choice.html", form=form, outcome=None)
     if not form.validate_on_submit():
         abort(400)
     if rate_limited(f"staff-paper-choice:{user.id}", 120, 3600):
         raise UserError(_("Too many paper choices in a short while. Wait a moment and try again."), 429)
-    token = form.request_token.data or ""
-    if not TOKEN_RE.match(token):
+    if not TOKEN_RE.match(form.request_token.data or ""):
         raise UserError(_("The form is not valid. Open the page again."), 400)
     entered = form.hetu.data or ""
     form.hetu.data = ""  # never shown back
@@ -74,16 +69,42 @@ def paper_choice():
     if unit is None:
         form.unit.errors = [_("Choose the unit.")]
     if hetu is None or unit is None:
-        return render_template("staff/paper_choice.html", form=form, outcome=None), 400
+        return render_template(template, form=form, outcome=None), 400
     try:
-        resident, _record = upsert_resident(sess, VerifiedPerson(hetu, "", ""), population_register())
+        resident, _record = upsert_resident(db.session(), VerifiedPerson(hetu, "", ""), population_register())
     except NotInRegister:
         form.hetu.errors = [_("The population register has no usable record for this personal identity code.")]
-        return render_template("staff/paper_choice.html", form=form, outcome=None), 422
+        return render_template(template, form=form, outcome=None), 422
     except RegisterUnavailable:
         raise UserError(_("The population register is not available. Try again later."), 503) from None
-    masked = mask_hetu(hetu)
-    del hetu, entered
+    return PaperResident(resident, unit, mask_hetu(hetu))
+
+
+def paper_form(user) -> PaperForm:  # noqa: ANN001
+    lang = current_lang()
+    form = PaperForm()
+    form.unit.choices = [("", _("Choose…"))] + [(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}")
+                                                 for u in _units(user)]
+    return form
+
+
+@bp.route("/paper-choice", methods=["GET", "POST"])
+@staff_required("admin", "pilot_manager")
+def paper_choice():
+    from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
+    from webapp.clock import today as clock_today
+
+    user = current_staff()
+    sess = db.session()
+    form = paper_form(user)
+    if request.method == "GET":
+        form.request_token.data = secrets.token_urlsafe(24)
+        return render_template("staff/paper_choice.html", form=form, outcome=None)
+    read = read_paper_form(form, _units(user), user, "staff/paper_choice.html")
+    if not isinstance(read, PaperResident):
+        return read
+    resident, unit, masked = read.resident, read.unit, read.masked
+    token = form.request_token.data
     today = clock_today()
     try:
         outcome = submit_choice(sess, resident.id, unit.id, token, today, channel="paper", actor_type="staff",

@@ -123,6 +123,14 @@ def _validate_form(form: UnitForm, unit: Unit | None, element: str, pilot: Pilot
     return None if errors else values
 
 
+def _fill_from_waiting_list(sess, unit_id: int) -> None:  # noqa: ANN001
+    from webapp.choice.mail import send_soon
+    from webapp.choice.promotion import promote_from_waiting_lists
+    from webapp.clock import today
+    if promote_from_waiting_lists(sess, [unit_id], today()).promoted:
+        send_soon(sess)
+
+
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @staff_required(*ALL)
 def unit_edit(unit_id: int):
@@ -171,6 +179,7 @@ def unit_edit(unit_id: int):
                 _fill_form(form, unit)
                 status = 409
             else:
+                _fill_from_waiting_list(sess, unit.id)  # capacity raised or the unit reopened: the queue moves
                 flash(_("The changes were saved."), "success")
                 return redirect(url_for("staff.unit_edit", unit_id=unit.id))
         else:
@@ -229,6 +238,8 @@ def unit_visibility(unit_id: int):
            {"hidden": "yes" if unit.is_hidden else "no", "version": unit.version},
            pilot_id=unit.pilot_id, provider_id=unit.provider_id)
     sess.commit()
+    if not unit.is_hidden:
+        _fill_from_waiting_list(sess, unit.id)
     flash(_("The unit is now hidden from residents.") if unit.is_hidden else _("The unit is now shown to residents."),
           "success")
     return redirect(url_for("staff.unit_edit", unit_id=unit.id))
