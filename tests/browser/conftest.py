@@ -68,6 +68,9 @@ class LiveServer:
     db_path: Path | None = None
     ptv_unit: int | None = None  # a unit imported from PTV, with accessibility sentences
 
+    def __str__(self) -> str:
+        return self.url
+
 
 def _import_ptv_unit(app) -> int | None:  # noqa: ANN001
     """Import one PTV-shaped service location (tests/ptv_fixtures.py) with the real import code."""
@@ -90,9 +93,6 @@ def _import_ptv_unit(app) -> int | None:  # noqa: ANN001
         with db.write_transaction(sess):
             ids = apply_import(sess, None, result.plan)
         return ids[0] if ids else None
-
-    def __str__(self) -> str:
-        return self.url
 
 
 def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
