@@ -102,6 +102,8 @@ def serve() -> None:
     flask("print-dev-accounts")
     print("Serving on http://127.0.0.1:5000  (Ctrl+C stops)", flush=True)
     os.chdir(ROOT)
+    # Two workers: their metrics are added up through files in this folder (gunicorn.conf.py empties it).
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / "instance" / "prometheus"))
     os.execv(str(VENV / "bin" / "gunicorn"), [
         "gunicorn", "--bind", "127.0.0.1:5000", "--workers", "2", "--access-logfile", "-", "wsgi:app",
     ])

@@ -117,8 +117,13 @@ def serve(args: list[str], env: dict, port: int, cwd: Path) -> subprocess.Popen:
 
 
 def stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
+    """Quick shutdown (SIGINT); a graceful one waits for the workers' kept-alive connections."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=15)
 
 
 def rss_mb(proc: subprocess.Popen) -> float:

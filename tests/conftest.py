@@ -43,12 +43,12 @@ def pg_unavailable_reason() -> str | None:
 
 
 def _seed(app) -> None:  # noqa: ANN001
-    from webapp.search import rebuild_index
+    from webapp.search.follow import rebuild
     from webapp.seeding import run_seed
     with app.app_context():
         run_seed(db.session())
         Path(app.config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-        rebuild_index(db.session(), app.config["INDEX_DIR"])
+        rebuild(db.session(), app.config["INDEX_DIR"])
         db.session().close()
         db.engine().dispose()
 
@@ -88,7 +88,8 @@ def pg_template(template_dir: Path) -> str:
 
 
 def _base_overrides(tmp_path: Path) -> dict:
-    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "SECRET_KEY": "test-secret-key-" * 3,
+    # INDEX_SYNC_INTERVAL_MS=0: every search checks the change log, so "the next search" is exact in tests.
+    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "INDEX_SYNC_INTERVAL_MS": 0, "SECRET_KEY": "test-secret-key-" * 3,
             "RESIDENT_KEY_SECRET": "test-resident-secret-" * 3}
 
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from webapp import db
 from webapp.accessibility import PROFILE_REQUIREMENTS, ProfileAssessment, assess, rank_key, required_facts
 from webapp.models import Unit
-from webapp.search.sync import reindex
 from webapp.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, FACT_MISSING
 
 WHEELCHAIR = PROFILE_REQUIREMENTS["wheelchair"]
@@ -85,8 +84,7 @@ def _set_facts(app, facts_by_unit: dict[int, dict]) -> None:  # noqa: ANN001
         sess = db.session()
         for uid, facts in facts_by_unit.items():
             sess.get(Unit, uid).set_accessibility({c: facts.get(c) for c in ACCESSIBILITY_FACTS})
-        sess.commit()
-        reindex(sess, list(facts_by_unit))
+        sess.commit()  # the index follows the change log (webapp.changelog) at the next search
 
 
 def _units(app, n: int = 3) -> list[int]:  # noqa: ANN001
@@ -248,3 +246,14 @@ def test_the_index_ranks_exactly_as_rank_key_for_every_unit(app):
             assert ranks[row.docnum] == tier * 10_000 + missing * 100 + unknown
             seen.add((tier, missing > 0, unknown > 0))
         assert {(0, False, False), (1, True, False), (1, False, True)} <= seen  # the demo has every kind
+
+
+def test_a_fact_set_back_to_not_known_reaches_the_search(app):
+    """Deleting fact rows only (yes -> not known) must still re-index the unit (webapp.changelog)."""
+    uid = _units(app, 1)[0]
+    _set_facts(app, {uid: {c: True for c in WHEELCHAIR}})
+    client = app.test_client()
+    url = "/api/v1/units?element=oral_health&pilot=uusimaa&profile=wheelchair&profile_only=1"
+    assert uid in [i["id"] for i in client.get(url).get_json()["items"]]
+    _set_facts(app, {uid: {}})
+    assert uid not in [i["id"] for i in client.get(url).get_json()["items"]]

@@ -44,14 +44,35 @@ def test_no_distance_without_postcode(client):
 
 @pytest.mark.parametrize("query, parameter", [
     ("page=-1", "page"), ("page=0", "page"), ("q=" + "x" * 10_000, "q"), ("service=zzz", "service"),
-    ("postcode=00009", "postcode"), ("postcode=00100&radius_km=-1", "radius_km"), ("max_t3_nurse=abc", "max_t3_nurse"),
-    ("sort=distance", "sort"), ("lang=de", "lang"), ("profile=jetpack", "profile"), ("profile_only=maybe", "profile_only"), ("page=500", "page"),
+    ("postcode=0009", "postcode"), ("municipality=1234", "municipality"), ("postcode=00100&radius_km=-1", "radius_km"), ("max_t3_nurse=abc", "max_t3_nurse"),
+    ("lang=de", "lang"), ("lang=", "lang"), ("profile=jetpack", "profile"), ("profile_only=maybe", "profile_only"),
 ])
 def test_bad_parameters_give_400_json(client, query, parameter):
     response = client.get(f"/api/v1/units?{query}")
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["status"] == 400 and error["parameter"] == parameter and error["message"]
+
+
+def test_sort_by_distance_without_postcode_and_a_page_past_the_last_are_answered(client):
+    """The OpenAPI document cannot make one parameter depend on another: the API answers both with 200."""
+    body = client.get("/api/v1/units?sort=distance").get_json()
+    assert body["sort"] == "name" and body["items"]
+    past = client.get(f"/api/v1/units?page={body['pages'] + 1}")
+    assert past.status_code == 200 and past.get_json()["items"] == [] and past.get_json()["pages"] == body["pages"]
+
+
+@pytest.mark.parametrize("name", ["page", "max_t3_doctor", "max_t3_nurse", "radius_km"])
+def test_an_empty_number_is_400_in_the_api(client, name):
+    response = client.get(f"/api/v1/units?{name}=")
+    assert response.status_code == 400 and response.get_json()["error"]["parameter"] == name
+
+
+@pytest.mark.parametrize("query, parameter", [("postcode=00009", "postcode"), ("municipality=000", "municipality")])
+def test_a_well_formed_place_that_does_not_exist_is_404(client, query, parameter):
+    response = client.get(f"/api/v1/units?{query}")
+    assert response.status_code == 404 and response.get_json()["error"]["parameter"] == parameter
+    assert client.get(f"/api/v1/units?{query}&page=0").status_code == 400  # something else wrong too
 
 
 def test_error_messages_follow_lang(client):
@@ -102,11 +123,13 @@ def test_openapi_document_is_valid_and_complete(client):
     assert set(params) == {"q", "pilot", "element", "service", "municipality", "postcode", "radius_km",
                            "max_t3_doctor", "max_t3_nurse", "language", "feature", "sector", "profile", "profile_only", "accepting", "sort",
                            "page", "lang"}
-    assert params["element"]["schema"]["enum"] == list(ELEMENTS)
-    assert params["service"]["schema"]["items"]["enum"] == list(SERVICES)
-    assert params["language"]["schema"]["items"]["enum"] == list(SERVICE_LANGUAGES)
-    assert params["feature"]["schema"]["items"]["enum"] == list(FEATURES)
-    assert params["sector"]["schema"]["items"]["enum"] == list(SECTORS)
+    assert params["element"]["schema"]["enum"] == ["", *ELEMENTS]  # empty: no filter
+    assert "uusimaa" in params["pilot"]["schema"]["enum"]
+    assert "404" in doc["paths"]["/units"]["get"]["responses"]
+    assert params["service"]["schema"]["items"]["enum"] == ["", *SERVICES]
+    assert params["language"]["schema"]["items"]["enum"] == ["", *SERVICE_LANGUAGES]
+    assert params["feature"]["schema"]["items"]["enum"] == ["", *FEATURES]
+    assert params["sector"]["schema"]["items"]["enum"] == ["", *SECTORS]
     for path in ("/units", "/units/{unit_id}", "/pilots"):
         assert "400" in doc["paths"][path]["get"]["responses"]
     assert "404" in doc["paths"]["/units/{unit_id}"]["get"]["responses"]
@@ -118,3 +141,12 @@ def test_responses_match_the_documented_unit_schema(client):
     documented = set(doc["components"]["schemas"]["Unit"]["properties"])
     for item in client.get("/api/v1/units?postcode=00100").get_json()["items"]:
         assert required <= set(item) <= documented
+
+
+def test_a_wrong_method_is_405_with_allow(client):
+    response = client.post("/api/v1/units")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "HEAD"}
+    assert response.get_json()["error"]["status"] == 405
+    page = client.delete("/fi/")
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 import pytest
+
+from tests.session_helpers import age_sessions
 from babel.dates import format_date
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
@@ -273,8 +275,7 @@ def test_expired_session_mid_journey(app, client):
     before = counts(app, unit)
     sign_in(client, "aino")
     form = confirm_form(client, "fi", unit)
-    with client.session_transaction() as s:
-        s["resident"] = {**s["resident"], "seen": s["resident"]["seen"] - app.config["SESSION_IDLE_MINUTES"] * 60 - 5}
+    age_sessions(app, "resident", seen_seconds_ago=app.config["SESSION_IDLE_MINUTES"] * 60 + 5)
     response = client.post(f"/fi/choose/{unit}/confirm", data=form)
     assert response.status_code == 303 and response.headers["Location"].endswith("/fi/identify")
     assert "istunto" in main_text(client.get("/fi/identify")).lower()

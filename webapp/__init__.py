@@ -43,7 +43,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp import logredact
     logredact.install()
 
-    from webapp import cli, db, errors, i18n, security
+    from webapp import changelog, cli, db, errors, i18n, metrics, security
+    changelog.install()
+    metrics.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
@@ -58,6 +60,7 @@ def _register_blueprints(app: Flask) -> None:
     from webapp.api import bp as api_bp
     from webapp.choice import bp as choice_bp
     from webapp.identity import bp as identity_bp
+    from webapp.ops import bp as ops_bp
     from webapp.public import bp as public_bp
     from webapp.staff import bp as staff_bp
 
@@ -66,4 +69,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(identity_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
     csrf.exempt(api_bp)  # read-only JSON, no cookies used

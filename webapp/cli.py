@@ -9,7 +9,7 @@ from webapp import db
 
 def init_app(app: Flask) -> None:
     for command in (db_upgrade, seed, index_rebuild, translations_update, translations_compile,
-                    generate_demo_units, print_dev_accounts):
+                    generate_demo_units, print_dev_accounts, activate_due_choices, purge_expired):
         app.cli.add_command(command)
     from webapp.imports.cli import init_app as init_import_commands
     init_import_commands(app)
@@ -36,16 +36,16 @@ def seed(no_demo: bool) -> None:
 
 @click.command("index-rebuild")
 def index_rebuild() -> None:
-    """Rebuild the Whoosh search index from the database."""
+    """Rebuild this node's Whoosh search index from the database (nodes also do it by themselves when needed)."""
     from sqlalchemy import func, select
 
     from webapp.models import Unit
     from webapp.progress import progress
-    from webapp.search import rebuild_index
+    from webapp.search.follow import rebuild
     sess = db.session()
     total = sess.scalar(select(func.count(Unit.id)).where(Unit.is_hidden.is_(False))) or 0
     with progress("Indexing units", total) as advance:
-        count = rebuild_index(sess, current_app.config["INDEX_DIR"], advance)
+        count = rebuild(sess, current_app.config["INDEX_DIR"], advance)
     click.echo(f"Indexed {count} units into {current_app.config['INDEX_DIR']}.")
 
 
@@ -69,7 +69,7 @@ def translations_compile() -> None:
 @click.argument("count", type=click.IntRange(1, 1_000_000))
 @click.option("--seed", "seed_value", default=7, show_default=True)
 def generate_demo_units(count: int, seed_value: int) -> None:
-    """Add COUNT generated demo units (for benchmarks); run index-rebuild afterwards."""
+    """Add COUNT generated demo units (for benchmarks); every node's index follows by itself."""
     from webapp.progress import progress
     from webapp.seeding.demo import generate_bulk_units
     with progress("Generating units", count) as advance:
@@ -86,3 +86,20 @@ def print_dev_accounts() -> None:
     from webapp.seeding import dev_account_lines
     for line in dev_account_lines():
         click.echo(line)
+
+
+@click.command("activate-due-choices")
+def activate_due_choices() -> None:
+    """Scheduled job: make due pending choices active and release the places they free. Idempotent and
+    safe to run on every node at once; the search indexes follow through the change log."""
+    from webapp.choice.service import activate_due_choices as activate
+    from webapp.clock import today
+    click.echo(f"Activated {activate(db.session(), today())} choices.")
+
+
+@click.command("purge-expired")
+def purge_expired() -> None:
+    """Scheduled job: delete past rate-limit windows, ended sign-in sessions and old index change-log rows."""
+    from webapp.maintenance import purge_expired as purge
+    for name, count in purge(db.session()).items():
+        click.echo(f"Deleted {count} {name}.")

@@ -49,6 +49,7 @@ class Settings:
     rate_limit_enabled: bool
     oidc_issuer: str | None
     trusted_proxies: int
+    index_sync_interval_ms: int
     compress_responses: bool
     ptv_base_url: str = "https://api.palvelutietovaranto.suomi.fi"
     map_tile_url: str | None = None
@@ -77,6 +78,7 @@ class Settings:
             "TRUSTED_PROXIES": self.trusted_proxies,
             "MAP_TILE_URL": self.map_tile_url,
             "MAP_ATTRIBUTION": self.map_attribution,
+            "INDEX_SYNC_INTERVAL_MS": self.index_sync_interval_ms,
             "COMPRESS_RESPONSES": self.compress_responses,
             "PTV_BASE_URL": self.ptv_base_url,
             "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,
@@ -122,6 +124,8 @@ def load_settings(overrides: dict | None = None) -> Settings:
         rate_limit_enabled=_bool("RATE_LIMIT_ENABLED", True),
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
         trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
+        # A search checks the index change log at most this often per process (docs/deployment.md).
+        index_sync_interval_ms=int(env_vars.get("INDEX_SYNC_INTERVAL_MS", "50")),
         ptv_base_url=env_vars.get("PTV_BASE_URL") or "https://api.palvelutietovaranto.suomi.fi",
         compress_responses=_bool("COMPRESS_RESPONSES", True),
         map_tile_url=check_tile_url(env_vars.get("MAP_TILE_URL") or None, env_vars.get("MAP_ATTRIBUTION", "")),

@@ -33,12 +33,15 @@ def _lang_from_path() -> None:
             g.lang = first
 
 
-def render_error(code: int, detail: str | None = None):
+def render_error(code: int, detail: str | None = None, headers: dict | None = None):
     _lang_from_path()
     title, message = _messages(code)
+    headers = dict(headers or {})
+    if code == 429:
+        headers.setdefault("Retry-After", str(g.get("retry_after") or 60))
     if request.path.startswith("/api/"):
-        return jsonify({"error": {"status": code, "message": detail or message}}), code
-    return render_template("errors/error.html", code=code, title=title, message=message, detail=detail), code
+        return jsonify({"error": {"status": code, "message": detail or message}}), code, headers
+    return render_template("errors/error.html", code=code, title=title, message=message, detail=detail), code, headers
 
 
 def init_app(app: Flask) -> None:
@@ -50,7 +53,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         detail = getattr(err, "user_message", None)
-        return render_error(err.code or 500, detail)
+        # Keep what the exception says about the answer, e.g. Allow on a 405 (RFC 9110).
+        headers = {k: v for k, v in err.get_headers() if k.lower() in ("allow", "retry-after")}
+        return render_error(err.code or 500, detail, headers)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

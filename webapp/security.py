@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from webapp import db
@@ -82,12 +82,15 @@ def client_address() -> str:
 
 def rate_limited(key: str, limit: int, window_seconds: int) -> bool:
     """Count one attempt for `key`; True when more than `limit` happened in the current window.
+    When True, the 429 answer's Retry-After header says when the window ends (errors.py).
 
     Never put a henkilötunnus or other personal data in `key`.
     """
     if not current_app.config.get("RATE_LIMIT_ENABLED", True):
         return False
-    window = int(time.time() // window_seconds)
+    now = time.time()
+    window = int(now // window_seconds)
+    ends = (window + 1) * window_seconds
     sess = db.new_session()
     try:
         for _attempt in range(10):
@@ -95,14 +98,17 @@ def rate_limited(key: str, limit: int, window_seconds: int) -> bool:
                 with db.write_transaction(sess):  # BEGIN IMMEDIATE on SQLite: read-then-write without lock upgrades
                     row = sess.get(RateLimitHit, (key, window), with_for_update=True)
                     if row is None:
-                        row = RateLimitHit(key=key, window_start=window, count=1)
+                        row = RateLimitHit(key=key, window_start=window, count=1, expires_at=ends)
                         sess.add(row)
                     else:
                         row.count += 1
                     count = row.count
+                if count > limit:
+                    g.retry_after = max(int(g.get("retry_after", 0)), int(ends - now) + 1)
                 return count > limit
             except (IntegrityError, OperationalError):
                 time.sleep(0.01)  # another process inserted the same window or held the lock: count again
+        g.retry_after = max(int(g.get("retry_after", 0)), window_seconds)
         return True
     finally:
         sess.close()

@@ -10,9 +10,14 @@ def _enum(values) -> dict:  # noqa: ANN001
     return {"type": "string", "enum": list(values)}
 
 
+def _filter(values) -> dict:  # noqa: ANN001
+    """A filter value from a list; empty means "no filter" (as the search form sends it)."""
+    return {"type": "string", "enum": ["", *values]}
+
+
 def _array(name: str, values, description: str) -> dict:  # noqa: ANN001
     return {"name": name, "in": "query", "required": False, "description": description, "style": "form",
-            "explode": True, "schema": {"type": "array", "items": _enum(values)}}
+            "explode": True, "schema": {"type": "array", "items": _filter(values)}}
 
 
 def _q(name: str, schema: dict, description: str) -> dict:
@@ -21,15 +26,19 @@ def _q(name: str, schema: dict, description: str) -> dict:
 
 LANG_PARAM = _q("lang", _enum(LANGS), "Language of labels and error messages (default: from Accept-Language, else fi).")
 
-SEARCH_PARAMS = [
+def search_params(catalogue: dict) -> list[dict]:
+    """`catalogue`: the pilot slugs the database knows (see openapi_document)."""
+    return [
     _q("q", {"type": "string", "maxLength": MAX_Q},
        "Free text in Finnish or Swedish (stemmed; a typo-tolerant search runs when nothing matches exactly)."),
-    _q("pilot", {"type": "string"}, "Pilot slug, see /pilots."),
-    _q("element", _enum(ELEMENTS), "Type of unit."),
+    _q("pilot", _filter(catalogue["pilots"]), "Pilot slug, see /pilots."),
+    _q("element", _filter(ELEMENTS), "Type of unit."),
     _array("service", SERVICES, "Services; ALL given must be offered."),
-    _q("municipality", {"type": "string", "pattern": "^[0-9]{3}$"}, "Municipality code (Statistics Finland)."),
-    _q("postcode", {"type": "string", "pattern": "^[0-9]{5}$"},
-       "Postcode; distances are measured from it (its own coordinates, else its municipality's). Must exist."),
+    _q("municipality", {"type": "string", "pattern": "^([0-9]{3})?$"},
+       "Municipality code (Statistics Finland). A code that does not exist: 404."),
+    _q("postcode", {"type": "string", "pattern": "^([0-9]{5})?$"},
+       "Postcode; distances are measured from it (its own coordinates, else its municipality's). "
+       "A postcode that does not exist (or has no coordinates): 404."),
     _q("radius_km", {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": MAX_RADIUS_KM},
        "Only units within this distance of the postcode (ignored without a postcode)."),
     _q("max_t3_doctor", {"type": "integer", "minimum": 0, "maximum": MAX_T3},
@@ -47,11 +56,12 @@ SEARCH_PARAMS = [
        "With profile: only units that meet every need (a need whose fact is not known is not met)."),
     _q("accepting", {"type": "string", "enum": ["1", "true", "on", "yes", "0", "false", "off", "no", ""]},
        "Only units that accept new customers and are not full."),
-    _q("sort", _enum(SORTS), "relevance (default with q), distance (default with postcode; needs postcode), "
-                             "queue (doctor or dentist T3 ascending, unmeasured last), name (default otherwise)."),
-    _q("page", {"type": "integer", "minimum": 1, "default": 1}, f"Page number; {PER_PAGE} items a page."),
+    _q("sort", _filter(SORTS), "relevance (default with q), distance (default with postcode; needs postcode), "
+                             "queue (doctor or dentist T3 ascending, unmeasured last), name (default otherwise). "
+                             "distance without a postcode gives the default order; the answer's `sort` says which."),
+    _q("page", {"type": "integer", "minimum": 1, "maximum": 999999, "default": 1}, f"Page number; {PER_PAGE} items a page. A page past the last one has no items."),
     LANG_PARAM,
-]
+    ]
 
 
 def _error_response(description: str) -> dict:
@@ -68,7 +78,9 @@ def _nullable_string() -> dict:
     return {"type": "string", "nullable": True}
 
 
-def openapi_document() -> dict:
+def openapi_document(catalogue: dict) -> dict:
+    """The document; `catalogue` = {"pilots": [...]}: the pilot slugs the API accepts, so that the document
+    allows nothing the API refuses."""
     schemas = {
         "Error": {
             "type": "object", "required": ["error"],
@@ -138,8 +150,11 @@ def openapi_document() -> dict:
                                              "value": {"type": "boolean", "nullable": True}}},
         "ProfileFit": {"type": "object", "required": ["profile", "meets", "missing", "not_known"],
                        "properties": {"profile": _coded_schema(PROFILE_REQUIREMENTS), "meets": {"type": "boolean"},
-                                      "missing": {"type": "array", "items": _coded_schema(ACCESSIBILITY_FACTS),
-                                                  "description": "Needs whose fact is known to be absent."},
+                                      "missing": {"type": "array", "description": "Needs whose fact is known to be absent.",
+                                                  "items": {"type": "object", "required": ["code", "label", "text"],
+                                                            "properties": {"code": _enum(ACCESSIBILITY_FACTS),
+                                                                           "label": {"type": "string"},
+                                                                           "text": {"type": "string"}}}},
                                       "not_known": {"type": "array", "items": _coded_schema(ACCESSIBILITY_FACTS),
                                                     "description": "Needs whose fact is not known."}}},
         "FacetValue": {"type": "object", "required": ["value", "count"],
@@ -186,6 +201,7 @@ def openapi_document() -> dict:
                   }},
     }
     bad = _error_response("A parameter is not valid; `parameter` names it.")
+    too_long = {"description": "The address is too long (answered by the web server, not as JSON)."}
     return {
         "openapi": "3.0.3",
         "info": {"title": "Freedom-of-choice pilots: units API", "version": "1.0.0",
@@ -195,10 +211,12 @@ def openapi_document() -> dict:
         "paths": {
             "/units": {"get": {
                 "operationId": "searchUnits", "summary": "Search units (the same parameters as the search page)",
-                "parameters": SEARCH_PARAMS,
+                "parameters": search_params(catalogue),
                 "responses": {"200": {"description": "A page of units with facet counts.",
                                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnitPage"}}}},
-                              "400": bad}}},
+                              "400": bad, "414": too_long,
+                              "404": _error_response("The municipality or postcode does not exist; `parameter` "
+                                                     "names it.")}}},
             "/units/{unit_id}": {"get": {
                 "operationId": "getUnit", "summary": "One unit",
                 "parameters": [{"name": "unit_id", "in": "path", "required": True, "schema": {"type": "integer"}},
@@ -207,7 +225,7 @@ def openapi_document() -> dict:
                                LANG_PARAM],
                 "responses": {"200": {"description": "The unit.",
                                       "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Unit"}}}},
-                              "400": bad,
+                              "400": bad, "414": too_long,
                               "404": _error_response("No such unit, or it is hidden.")}}},
             "/pilots": {"get": {
                 "operationId": "listPilots", "summary": "Pilots with their municipalities, elements and choice rules",
@@ -215,7 +233,7 @@ def openapi_document() -> dict:
                 "responses": {"200": {"description": "All pilots.", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"total": {"type": "integer"}, "items": {
                         "type": "array", "items": {"$ref": "#/components/schemas/Pilot"}}}}}}},
-                              "400": bad}}},
+                              "400": bad, "414": too_long}}},
             "/openapi.json": {"get": {
                 "operationId": "openapi", "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.0 document.",

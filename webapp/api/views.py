@@ -1,6 +1,8 @@
 """JSON API v1: units (search with the same parameters as the search page), one unit, pilots, OpenAPI."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app, g, jsonify, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from webapp.api.openapi import openapi_document
 from webapp.i18n import current_lang
 from webapp.models import Pilot
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
-from webapp.search.params import ParamError, field_label
+from webapp.search.params import MAX_RADIUS_KM, ParamError, field_label
 from webapp.search.cards import Card, card
 from webapp.search.index import unit_cards
 from webapp.search.reference import reference, vocabulary_labels
@@ -33,12 +35,13 @@ def _error(status: int, message: str, parameter: str | None = None, errors: list
 
 def _take_lang() -> ParamError | None:
     """`lang` (fi|sv|en) picks the language of labels and messages; default from Accept-Language."""
-    raw = request.args.get("lang", "").strip()
-    if raw and raw not in LANGS:
+    if "lang" not in request.args:
+        return None
+    raw = request.args.get("lang", "")
+    if raw not in LANGS:  # also an empty lang=: the document allows only fi, sv and en
         g.lang = current_lang()
         return ParamError("lang", _("Use fi, sv or en."))
-    if raw:
-        g.lang = raw
+    g.lang = raw
     return None
 
 
@@ -115,15 +118,16 @@ def units():
     problem = _take_lang()
     sess = db.session()
     params, errors = parse_params(request.args, known_from_db(sess))
+    errors = _empty_numbers() + errors
+    # The API answers sort=distance without a postcode in the default order (its `sort` says which): one
+    # parameter's validity may not depend on another's, or the OpenAPI document could not describe it.
+    errors = [e for e in errors if not (e.parameter == "sort" and request.args.get("sort", "").strip() == "distance")]
     if problem:
         errors.insert(0, problem)
     if errors:
-        return _error(400, errors[0].message, errors[0].parameter, errors)
+        return _error(404 if _only_unknown_places(errors) else 400, errors[0].message, errors[0].parameter, errors)
     result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=current_lang())
-    if params.page > result.pages and result.total:
-        err = ParamError("page", _("There is no page %(page)s. The last page is %(last)s.",
-                                   page=params.page, last=result.pages))
-        return _error(400, err.message, "page")
+    # A page past the last one has no items (200): `pages` tells how many there are.
     items = [unit_json(card(h.card), h.distance_km, with_distance=params.origin is not None, profiles=params.profiles)
              for h in result.hits]
     ref = reference(sess, current_lang())
@@ -200,4 +204,28 @@ def pilots():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(_catalogue(db.session())))
+
+
+def _catalogue(sess) -> dict:  # noqa: ANN001
+    """The pilot slugs the API accepts (a handful: listed in the document as an enum)."""
+    return {"pilots": sorted(sess.scalars(select(Pilot.slug)))}
+
+
+def _empty_numbers() -> list[ParamError]:
+    """The search form may send an empty number (no limit); the API's numbers are numbers, as documented."""
+    messages = {"page": lambda: _("Enter a page number of 1 or more."),
+                "max_t3_doctor": lambda: _("Enter a whole number."), "max_t3_nurse": lambda: _("Enter a whole number."),
+                "radius_km": lambda: _("Enter a distance greater than 0 and at most %(max)s km.", max=MAX_RADIUS_KM)}
+    return [ParamError(name, message()) for name, message in messages.items()
+            if name in request.args and not request.args.get(name, "").strip()]
+
+
+PLACE_FORMATS = {"municipality": re.compile(r"[0-9]{3}"), "postcode": re.compile(r"[0-9]{5}")}
+
+
+def _only_unknown_places(errors: list[ParamError]) -> bool:
+    """Well-formed municipality codes or postcodes that do not exist (and nothing else wrong): 404, as the
+    document says; a code of the wrong form is a 400."""
+    return all(e.parameter in PLACE_FORMATS
+               and PLACE_FORMATS[e.parameter].fullmatch(request.args.get(e.parameter, "").strip()) for e in errors)

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask import has_app_context
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -132,7 +131,7 @@ def _promote_unit(sess: Session, unit_id: int, today: date, report: PromotionRep
 
 def promote_from_waiting_lists(sess: Session, unit_ids: list[int] | None, today: date) -> PromotionReport:
     """Expire the lists' old entries, then fill every free place of these units (None: of every unit
-    with a queue) from their waiting lists, first come first served. Keeps the search index current."""
+    with a queue) from their waiting lists, first come first served. The search indexes follow through the change log (waiting_count and listed_count changes are logged)."""
     report = PromotionReport()
     report.expired = expire_entries(sess, today, unit_ids)
     if unit_ids is None:
@@ -141,7 +140,4 @@ def promote_from_waiting_lists(sess: Session, unit_ids: list[int] | None, today:
         _promote_unit(sess, unit_id, today, report)
     if sess.in_transaction():
         sess.rollback()
-    if report.changed_units and has_app_context():
-        from webapp.search.sync import reindex
-        reindex(sess, sorted(report.changed_units))
     return report

@@ -11,13 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp import clock, db, security
+from webapp import clock, db, metrics, security
 from webapp.choice import bp
 from webapp.choice import service as svc
 from webapp.errors import UserError
 from webapp.identity.signin import current_resident_id, display_name, remember_return, session_expired
 from webapp.models import Municipality
-from webapp.search.sync import reindex
 from webapp.vocab import ELEMENTS, SECTORS
 
 SUBMIT_LIMIT = (5, 60)  # choice submissions per minute per resident
@@ -147,9 +146,8 @@ def submit(unit_id: int):
     except svc.ChoiceConflict:
         raise UserError(_("The form had been changed or was for another unit. Nothing was saved. "
                           "Open the unit's page and choose it again."), 400) from None
+    metrics.count_choice(outcome.status, outcome.reasons)
     if outcome.ok:
-        if outcome.status == "created":
-            reindex(db.session(), [unit_id])  # the last free place may have gone: "accepting" changes
         if outcome.status == "duplicate":
             flash(_("Your choice had already been saved; here is its receipt."), "info")
         return redirect(url_for("choice.receipt", reference=outcome.choice.reference), code=303)
@@ -206,7 +204,6 @@ def cancel(reference: str):
         try:
             cancelled = svc.cancel_choice(db.session(), rid, reference, today)
             _forget_token(cancelled.unit_id)
-            reindex(db.session(), [cancelled.unit_id])  # a place was freed (and may have gone to the queue)
             from webapp.choice.mail import send_soon
             send_soon(db.session())
         except svc.ChoiceNotFound:

@@ -55,14 +55,6 @@ class Standing:
         return self.place - 1
 
 
-def _reindex(sess: Session, unit_ids: set[int]) -> None:
-    """The search cards show each unit's queue length: keep them current (after the commit)."""
-    from flask import has_app_context
-    if unit_ids and has_app_context():
-        from webapp.search.sync import reindex
-        reindex(sess, sorted(unit_ids))
-
-
 def _current_entry(sess: Session, resident_id: int, pilot_id: int, element: str) -> WaitingEntry | None:
     return sess.scalar(select(WaitingEntry).where(
         WaitingEntry.resident_id == resident_id, WaitingEntry.pilot_id == pilot_id,
@@ -127,7 +119,6 @@ def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_tok
     if outcome.status == "created":
         from webapp.choice.promotion import promote_from_waiting_lists
         promote_from_waiting_lists(sess, [unit_id], today)  # a place may be free behind skipped residents
-        _reindex(sess, {unit_id} | ({outcome.replaced.unit_id} if outcome.replaced is not None else set()))
         sess.expire_all()
         outcome.entry = sess.get(WaitingEntry, outcome.entry.id)
     return outcome
@@ -212,7 +203,6 @@ def leave_waiting_list(sess: Session, resident_id: int, reference: str, today: d
                                                  "on": today.isoformat()})
     from webapp.choice.promotion import promote_from_waiting_lists
     promote_from_waiting_lists(sess, [entry.unit_id], today)
-    _reindex(sess, {entry.unit_id})
     sess.expire_all()
     return sess.get(WaitingEntry, entry.id)
 
@@ -225,17 +215,15 @@ def expire_entries(sess: Session, today: date, unit_ids: list[int] | None = None
     due = list(sess.scalars(stmt.order_by(WaitingEntry.id)))
     if sess.in_transaction():
         sess.rollback()
-    expired, units = 0, set()
+    expired = 0
     for entry_id in due:
         with db.write_transaction(sess):
             entry = sess.get(WaitingEntry, entry_id, populate_existing=True)
             if entry is None or not _end_entry(sess, entry, "expired", "expired", today):
                 continue
             expired += 1
-            units.add(entry.unit_id)
             _audit_entry(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
             inbox.notify(sess, entry.resident_id, "expired", entry_params(entry, entry.unit))
-    _reindex(sess, units)
     return expired
 
 

@@ -15,7 +15,7 @@ bp = Blueprint("identity", __name__, url_prefix="/<any(fi,sv,en):lang>/identify"
 def _setup(state) -> None:  # noqa: ANN001
     app = state.app
     from webapp.clock import today
-    from webapp.identity.signin import check_idle
+    from webapp.identity.signin import check_idle, header_context
     providers = {}
     if app.config.get("TEST_IDENTIFICATION") and app.config.get("APP_ENV") != "production":
         from webapp.identity.test_persons import TestPersonRegister
@@ -31,6 +31,7 @@ def _setup(state) -> None:  # noqa: ANN001
     app.extensions["identity_providers"] = providers
     # Production: set app.extensions["population_register"] to a VTJ client (see README).
     app.before_request(check_idle)
+    app.context_processor(header_context)
 
 
 from webapp.identity import views  # noqa: E402,F401

@@ -1,22 +1,21 @@
-"""Who is signed in: the session holds the resident id, a display name and a last-seen time —
-never the henkilötunnus. Also the return path of a journey interrupted by identification."""
+"""Who is signed in: the cookie holds only a random token; the resident id and the display name are in
+the server-side session row (webapp.login_sessions) — never the henkilötunnus anywhere. Also the return path of a journey interrupted by identification."""
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import current_app, g, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp import db
+from webapp import db, login_sessions
 from webapp.identity.base import PopulationRegister, RegisterRecord, VerifiedPerson, resident_key
 from webapp.models import Municipality, Resident
 
 log = logging.getLogger(__name__)
 
-SESSION_KEY = "resident"
+SESSION_KEY = "resident_sid"
 RETURN_KEY = "return_to"
 
 
@@ -76,47 +75,73 @@ def _store_resident(sess: Session, key: str, record: RegisterRecord) -> int:
 def sign_in(person: VerifiedPerson) -> tuple[Resident, str]:
     """Sign the verified person in; keeps only the return path of the old session.
     Returns the resident and the language of the register record (fi/sv)."""
-    resident, record = upsert_resident(db.session(), person, population_register())
+    sess = db.session()
+    resident, record = upsert_resident(sess, person, population_register())
     language = record.language if record.language in ("fi", "sv") else "fi"
     return_to = session.get(RETURN_KEY)
+    end_session()  # a sign-in never continues an earlier one (fixation, shared computers)
     session.clear()
     if return_to:
         session[RETURN_KEY] = return_to
-    now = time.time()
-    session[SESSION_KEY] = {"id": resident.id, "name": person.display_name, "seen": now, "since": now}
+    session[SESSION_KEY] = login_sessions.start(sess, "resident", max_hours=current_app.config["SESSION_MAX_HOURS"],
+                                                resident_id=resident.id, display_name=person.display_name)
+    sess.commit()
     session.permanent = True
+    g.pop("resident_session", None)
     return resident, language
 
 
+def end_session() -> None:
+    """End the resident's server-side session (every node, any copy of the cookie)."""
+    token = session.get(SESSION_KEY)
+    if token:
+        sess = db.session()
+        login_sessions.end(sess, "resident", token)
+        sess.commit()
+
+
 def sign_out() -> None:
+    end_session()
     session.clear()
 
 
+def _current() -> tuple[int, str] | None:
+    """(resident id, display name) of this request's live session, looked up once per request; plain values,
+    so that a commit or rollback in the request does not make them a query again."""
+    if "resident_session" not in g:
+        sess = db.session()
+        row = login_sessions.lookup(sess, "resident", session.get(SESSION_KEY),
+                                    current_app.config["SESSION_IDLE_MINUTES"])
+        g.resident_session = (row.resident_id, row.display_name) if row is not None else None
+        if sess.dirty:
+            sess.commit()  # the visit was noted (at most once a minute)
+    return g.resident_session
+
+
 def current_resident_id() -> int | None:
-    data = session.get(SESSION_KEY)
-    return int(data["id"]) if isinstance(data, dict) and "id" in data else None
+    found = _current()
+    return found[0] if found is not None else None
 
 
 def display_name() -> str | None:
-    data = session.get(SESSION_KEY)
-    return data.get("name") if isinstance(data, dict) else None
+    found = _current()
+    return found[1] if found is not None else None
 
 
 def check_idle() -> None:
-    """Before each request: end a sign-in idle longer than SESSION_IDLE_MINUTES or older than SESSION_MAX_HOURS."""
-    data = session.get(SESSION_KEY)
-    if not isinstance(data, dict):
+    """Before each request: a session ended elsewhere, idle longer than SESSION_IDLE_MINUTES or older than
+    SESSION_MAX_HOURS is forgotten here, and the page says so."""
+    if SESSION_KEY not in session:
         return
-    now = time.time()
-    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
-    max_age = current_app.config.get("SESSION_MAX_HOURS", 10) * 3600
-    if now - float(data.get("seen", 0)) > idle or now - float(data.get("since", 0)) > max_age:
+    if _current() is None:
         for key in (SESSION_KEY, "choice_tokens"):
             session.pop(key, None)
         g.session_expired = True
-        return
-    data["seen"] = now
-    session.modified = True
+
+
+def header_context() -> dict:
+    """The signed-in resident's name for the page header (read from the session row, not the cookie)."""
+    return {"resident_display_name": display_name() if session.get(SESSION_KEY) else None}
 
 
 def session_expired() -> bool:

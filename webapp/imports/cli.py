@@ -140,15 +140,13 @@ def run_import(items: list[dict], pilot: Pilot, provider: Provider, element: str
         click.echo(_summary(result, started, False))
         sys.exit(1)
     if apply:
-        from webapp.search.sync import reindex
         from webapp.staff.changes import record
         with db.write_transaction(sess):
-            touched = ptv_import.apply_import(sess, None, result.plan)
+            ptv_import.apply_import(sess, None, result.plan)
             record(sess, None, "import.apply", "import", None, None,
                    {"created": len(result.plan.creates), "changed": len(result.plan.changes),
                     "unchanged": len(result.plan.unchanged), "source": "ptv"}, pilot_id=pilot.id,
                    provider_id=provider.id)
-        reindex(sess, touched)
     else:
         sess.rollback()
     click.echo(_summary(result, started, apply))

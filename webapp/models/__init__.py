@@ -2,6 +2,7 @@
 from webapp.db import Base
 from webapp.models.choice import Choice, Resident
 from webapp.models.geo import Municipality, Postcode
+from webapp.models.ops import IndexChange, LoginSession
 from webapp.models.pilot import Pilot, PilotElement, PilotMunicipality
 from webapp.models.staff import ROLES, AuditEvent, RateLimitHit, StaffUser
 from webapp.models.waiting import Message, NoticeAddress, OutboxMail, WaitingEntry
@@ -9,7 +10,7 @@ from webapp.models.unit import (AccessibilitySentence, OpeningException, Opening
                                 UnitAccessibilityFact, UnitLanguage, UnitService, with_collections)
 
 __all__ = [
-    "Base", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
+    "Base", "IndexChange", "LoginSession", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
     "ROLES", "AuditEvent", "RateLimitHit", "StaffUser", "OpeningException", "OpeningHours", "Provider",
     "QueueTime", "Unit", "AccessibilitySentence", "UnitAccessibilityFact", "UnitLanguage", "UnitService", "with_collections",
     "Message", "NoticeAddress", "OutboxMail", "WaitingEntry",

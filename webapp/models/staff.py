@@ -50,3 +50,5 @@ class RateLimitHit(Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+    # When the window ends (Unix seconds): rows past it are purged by `flask purge-expired`.
+    expires_at: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)

@@ -4,6 +4,7 @@ parsing (params.py) and executing a search (query.py).
 Public functions:
 - `rebuild_index(sess, index_dir) -> int` — build a fresh index and switch to it atomically.
 - `update_units(sess, index_dir, unit_ids) -> int` — re-index changed units (hidden/deleted ones removed).
+- `catch_up(sess, index_dir)` (follow.py) — bring this node's index up to the change log's head.
 - `known_from_db(sess) -> Known`, `parse_params(args, known)`, `run_search(sess, index_dir, params, lang)`.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from webapp.search import reference
+from webapp.search.follow import catch_up
 from webapp.search.reference import postcode_origin
 from webapp.search.index import rebuild_index, update_units
 from webapp.search.params import (FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError, SearchParams,
@@ -18,7 +20,7 @@ from webapp.search.params import (FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Kn
 from webapp.search.query import FACET_GROUPS, SearchResult, execute
 from webapp.search.snapshots import IndexMissing, snapshot
 
-__all__ = ["rebuild_index", "update_units", "known_from_db", "parse_params", "run_search", "SearchParams",
+__all__ = ["catch_up", "rebuild_index", "update_units", "known_from_db", "parse_params", "run_search", "SearchParams",
            "SearchResult", "ParamError", "Known", "FACET_GROUPS", "FIELD_LABELS", "SORT_LABELS", "SORTS", "PER_PAGE",
            "field_label", "postcode_origin"]
 
@@ -29,10 +31,17 @@ def known_from_db(sess: Session) -> Known:
 
 def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = "fi", facets: bool = True,
                paginate: bool = True) -> SearchResult:
-    """Execute a search; builds the index first if there is none yet."""
+    """Execute a search on this node's index, first brought up to the database's change log (follow.py);
+    a node without an index builds it first."""
+    catch_up(sess, index_dir, interval_ms=_sync_interval_ms())
     try:
         snap = snapshot(index_dir)
-    except IndexMissing:
-        rebuild_index(sess, index_dir)
+    except IndexMissing:  # another worker is building the first index: wait for it
+        catch_up(sess, index_dir, force=True)
         snap = snapshot(index_dir)
     return execute(snap, params, lang=lang, facets=facets, paginate=paginate)
+
+
+def _sync_interval_ms() -> int:
+    from flask import current_app, has_app_context
+    return int(current_app.config.get("INDEX_SYNC_INTERVAL_MS", 50)) if has_app_context() else 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -266,10 +267,23 @@ def snapshot(index_dir: str) -> Snapshot:
         # walks its ~200,000 objects (a 50-100 ms pause on 10,000 units).
         gc.freeze()
         if snap is not None:
-            snap.close()
+            _retire(snap)
         _snapshots.pop(index_dir, None)
         _snapshots[index_dir] = new
         while len(_snapshots) > MAX_SNAPSHOTS:  # e.g. many test apps in one process
-            _snapshots.pop(next(iter(_snapshots))).close()
+            _retire(_snapshots.pop(next(iter(_snapshots))))
         return new
+
+
+RETIRE_SECONDS = 60.0
+_retired: list[tuple[float, Snapshot]] = []
+
+
+def _retire(snap: Snapshot) -> None:
+    """Close a replaced snapshot only when no search can still be using it: another thread of this
+    process may be in the middle of a search on it, and its searcher's files are memory-mapped."""
+    now = time.monotonic()
+    _retired.append((now, snap))
+    while _retired and now - _retired[0][0] > RETIRE_SECONDS:
+        _retired.pop(0)[1].close()
 

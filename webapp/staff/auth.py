@@ -6,56 +6,59 @@ auditor (reads everything, changes nothing).
 """
 from __future__ import annotations
 
-import time
 from functools import wraps
 from typing import Callable
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import false, true
 
-from webapp import db
+from webapp import db, login_sessions
 from webapp.models import StaffUser, Unit
 from webapp.vocab import LANGS
 
-SESSION_KEYS = ("staff_user_id", "staff_last_seen", "staff_signed_in_at")
+SESSION_KEY = "staff_sid"  # a random token; the session itself is a login_session row
 WRITE_ROLES = ("admin", "pilot_manager", "provider_editor")
 
 
 def sign_in_user(user: StaffUser) -> None:
+    """Start a server-side session for `user` (the caller commits)."""
+    _end_own()
     session.clear()  # nothing from before the sign-in survives it (fixation, shared workstations)
     session.permanent = True
-    now = int(time.time())
-    session["staff_user_id"] = user.id
-    session["staff_last_seen"] = now
-    session["staff_signed_in_at"] = now
+    session[SESSION_KEY] = login_sessions.start(db.session(), "staff", staff_user_id=user.id,
+                                                max_hours=current_app.config.get("SESSION_MAX_HOURS", 10))
+    g.staff_user = user
+
+
+def _end_own() -> None:
+    token = session.get(SESSION_KEY)
+    if token:
+        login_sessions.end(db.session(), "staff", token)
 
 
 def sign_out_user() -> None:
+    """End this session on every node, then forget the cookie's contents. Commits."""
+    _end_own()
+    db.session().commit()
     session.clear()
 
 
 def current_staff() -> StaffUser | None:
-    """The signed-in staff user, or None; an idle session is ended here."""
+    """The signed-in staff user, or None; a session that was ended, idled or grew too old is forgotten here."""
     if "staff_user" in g:
         return g.staff_user
     user = None
-    user_id = session.get("staff_user_id")
-    if user_id is not None:
-        idle = current_app.config.get("SESSION_IDLE_MINUTES", 20) * 60
-        last = session.get("staff_last_seen", 0)
-        since = session.get("staff_signed_in_at", 0)
-        now = int(time.time())
-        too_old = not isinstance(since, int) or now - since > current_app.config.get("SESSION_MAX_HOURS", 10) * 3600
-        if not isinstance(last, int) or now - last > idle or too_old:
-            sign_out_user()
-            g.staff_session_expired = True
-        else:
-            user = db.session().get(StaffUser, user_id)
-            if user is None or not user.is_active:
-                sign_out_user()
-                user = None
-            else:
-                session["staff_last_seen"] = now
+    token = session.get(SESSION_KEY)
+    if token is not None:
+        sess = db.session()
+        row = login_sessions.lookup(sess, "staff", token, current_app.config.get("SESSION_IDLE_MINUTES", 20))
+        user = sess.get(StaffUser, row.staff_user_id) if row is not None else None
+        if row is not None and sess.dirty:
+            sess.commit()  # the visit was noted (at most once a minute)
+        if user is None or not user.is_active:
+            g.staff_session_expired = row is None
+            session.clear()
+            user = None
     g.staff_user = user
     return user
 

@@ -1,4 +1,4 @@
-"""After every change: an audit event (only changed fields, before and after). The index: webapp.search.sync."""
+"""After every change: an audit event (only changed fields, before and after). The search index follows by itself (webapp.changelog)."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import HiddenField
 
-from webapp import db
+from webapp import db, metrics
 from webapp.errors import UserError
 from webapp.i18n import current_lang
 from webapp.models import Municipality, Unit
@@ -113,10 +113,8 @@ def paper_choice():
         abort(404)
     except ChoiceConflict:
         raise UserError(_("The form is not valid. Open the page again."), 400) from None
+    metrics.count_choice(outcome.status, outcome.reasons, channel="paper")
     home = sess.get(Municipality, resident.home_municipality_code)
-    if outcome.ok:
-        from webapp.search.sync import reindex
-        reindex(sess, [unit.id])
     form.request_token.data = secrets.token_urlsafe(24)
     return render_template("staff/paper_choice.html", form=form, outcome=outcome, unit=unit, masked=masked,
                            home=home, today=today, timedelta1=timedelta(days=1)), 200

@@ -20,7 +20,6 @@ from webapp.imports import units_csv
 from webapp.models import Pilot, StaffUser, Unit, with_collections
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required, unit_scope
-from webapp.search.sync import reindex
 from webapp.staff.changes import record
 from webapp.staff.forms import ApplyImportForm, ImportForm, PtvImportForm
 from webapp.staff.view_helpers import ALL, WRITERS, scope_pilots, scope_providers
@@ -182,7 +181,7 @@ def import_apply():
                 raise _PlanChanged() from None
             if not plan.ok or plan.digest() != pending.get("digest"):
                 raise _PlanChanged()
-            touched = apply_import(sess, user, plan) if ptv else units_csv.apply_plan(sess, user, plan)
+            apply_import(sess, user, plan) if ptv else units_csv.apply_plan(sess, user, plan)
             record(sess, user, "import.apply", "import", None, None,
                    {"created": len(plan.creates), "changed": len(plan.changes), "unchanged": len(plan.unchanged),
                     "source": "ptv" if ptv else "csv"},
@@ -193,7 +192,6 @@ def import_apply():
         raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None
     path.unlink(missing_ok=True)
     session.pop("staff_import", None)
-    reindex(sess, touched)
     flash(_("Import done: %(created)d units created and %(changed)d changed.", created=len(plan.creates),
             changed=len(plan.changes)), "success")
     return redirect(url_for("staff.units"))

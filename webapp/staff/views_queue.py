@@ -12,7 +12,6 @@ from webapp.errors import UserError
 from webapp.models import QueueTime, Unit, with_collections
 from webapp.staff import bp
 from webapp.staff.auth import current_staff, staff_required
-from webapp.search.sync import reindex
 from webapp.staff.changes import record
 from webapp.staff.forms import QueueTimesForm
 from webapp.staff.view_helpers import MANAGERS, chosen_pilot, scope_pilots
@@ -77,7 +76,6 @@ def queue_times():
                 sess.rollback()
                 raise UserError(_("Someone saved queue times for the same day at the same moment. Nothing was "
                                   "saved from this form: reload the page and check the figures."), 409) from None
-            reindex(sess, sorted(touched))
             flash(_("Queue times saved for %(n)d units.", n=len(touched)), "success")
             return redirect(url_for("staff.queue_times", pilot=pilot.slug) if user.role == "admin"
                             else url_for("staff.queue_times"))

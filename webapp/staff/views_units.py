@@ -17,7 +17,6 @@ from webapp.i18n import current_lang
 from webapp.models import AuditEvent, Municipality, Pilot, Provider, Unit, with_collections
 from webapp.staff import bp, unit_data as ud
 from webapp.staff.auth import current_staff, may_edit_unit, may_see_unit, staff_required, unit_scope
-from webapp.search.sync import reindex
 from webapp.staff.changes import changed_only, record
 from webapp.staff.forms import NewUnitForm, ProviderForm, UnitForm, VisibilityForm
 from webapp.staff.view_helpers import (ALL, MANAGERS, PER_PAGE, WRITERS, page_number, scope_pilots,
@@ -182,7 +181,6 @@ def unit_edit(unit_id: int):
                 _fill_form(form, unit)
                 status = 409
             else:
-                reindex(sess, [unit.id])
                 _fill_from_waiting_list(sess, unit.id)  # capacity raised or the unit reopened: the queue moves
                 flash(_("The changes were saved."), "success")
                 return redirect(url_for("staff.unit_edit", unit_id=unit.id))
@@ -242,7 +240,6 @@ def unit_visibility(unit_id: int):
            {"hidden": "yes" if unit.is_hidden else "no", "version": unit.version},
            pilot_id=unit.pilot_id, provider_id=unit.provider_id)
     sess.commit()
-    reindex(sess, [unit.id])
     if not unit.is_hidden:
         _fill_from_waiting_list(sess, unit.id)
     flash(_("The unit is now hidden from residents.") if unit.is_hidden else _("The unit is now shown to residents."),
@@ -294,7 +291,6 @@ def unit_new():
                    {**values, "pilot": pilot.slug, "provider_ytunnus": provider.y_tunnus, "element": element},
                    pilot_id=pilot.id, provider_id=provider.id)
             sess.commit()
-            reindex(sess, [unit.id])
             flash(_("The unit was created."), "success")
             return redirect(url_for("staff.unit_edit", unit_id=unit.id))
         status = 400

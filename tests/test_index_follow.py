@@ -1,0 +1,238 @@
+"""Several app nodes on one database: each node's search index follows the change log.
+
+Node A and node B are two apps on the same database with different INDEX_DIRs (as two servers would be);
+the two-process version of these tests is in test_two_nodes.py.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import event, insert, select, update
+
+from tests.choice_helpers import confirm_form, free_unit, sign_in
+from tests.conftest import csrf_from
+from webapp import create_app, db
+from webapp.changelog import EVERYTHING, ids_from_where
+from webapp.models import IndexChange, Pilot, Provider, QueueTime, Unit
+from webapp.search import follow
+
+
+def second_node(app, tmp_path, copy_index: bool = True):  # noqa: ANN001
+    """Another app on the same database with its own index folder."""
+    index = tmp_path / "node-b-index"
+    if copy_index:
+        shutil.copytree(app.config["INDEX_DIR"], index)
+    overrides = {k: app.config[k] for k in ("DATABASE_URL", "SECRET_KEY", "RESIDENT_KEY_SECRET", "TESTING",
+                                             "RATE_LIMIT_ENABLED", "INDEX_SYNC_INTERVAL_MS")}
+    node = create_app({**overrides, "INDEX_DIR": str(index)})
+    return node
+
+
+def search_ids(client, **params) -> set[int]:  # noqa: ANN001
+    """The ids of every unit a search through the API finds (all pages)."""
+    ids: set[int] = set()
+    page, pages = 1, 1
+    while page <= pages:
+        response = client.get("/api/v1/units", query_string={**params, "page": page})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        ids.update(u["id"] for u in body["items"])
+        page, pages = page + 1, body["pages"]
+    return ids
+
+
+def log_rows(app) -> list[tuple[int, str | None]]:  # noqa: ANN001
+    with app.app_context():
+        return [tuple(r) for r in db.session().execute(select(IndexChange.id, IndexChange.unit_ids)
+                                                        .order_by(IndexChange.id))]
+
+
+def staff_client(app, role: str = "admin"):  # noqa: ANN001, ANN201
+    from tests.test_staff_review_fixes import _sign_in
+    client = app.test_client()
+    _sign_in(client, app, role)
+    return client
+
+
+def test_a_staff_edit_through_node_a_is_in_node_bs_next_search(any_app, tmp_path):
+    a, b = any_app, second_node(any_app, tmp_path)
+    unit_id = free_unit(a)
+    client_b = b.test_client()
+    assert unit_id in search_ids(client_b, accepting=1)
+    staff = staff_client(a)
+    page = staff.get(f"/fi/staff/units/{unit_id}").get_data(as_text=True)
+    import re
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page) or \
+        re.search(r'id="version" name="version" type="hidden" value="(\d+)"', page)
+    response = staff.post(f"/fi/staff/units/{unit_id}/visibility",
+                          data={"csrf_token": csrf_from(page), "version": version.group(1)})
+    assert response.status_code == 302
+    assert unit_id not in search_ids(client_b), "hidden on A: gone from B's next search"
+    assert unit_id not in search_ids(a.test_client())
+
+
+def test_a_choice_through_node_a_that_fills_a_unit_leaves_node_bs_accepting_filter(any_app, tmp_path):
+    a, b = any_app, second_node(any_app, tmp_path)
+    unit_id = free_unit(a)
+    with a.app_context():
+        unit = db.session().get(Unit, unit_id)
+        unit.capacity = unit.listed_count + 1
+        db.session().commit()
+    client_b = b.test_client()
+    assert unit_id in search_ids(client_b, accepting=1)
+    resident = a.test_client()
+    sign_in(resident, "aino")
+    response = resident.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(resident, "fi", unit_id))
+    assert response.status_code == 303
+    assert unit_id not in search_ids(client_b, accepting=1)
+    assert unit_id in search_ids(client_b)  # still listed, only not accepting
+
+
+def test_a_node_without_an_index_builds_it_by_itself(any_app, tmp_path):
+    b = second_node(any_app, tmp_path, copy_index=False)
+    assert len(search_ids(b.test_client())) > 10
+    assert b.test_client().get("/readyz").status_code == 200
+
+
+def test_one_query_when_nothing_changed(app):
+    with app.app_context():
+        sess = db.session()
+        follow.catch_up(sess, app.config["INDEX_DIR"])
+        statements: list[str] = []
+        engine = db.engine()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            status = follow.catch_up(sess, app.config["INDEX_DIR"])
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert status.behind == 0
+        assert len(statements) == 1 and "index_change" in statements[0]
+
+
+def test_each_commit_writes_one_log_row_with_one_insert(any_app):
+    unit_id = free_unit(any_app)
+    before = log_rows(any_app)
+    with any_app.app_context():
+        sess = db.session()
+        inserts: list[str] = []
+        listener = lambda *args: inserts.append(args[2]) if "INSERT INTO index_change" in args[2] else None  # noqa
+        event.listen(db.engine(), "before_cursor_execute", listener)
+        try:
+            unit = sess.get(Unit, unit_id)
+            unit.name_fi = unit.name_fi + " (muutettu)"
+            sess.add(QueueTime(unit_id=unit_id, profession="doctor", t3_days=4, measured_on=date(2026, 1, 5)))
+            sess.execute(update(Unit).where(Unit.id == unit_id + 1).values(listed_count=Unit.listed_count + 0))
+            sess.commit()
+        finally:
+            event.remove(db.engine(), "before_cursor_execute", listener)
+        assert len(inserts) == 1
+    rows = log_rows(any_app)
+    assert len(rows) == len(before) + 1
+    assert rows[-1][1] == f"{unit_id} {unit_id + 1}"
+
+
+def test_rolled_back_and_unrelated_changes_write_nothing(app):
+    unit_id = free_unit(app)
+    before = log_rows(app)
+    with app.app_context():
+        sess = db.session()
+        sess.get(Unit, unit_id).name_fi = "Ei tallennettu"
+        sess.flush()
+        sess.rollback()
+        sess.scalar(select(Unit).where(Unit.id == unit_id))  # reading is not a change
+        sess.commit()
+    assert log_rows(app) == before
+
+
+def test_provider_pilot_and_bulk_changes_name_the_right_units(app):
+    with app.app_context():
+        sess = db.session()
+        provider = sess.scalar(select(Provider).order_by(Provider.id))
+        unit_ids = sorted(sess.scalars(select(Unit.id).where(Unit.provider_id == provider.id)))
+        provider.name = provider.name + " Oy"
+        sess.commit()
+        assert log_rows(app)[-1][1] == " ".join(map(str, unit_ids))
+        sess.scalar(select(Pilot)).summary_fi += " "
+        sess.commit()
+        assert log_rows(app)[-1][1] is None  # a pilot change: every node rebuilds
+        sess.execute(update(Unit).where(Unit.listed_count >= 0).values(accepting_new=True))
+        sess.commit()
+        assert log_rows(app)[-1][1] is None  # a bulk update without ids
+
+
+def test_ids_are_read_from_the_where_clause():
+    stmt = update(Unit).where(Unit.id == 7, Unit.listed_count < Unit.capacity)
+    assert ids_from_where(stmt.whereclause, Unit.id) == [7]
+    assert ids_from_where(update(Unit).where(Unit.id.in_([3, 4])).whereclause, Unit.id) == [3, 4]
+    assert ids_from_where(update(Unit).where(Unit.capacity > 3).whereclause, Unit.id) is None
+    assert EVERYTHING == "*"
+
+
+def test_a_change_committed_out_of_order_is_not_skipped(app, tmp_path):
+    """PostgreSQL can commit id 11 before id 10: the follower must come back for 10."""
+    unit_a, unit_b = free_unit(app), free_unit(app, skip=1)
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        head = follow.catch_up(sess, index_dir).head
+        # Row head+2 commits first (unit_b hidden); head+1 is still "in flight".
+        sess.execute(update(Unit).where(Unit.id == unit_b).values(is_hidden=True))
+        sess.info.pop("index_changes", None)
+        sess.execute(insert(IndexChange).values(id=head + 2, unit_ids=str(unit_b)))
+        sess.commit()
+        assert follow.catch_up(sess, index_dir).head == head + 2
+        state = follow.read_state(follow.current_version(index_dir))
+        assert head + 1 in state.gaps
+        sess.execute(update(Unit).where(Unit.id == unit_a).values(is_hidden=True))
+        sess.info.pop("index_changes", None)
+        sess.execute(insert(IndexChange).values(id=head + 1, unit_ids=str(unit_a)))
+        sess.commit()
+        follow.catch_up(sess, index_dir)
+        assert head + 1 not in follow.read_state(follow.current_version(index_dir)).gaps
+    ids = search_ids(app.test_client())
+    assert unit_a not in ids and unit_b not in ids
+
+
+def test_a_row_for_everything_or_a_stale_node_rebuilds(app):
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        follow.catch_up(sess, index_dir)
+        sess.scalar(select(Pilot)).summary_fi += " "
+        sess.commit()
+        assert follow.catch_up(sess, index_dir).rebuilt
+        assert not follow.catch_up(sess, index_dir).rebuilt
+        version = follow.current_version(index_dir)
+        state = follow.read_state(version)
+        state.checked_at -= follow.STALE_SECONDS + 1  # down longer than half the log's retention
+        follow.write_state(version, state)
+        assert follow.catch_up(sess, index_dir).rebuilt
+
+
+def test_purge_keeps_a_day_of_log(app):
+    with app.app_context():
+        sess = db.session()
+        sess.execute(insert(IndexChange).values(unit_ids="1", at=datetime.now(timezone.utc) - timedelta(days=2)))
+        sess.commit()
+        count = len(log_rows(app))
+        assert follow.purge(sess) >= 1
+        assert len(log_rows(app)) < count
+        assert all(r[0] for r in log_rows(app))
+
+
+def test_seed_and_generated_units_are_in_the_log(app):
+    assert log_rows(app)[0][1] is None  # the seed (municipalities, pilots, units): rebuild everything
+    before = log_rows(app)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["seed"])
+        assert result.exit_code == 0, result.output
+        assert log_rows(app) == before  # nothing changed, nothing logged
+        result = app.test_cli_runner().invoke(args=["generate-demo-units", "3"])
+        assert result.exit_code == 0, result.output
+        newest = db.session().scalars(select(Unit.id).order_by(Unit.id.desc()).limit(3)).all()
+    rows = log_rows(app)[len(before):]
+    assert len(rows) == 1 and set(rows[0][1].split()) == set(map(str, newest))
+    assert set(newest) <= search_ids(app.test_client())
