@@ -75,9 +75,9 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
     from webapp.progress import progress
-    from webapp.search import rebuild_index
+    from webapp.search.follow import rebuild
     with app.app_context(), progress("Indexing units", units) as advance:
-        count = rebuild_index(db.session(), f"{workdir}/index", advance)
+        count = rebuild(db.session(), f"{workdir}/index", advance)  # records the change log's head too
         db.session().close()
         db.engine().dispose()
     t2 = time.perf_counter()
