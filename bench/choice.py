@@ -57,8 +57,9 @@ def setup(url: str, workdir: str, residents: int) -> tuple[list[int], list[int]]
 
 
 def _submitter(url: str, workdir: str, units: list[int], residents: list[int], threads: int, seed: int,
-               results: "multiprocessing.Queue") -> None:
+               results: "multiprocessing.Queue", ready) -> None:  # noqa: ANN001
     app = bench_app(url, f"{workdir}/index", workdir)
+    ready.wait()  # every process has its app: the clock starts now
     tallies: dict[str, int] = {}
     lock = threading.Lock()
 
@@ -129,11 +130,13 @@ def run(backend: str, args: argparse.Namespace) -> None:
         threads = max(1, args.workers // args.processes)
         results: multiprocessing.Queue = multiprocessing.Queue()
         ctx = multiprocessing.get_context("fork")
-        procs = [ctx.Process(target=_submitter, args=(url, workdir, units, part, threads, i, results))
+        ready = ctx.Barrier(len(per_process) + 1)
+        procs = [ctx.Process(target=_submitter, args=(url, workdir, units, part, threads, i, results, ready))
                  for i, part in enumerate(per_process)]
-        start = time.perf_counter()
         for p in procs:
             p.start()
+        ready.wait()
+        start = time.perf_counter()
         tallies: dict[str, int] = {}
         for _ in procs:
             for k, v in results.get().items():
