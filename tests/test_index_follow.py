@@ -236,3 +236,16 @@ def test_seed_and_generated_units_are_in_the_log(app):
     rows = log_rows(app)[len(before):]
     assert len(rows) == 1 and set(rows[0][1].split()) == set(map(str, newest))
     assert set(newest) <= search_ids(app.test_client())
+
+
+def test_an_index_of_an_older_format_is_rebuilt_before_new_documents_go_into_it(app, monkeypatch):
+    """A release that changes the index's schema or stored card must not write its documents into an index
+    built by the previous release (it would fail, or mix two formats): every node rebuilds first."""
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        assert not follow.catch_up(sess, index_dir).rebuilt
+        monkeypatch.setattr(follow, "index_format", lambda: "3:a newer release")
+        assert follow.catch_up(sess, index_dir).rebuilt
+        assert follow.read_state(follow.current_version(index_dir)).index_format == "3:a newer release"
+        assert not follow.catch_up(sess, index_dir).rebuilt

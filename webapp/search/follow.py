@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from webapp import changelog
 from webapp.models import IndexChange
-from webapp.search.index import current_version, rebuild_index, update_units
+from webapp.search.index import current_version, index_format, rebuild_index, update_units
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +58,19 @@ class LogState:
     head: int = 0
     gaps: dict[int, float] = field(default_factory=dict)  # id -> when it was first missed (unix seconds)
     checked_at: float = 0.0
+    # The document format the index was built with (index.INDEX_FORMAT): a new release that changes the
+    # schema or the stored card must not write its documents into an index of the old format.
+    index_format: str = ""
 
     def to_json(self) -> str:
         return json.dumps({"head": self.head, "gaps": {str(k): v for k, v in self.gaps.items()},
-                           "checked_at": self.checked_at})
+                           "checked_at": self.checked_at, "index_format": self.index_format})
 
     @classmethod
     def from_json(cls, text: str) -> "LogState":
         data = json.loads(text)
         return cls(int(data["head"]), {int(k): float(v) for k, v in data.get("gaps", {}).items()},
-                   float(data.get("checked_at", 0)))
+                   float(data.get("checked_at", 0)), str(data.get("index_format", "")))
 
 
 @dataclass
@@ -136,7 +139,7 @@ def _advance(state: LogState, rows: list, now: float) -> LogState:
     for missing in range(state.head + 1, top + 1):
         if missing not in found and len(gaps) < 1000:
             gaps.setdefault(missing, now)
-    return LogState(top, gaps, now)
+    return LogState(top, gaps, now, state.index_format)
 
 
 def _lag(rows: list) -> float:
@@ -153,7 +156,7 @@ def head_state(sess: Session, now: float) -> LogState:
     head = sess.scalar(select(func.max(IndexChange.id))) or 0
     recent = set(sess.scalars(select(IndexChange.id).where(IndexChange.id > head - 1000)))
     gaps = {i: now for i in range(max(1, head - 999), head + 1) if i not in recent}
-    return LogState(head, gaps, now)
+    return LogState(head, gaps, now, index_format())
 
 
 def rebuild(sess: Session, index_dir: str, advance=None) -> int:  # noqa: ANN001
@@ -169,7 +172,7 @@ def rebuild(sess: Session, index_dir: str, advance=None) -> int:  # noqa: ANN001
 
 
 def _needs_rebuild(state: LogState | None, now: float) -> bool:
-    return state is None or now - state.checked_at > STALE_SECONDS
+    return state is None or now - state.checked_at > STALE_SECONDS or state.index_format != index_format()
 
 
 def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = False) -> Status:

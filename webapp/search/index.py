@@ -37,6 +37,16 @@ log = logging.getLogger(__name__)
 CURRENT = "CURRENT"
 
 
+# Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
+# every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
+INDEX_FORMAT = 2
+
+
+def index_format() -> str:
+    """The documents' format: the version above and the schema's field names."""
+    return f"{INDEX_FORMAT}:{' '.join(sorted(make_schema().names()))}"
+
+
 def make_schema() -> Schema:
     return Schema(
         id=ID(stored=True, unique=True),
