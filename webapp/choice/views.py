@@ -80,6 +80,18 @@ def start(unit_id: int):
     return _render_decision(ev, today)
 
 
+def checked_submission(rid: int, form: FlaskForm, expected: str | None) -> str:
+    """The rate limit, CSRF and the form's one-time token of a choice or queue submission; returns the token.
+    Raises UserError (429, 400) with what the resident should do."""
+    if security.rate_limited(f"choice:{rid}", *SUBMIT_LIMIT):
+        raise UserError(_("You have sent too many choices in a short while. Wait a minute and try again."), 429)
+    sent = form.request_token.data or ""
+    if not form.validate() or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
+        raise UserError(_("The form had been changed or was for another unit. Nothing was saved. "
+                          "Open the unit's page and choose it again."), 400)
+    return expected
+
+
 def _token_for(unit_id: int, create: bool) -> str | None:
     tokens = session.get(TOKENS_KEY) or {}
     token = tokens.get(str(unit_id))
@@ -130,14 +142,7 @@ def submit(unit_id: int):
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
-    if security.rate_limited(f"choice:{rid}", *SUBMIT_LIMIT):
-        raise UserError(_("You have sent too many choices in a short while. Wait a minute and try again."), 429)
-    form = ConfirmForm()
-    expected = _token_for(unit_id, create=False)
-    sent = form.request_token.data or ""
-    if not form.validate() or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
-        raise UserError(_("The form had been changed or was for another unit. Nothing was saved. "
-                          "Open the unit's page and choose it again."), 400)
+    expected = checked_submission(rid, ConfirmForm(), _token_for(unit_id, create=False))
     today = clock.today()
     try:
         outcome = svc.submit_choice(db.session(), rid, unit_id, expected, today)

@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp import clock, db, security
+from webapp import clock, db
 from webapp.choice import bp
 from webapp.choice import service as svc
 from webapp.choice import waiting
 from webapp.choice.mail import send_soon
-from webapp.choice.views import SUBMIT_LIMIT, _home_municipality, _require_resident
+from webapp.choice.views import _home_municipality, _require_resident, checked_submission
 from webapp.errors import UserError
 
 TOKENS_KEY = "waiting_tokens"
@@ -70,14 +70,7 @@ def join_submit(unit_id: int):
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
-    if security.rate_limited(f"choice:{rid}", *SUBMIT_LIMIT):
-        raise UserError(_("You have sent too many choices in a short while. Wait a minute and try again."), 429)
-    form = JoinForm()
-    expected = _token(unit_id, create=False)
-    sent = form.request_token.data or ""
-    if not form.validate() or not expected or not secrets.compare_digest(sent.encode(), expected.encode()):
-        raise UserError(_("The form had been changed or was for another unit. Nothing was saved. "
-                          "Open the unit's page and choose it again."), 400)
+    expected = checked_submission(rid, JoinForm(), _token(unit_id, create=False))
     today = clock.today()
     try:
         outcome = waiting.join_waiting_list(db.session(), rid, unit_id, expected, today)
