@@ -22,7 +22,7 @@ from webapp.search.query import Hit
 from webapp.search.reference import Reference, reference
 from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_names, professions_for
 from webapp import vocab
-from webapp.vocab import (ACCESSIBILITY_FACTS, ELEMENTS, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
+from webapp.vocab import (ACCESSIBILITY_FACTS, ELEMENTS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
                           label)
 
 MAX_COMPARE = 4
@@ -187,7 +187,7 @@ def compare():
     back = back_to_search_url()
     try:
         ids = compare_ids(request.args.getlist("unit"))
-        units = load_units(sess, ids, full=True)
+        units = load_units(sess, ids)
         missing = [i for i in ids if i not in units]
         if missing:
             raise CompareError(_("No unit has the number %(ids)s. It may have been removed.",

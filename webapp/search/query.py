@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 
-from webapp.accessibility import rank_key, required_facts
+from webapp.accessibility import required_facts
 from webapp.search.params import (SearchParams)
 from webapp.search.snapshots import Snapshot
 

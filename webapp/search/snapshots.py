@@ -8,7 +8,6 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
@@ -112,11 +111,10 @@ class Snapshot:
     lat: np.ndarray | None = None
     lon: np.ndarray | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-    cache_lock: threading.Lock = field(default_factory=threading.Lock)
     _t3: dict = field(default_factory=dict)
     text_cache: LRU = field(default_factory=lambda: LRU(256))
     score_cache: LRU = field(default_factory=lambda: LRU(64))
-    _distances: OrderedDict = field(default_factory=OrderedDict)
+    _distances: LRU = field(default_factory=lambda: LRU(64))  # per origin (postcode)
 
     @classmethod
     def load(cls, path: Path, previous: "Snapshot | None" = None) -> "Snapshot":
@@ -215,21 +213,16 @@ class Snapshot:
 
     def distances(self, origin: tuple[float, float]) -> np.ndarray:
         """Great-circle distance (km) from origin to every document, indexed by docnum (inf if unknown)."""
-        with self.cache_lock:
-            cached = self._distances.get(origin)
-            if cached is not None:
-                self._distances.move_to_end(origin)
-                return cached
+        cached = self._distances.get(origin)
+        if cached is not None:
+            return cached
         lat1, lon1 = np.radians(origin[0]), np.radians(origin[1])
         lat2, lon2 = np.radians(self.lat), np.radians(self.lon)
         a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
         out = 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
         out[np.isnan(out)] = np.inf
         out.flags.writeable = False
-        with self.cache_lock:
-            self._distances[origin] = out
-            while len(self._distances) > 64:
-                self._distances.popitem(last=False)
+        self._distances.put(origin, out)
         return out
 
     def radius_mask(self, origin: tuple[float, float], radius_km: float) -> int:

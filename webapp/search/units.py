@@ -1,54 +1,27 @@
-"""Loading the units behind search hits, and small display helpers shared by the page and the API."""
+"""Loading units for the comparison, and small display helpers shared by the search pages."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import time
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session
 
-from webapp.models import Postcode, QueueTime, Unit
+from webapp.models import Postcode, Unit, with_collections
 from webapp.vocab import PROFESSIONS_BY_ELEMENT
 
 
 
-def load_units(sess: Session, ids: Iterable[int], full: bool = False) -> dict[int, Unit]:
-    """Visible units by id (hidden and unknown ids are left out).
-
-    Without `full`, queue-time history and opening hours are loaded only if touched (use `latest_t3` for the
-    newest T3 values): a result page needs 20 units, not their 250 history rows."""
+def load_units(sess: Session, ids: Iterable[int]) -> dict[int, Unit]:
+    """Visible units by id with what the comparison shows (hidden and unknown ids are left out).
+    Result cards and API items are read from the index instead (cards.py)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    options = [selectinload(Unit.services), selectinload(Unit.languages), selectinload(Unit.accessibility_facts)]
-    if full:
-        options += [selectinload(Unit.queue_times), selectinload(Unit.opening_hours)]
-    else:
-        options += [lazyload(Unit.queue_times), lazyload(Unit.opening_hours), lazyload(Unit.opening_exceptions)]
+    options = with_collections("services", "languages", "accessibility_facts", "queue_times", "opening_hours")
     stmt = select(Unit).where(Unit.id.in_(wanted), Unit.is_hidden.is_(False)).options(*options)
     return {u.id: u for u in sess.scalars(stmt).unique()}
-
-
-@dataclass(frozen=True)
-class LatestT3:
-    t3_days: int
-    measured_on: date
-
-
-def latest_t3(sess: Session, ids: Iterable[int]) -> dict[int, dict[str, LatestT3]]:
-    """The newest T3 per profession of each unit, read without loading the history as objects."""
-    wanted = sorted(set(ids))
-    out: dict[int, dict[str, LatestT3]] = {i: {} for i in wanted}
-    if not wanted:
-        return out
-    rows = sess.execute(select(QueueTime.unit_id, QueueTime.profession, QueueTime.t3_days, QueueTime.measured_on)
-                        .where(QueueTime.unit_id.in_(wanted)))
-    for uid, profession, days, measured in rows:
-        current = out[uid].get(profession)
-        if current is None or measured >= current.measured_on:
-            out[uid][profession] = LatestT3(days, measured)
-    return out
 
 
 def postcode_names(sess: Session, codes: Iterable[str]) -> dict[str, Postcode]:
