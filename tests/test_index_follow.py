@@ -249,3 +249,25 @@ def test_an_index_of_an_older_format_is_rebuilt_before_new_documents_go_into_it(
         assert follow.catch_up(sess, index_dir).rebuilt
         assert follow.read_state(follow.current_version(index_dir)).index_format == "3:a newer release"
         assert not follow.catch_up(sess, index_dir).rebuilt
+
+
+def test_a_text_search_on_an_open_snapshot_does_not_reread_the_index_files(app):
+    """Under load another worker's writer deletes the previous generation's TOC file while searches are
+    still answered from the snapshot that read it; a search must not go back to the files for the schema
+    (it did: FileNotFoundError, a 500 on the search page)."""
+    from webapp.search import snapshots
+    from webapp.search.params import SearchParams
+    from webapp.search.query import execute
+
+    with app.app_context():
+        snap = snapshots.snapshot(app.config["INDEX_DIR"])
+        tocs = list(snap.path.glob("_MAIN_*.toc"))
+        assert tocs
+        for toc in tocs:
+            toc.rename(toc.with_suffix(".gone"))
+        try:
+            result = execute(snap, SearchParams(q="tandläkaren"), lang="fi", facets=False)
+        finally:
+            for toc in tocs:
+                toc.with_suffix(".gone").rename(toc)
+        assert result.total > 0

@@ -59,7 +59,7 @@ class SearchResult:
 
 def _text_query(snap: Snapshot, q: str, fuzzy: bool) -> wq.Query | None:
     """AND of the words; each word matches the Finnish or Swedish stem (or, fuzzily, the plain word)."""
-    schema = snap.ix.schema
+    schema = snap.schema
     words = re.findall(r"\w+", q)
     if not words:
         return None
@@ -88,7 +88,7 @@ def _text_query(snap: Snapshot, q: str, fuzzy: bool) -> wq.Query | None:
 
 def _query_words(snap: Snapshot, q: str) -> list[frozenset[str]]:
     """Per word of the query, its tokens under the Finnish, Swedish and plain analysers."""
-    schema = snap.ix.schema
+    schema = snap.schema
     out = []
     for word in re.findall(r"\w+", q):
         tokens = set()

@@ -98,6 +98,9 @@ class Snapshot:
     generation: int
     ix: object
     searcher: object
+    # The schema as the searcher read it. Not ix.schema: that reads the newest TOC file from disk on every
+    # call, which another process's writer may just have deleted (FileNotFoundError under load).
+    schema: object
     rows: list[Row]
     by_docnum: list[Row | None]
     all_mask: int
@@ -153,7 +156,7 @@ class Snapshot:
             for g in MASK_GROUPS:
                 for v in _row_values(g, r):
                     lists[g].setdefault(v, []).append(r.docnum)
-        snap = cls(path=path, generation=ix.latest_generation(), ix=ix, searcher=searcher, rows=rows,
+        snap = cls(path=path, generation=ix.latest_generation(), ix=ix, searcher=searcher, schema=searcher.schema, rows=rows,
                    by_docnum=by_docnum, all_mask=0, masks={}, segment_rows=segment_rows)
         snap.all_mask = snap.mask_of(r.docnum for r in rows)
         snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in lists.items()}
