@@ -25,6 +25,13 @@ def on_starting(server):  # noqa: ANN001, ANN201
         path.mkdir(parents=True, exist_ok=True)
 
 
+def post_fork(server, worker):  # noqa: ANN001, ANN201
+    # A worker that dies of a signal (SIGSEGV, SIGBUS) prints every thread's Python stack to the log
+    # first, so that a crash under load can be traced rather than only counted.
+    import faulthandler
+    faulthandler.enable()
+
+
 def child_exit(server, worker):  # noqa: ANN001, ANN201
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
