@@ -75,9 +75,10 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
     from webapp.progress import progress
+    from webapp.cli import default_index_procs
     from webapp.search.follow import rebuild
     with app.app_context(), progress("Indexing units", units) as advance:
-        count = rebuild(db.session(), f"{workdir}/index", advance)  # records the change log's head too
+        count = rebuild(db.session(), f"{workdir}/index", advance, procs=default_index_procs())  # records the change log's head too
         db.session().close()
         db.engine().dispose()
     t2 = time.perf_counter()

@@ -159,12 +159,12 @@ def head_state(sess: Session, now: float) -> LogState:
     return LogState(head, gaps, now, index_format())
 
 
-def rebuild(sess: Session, index_dir: str, advance=None) -> int:  # noqa: ANN001
+def rebuild(sess: Session, index_dir: str, advance=None, procs: int = 1) -> int:  # noqa: ANN001
     """Build a fresh index and store the log head it includes (read before the units are).
-    `advance(n)`: progress, as for rebuild_index."""
+    `advance(n)` and `procs`: as for rebuild_index."""
     now = time.time()
     state = head_state(sess, now)
-    count = rebuild_index(sess, index_dir, advance)
+    count = rebuild_index(sess, index_dir, advance, procs=procs)
     version = current_version(index_dir)
     if version is not None:
         write_state(version, state)

@@ -30,9 +30,11 @@ from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
+from webapp.search import whoosh_fixes
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
 log = logging.getLogger(__name__)
+whoosh_fixes.apply()
 
 CURRENT = "CURRENT"
 
@@ -309,9 +311,15 @@ def current_version(index_dir: str) -> Path | None:
     return path if name and path.is_dir() else None
 
 
-def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] | None = None) -> int:
+def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] | None = None,
+                  procs: int = 1) -> int:
     """Index every visible unit into a fresh version directory, then switch to it; returns the count.
-    `advance(n)` is told of every n units written (webapp.progress)."""
+    `advance(n)` is told of every n units written (webapp.progress).
+
+    `procs` > 1 analyses and writes postings in that many processes, each into its own segment (Whoosh's
+    multisegment writer, no merge): about twice as fast on two cores. Only for a single-threaded process
+    such as `flask index-rebuild`: Whoosh forks its workers, and forking a threaded web worker can leave a
+    child waiting on a lock another thread held."""
     root = Path(index_dir)
     root.mkdir(parents=True, exist_ok=True)
     name = f"v{time.time_ns()}-{uuid.uuid4().hex[:6]}"
@@ -322,14 +330,16 @@ def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] 
         ix = windex.create_in(str(build), make_schema())
         # Postings stay in memory up to limitmb (10,000 units need about 200 MB); beyond it Whoosh sorts them
         # through temporary files, which is much slower but keeps memory bounded.
-        writer = ix.writer(limitmb=256)
+        writer = (ix.writer(limitmb=256) if procs <= 1
+                  else ix.writer(limitmb=256, procs=procs, multisegment=True))
         for i, unit in enumerate(units, 1):
             writer.add_document(**unit_document(unit, ctx))
             if advance is not None and i % 100 == 0:
                 advance(100)
         if advance is not None and len(units) % 100:
             advance(len(units) % 100)
-        writer.commit(optimize=True)
+        # One process: optimise into one segment. Several: keep their segments (merging would undo the gain).
+        writer.commit(optimize=procs <= 1)
         ix.close()
         os.rename(build, root / name)
         tmp = root / f".{CURRENT}-{name}"
