@@ -1,8 +1,8 @@
 """The search-index change log, written by the data layer itself.
 
-Every ORM session notices, as it flushes and executes, which units' searchable data changed: units,
-their services, languages, accessibility facts and queue times, and the listed count changed by the choice use
-case's guarded UPDATEs. Just before the commit it inserts ONE `index_change` row naming those units
+Every ORM session notices, as it flushes and executes, which units' public data changed: units,
+their services, languages, accessibility facts and sentences, queue times and opening hours, and the listed
+count changed by the choice use case's guarded UPDATEs. Just before the commit it inserts ONE `index_change` row naming those units
 (or NULL, "everything", when a pilot, provider, municipality or postcode changed, or very many units did),
 so the row commits or rolls back with the change it describes. No view, command or use case has to
 remember to call anything; `webapp.search.follow` reads the log on every node.
@@ -16,13 +16,17 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
-from webapp.models import (IndexChange, Municipality, Pilot, PilotMunicipality, Postcode, Provider, QueueTime, Unit,
-                           UnitAccessibilityFact, UnitLanguage, UnitService)
+from webapp.models import (AccessibilitySentence, IndexChange, Municipality, OpeningException, OpeningHours, Pilot,
+                           PilotElement, PilotMunicipality, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact,
+                           UnitLanguage, UnitService)
 
 EVERYTHING = "*"
 MAX_UNITS_PER_ROW = 1000  # beyond this a full rebuild on each node is cheaper than updating one by one
-UNIT_CHILDREN = (UnitService, UnitLanguage, UnitAccessibilityFact, QueueTime)  # what the index holds of a unit
-WHOLE_INDEX = (Pilot, PilotMunicipality, Municipality, Postcode)
+# What the index holds of a unit, and what else its public page shows (the page cache, webapp/page_cache.py,
+# is keyed by the unit's document: a change to any of these must rewrite it).
+UNIT_CHILDREN = (UnitService, UnitLanguage, UnitAccessibilityFact, QueueTime,
+                 OpeningHours, OpeningException, AccessibilitySentence)
+WHOLE_INDEX = (Pilot, PilotElement, PilotMunicipality, Municipality, Postcode)
 _KEY = "index_changes"
 _PROVIDERS = "index_changed_providers"
 _listeners: list = []

@@ -20,6 +20,7 @@ from webapp.search.index import unit_cards
 from webapp.search.reference import reference, vocabulary_labels
 from webapp.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label
+from webapp.page_cache import cached_page, one_unit, whole_index
 
 
 def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None):
@@ -114,6 +115,7 @@ FACET_VOCABS = ("element", "service", "language", "feature", "sector")  # groups
 
 
 @bp.get("/units")
+@cached_page(whole_index)
 def units():
     problem = _take_lang()
     sess = db.session()
@@ -151,6 +153,7 @@ def units():
 
 
 @bp.get("/units/<unit_id>")
+@cached_page(one_unit)
 def unit(unit_id: str):
     problem = _take_lang()
     if problem:

@@ -15,6 +15,7 @@ from webapp.models import Municipality, PilotMunicipality
 from webapp.public import bp
 from webapp.collation import collation_key
 from webapp.public.pilots import GRANTED_SLUGS, all_unit_counts, pilots_with_elements
+from webapp.page_cache import cached_page, whole_index
 
 STATEMENT_PREPARED_ON = date(2026, 11, 24)
 RADIUS_CHOICES = ("2", "5", "10", "20", "50")
@@ -61,6 +62,7 @@ def home_search_form() -> HomeSearchForm:
 
 
 @bp.get("/")
+@cached_page(whole_index)
 def home():
     lang = current_lang()
     pilots = sorted(pilots_with_elements(), key=lambda p: collation_key(p.name(lang)))

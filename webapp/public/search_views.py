@@ -24,6 +24,7 @@ from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_n
 from webapp import vocab
 from webapp.vocab import (ACCESSIBILITY_FACTS, ELEMENTS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
                           label)
+from webapp.page_cache import cached_page, compared_units, whole_index
 
 MAX_COMPARE = 4
 
@@ -94,6 +95,7 @@ def _fit_renderer(lang: str, profiles: tuple[str, ...]):  # noqa: ANN202
 
 
 @bp.get("/search")
+@cached_page(whole_index)
 def search():
     if "profile" not in request.args and remembered_profiles():
         # The profiles chosen earlier in this visit, put in the address so that a shared link keeps them.
@@ -182,6 +184,7 @@ def back_to_search_url() -> str:
 
 
 @bp.get("/compare")
+@cached_page(compared_units)
 def compare():
     sess = db.session()
     back = back_to_search_url()

@@ -19,6 +19,7 @@ from webapp.public import bp
 from webapp.public.pilots import GRANTED_SLUGS, today
 from webapp.public.profiles import assessments_for, chosen_profiles
 from webapp.vocab import ACCESSIBILITY_FACTS, DIRECT_CHOICE_ELEMENTS, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
+from webapp.page_cache import cached_page, one_unit
 
 
 def fmt_time(value: time) -> str:
@@ -127,6 +128,7 @@ def waiting_facts(u: Unit) -> dict:
 
 
 @bp.get("/units/<int:unit_id>")
+@cached_page(one_unit)
 def unit(unit_id: int):
     u = get_visible_unit(unit_id)
     day: date = today()

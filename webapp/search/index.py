@@ -41,7 +41,7 @@ CURRENT = "CURRENT"
 
 # Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
 # every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # 3: the `stamp` field (webapp/page_cache.py)
 
 
 def index_format() -> str:
@@ -77,6 +77,9 @@ def make_schema() -> Schema:
         lon=STORED(),
         # What a result card and an API item show (JSON, see cards.py): results need no database query.
         card=STORED(),
+        # A token new with every write of the document (one per rebuild, one per update): a unit's page
+        # cached under (version, stamp) is current as long as its document is (webapp/page_cache.py).
+        stamp=STORED(),
     )
 
 
@@ -228,7 +231,7 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
     return list(units.values()), ctx
 
 
-def unit_document(unit: UnitData, ctx: _Context) -> dict:
+def unit_document(unit: UnitData, ctx: _Context, stamp: str = "") -> dict:
     """The Whoosh document of a unit (pure)."""
     muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
     pc = ctx.postcodes.get(unit.postcode, ("", ""))
@@ -262,6 +265,7 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
         "lat": unit.lat,
         "lon": unit.lon,
         "card": card_json(unit, muni, pc),
+        "stamp": stamp,
     }
     for profession in ("doctor", "nurse", "dentist"):
         if profession in unit.latest_t3:
@@ -333,7 +337,7 @@ def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] 
         writer = (ix.writer(limitmb=256) if procs <= 1
                   else ix.writer(limitmb=256, procs=procs, multisegment=True))
         for i, unit in enumerate(units, 1):
-            writer.add_document(**unit_document(unit, ctx))
+            writer.add_document(**unit_document(unit, ctx, stamp=name))
             if advance is not None and i % 100 == 0:
                 advance(100)
         if advance is not None and len(units) % 100:
@@ -382,12 +386,13 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
         rebuild_index(sess, index_dir)
         return len(ids)
     units, ctx = _load_units(sess, ids)
+    stamp = uuid.uuid4().hex[:16]
     with _write_lock:
         ix = windex.open_dir(str(path))
         writer = ix.writer(timeout=30.0)
         try:
             for unit in units:
-                writer.update_document(**unit_document(unit, ctx))
+                writer.update_document(**unit_document(unit, ctx, stamp=stamp))
             for missing in ids - {u.id for u in units}:
                 writer.delete_by_term("id", str(missing))
             writer.commit()

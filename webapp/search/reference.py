@@ -73,6 +73,11 @@ def _data_for(sess: Session) -> _Data:
     return data
 
 
+def loaded_at(sess: Session) -> float:
+    """When the reference data in use was read (part of the page cache's key, webapp/page_cache.py)."""
+    return _data_for(sess).loaded_at
+
+
 def vocabulary_labels(lang: str) -> dict:
     """Labels of codes and fixed texts in `lang`; call inside a request or force_locale in that language."""
     labels = _labels.get(lang)

@@ -45,6 +45,7 @@ class Row:
     place_terms: frozenset = frozenset()
     card: str = ""  # JSON, read by cards.Card
     facts_no: frozenset = frozenset()
+    stamp: str = ""  # new with every write of the document (index.make_schema)
 
     @property
     def accessibility(self) -> dict[str, bool]:
@@ -66,7 +67,7 @@ def _row(docnum: int, f: dict) -> Row:
                key_fi=collation_key(name_fi), key_sv=collation_key(name_sv or name_fi),
                name_terms=frozenset((f.get("name_terms") or "").split()),
                place_terms=frozenset((f.get("place_terms") or "").split()), card=f.get("card") or "",
-               facts_no=frozenset((f.get("facts_no") or "").split()))
+               facts_no=frozenset((f.get("facts_no") or "").split()), stamp=f.get("stamp") or "")
 
 
 # Bit positions set in each byte value, for turning a bitmask back into document numbers quickly.
@@ -118,6 +119,7 @@ class Snapshot:
     text_cache: LRU = field(default_factory=lambda: LRU(256))
     score_cache: LRU = field(default_factory=lambda: LRU(64))
     _distances: LRU = field(default_factory=lambda: LRU(64))  # per origin (postcode)
+    _by_id: dict | None = None
 
     @classmethod
     def load(cls, path: Path, previous: "Snapshot | None" = None) -> "Snapshot":
@@ -162,6 +164,13 @@ class Snapshot:
         snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in lists.items()}
         snap._sort_arrays()
         return snap
+
+    def stamp_of(self, unit_id: int) -> str | None:
+        """The stamp of a unit's document (None: not in the index, i.e. hidden or unknown)."""
+        by_id = self._by_id
+        if by_id is None:
+            by_id = self._by_id = {r.id: r.stamp for r in self.rows}
+        return by_id.get(unit_id)
 
     def _sort_arrays(self) -> None:
         size = len(self.by_docnum)
