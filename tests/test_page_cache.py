@@ -138,3 +138,14 @@ def test_errors_and_a_disabled_cache_are_never_served_from_it(make_app):
         hidden = db.session().scalars(select(Unit.id).order_by(Unit.id.desc())).first() + 1000
     for _ in range(2):
         assert client.get(f"/fi/units/{hidden}").status_code == 404
+
+
+def test_the_api_without_lang_answers_each_browser_in_its_language_from_the_cache(app):
+    client = app.test_client()
+    labels = {}
+    for _round in range(2):
+        for lang in ("sv", "fi", "en"):
+            body = client.get("/api/v1/units?element=oral_health", headers={"Accept-Language": lang}).get_json()
+            labels.setdefault(lang, set()).add(body["items"][0]["element"]["label"])
+    assert all(len(found) == 1 for found in labels.values())
+    assert len({next(iter(found)) for found in labels.values()}) == 3

@@ -6,7 +6,8 @@ address, the data and the day. The data is what the search index holds, and the 
 log (webapp/search/follow.py), which names every unit whose public data changed (webapp/changelog.py). So
 such a response is kept (an LRU bounded in bytes, `PAGE_CACHE_MB` per process; 0 turns it off) under:
 
-- the host and the full address (path and query string, so the language and every parameter);
+- the host, the full address (path and query string: every parameter) and the language (the path's, or for
+  the API without `lang=` the browser's);
 - the live index version and, per scope: its generation (search, API list, home: any change re-renders
   them), or the stamp of each shown unit's document, which is new with every write of that document
   (unit page, API unit, comparison: only a change to those units re-renders them);
@@ -29,6 +30,7 @@ from flask import current_app, make_response, request, session
 
 from webapp import db
 from webapp.clock import today
+from webapp.i18n import current_lang
 
 Scope = Callable[..., "tuple | None"]
 
@@ -122,7 +124,9 @@ def _key(app, scope: Scope, view_args: dict) -> tuple | None:  # noqa: ANN001
     part = scope(snap, **view_args)
     if part is None:
         return None
-    return (request.host, request.full_path, str(snap.path), part, reference.loaded_at(sess), today())
+    # current_lang(): the path's language, or for the API without `lang=` the browser's (Accept-Language).
+    return (request.host, request.full_path, current_lang(), str(snap.path), part, reference.loaded_at(sess),
+            today())
 
 
 def cached_page(scope: Scope) -> Callable:
