@@ -31,6 +31,7 @@ from flask import current_app, make_response, request, session
 from webapp import db
 from webapp.clock import today
 from webapp.i18n import current_lang
+from webapp.validation import is_whole_number
 
 Scope = Callable[..., "tuple | None"]
 
@@ -91,7 +92,7 @@ def whole_index(snap, **_kwargs) -> tuple:  # noqa: ANN001
 
 def one_unit(snap, unit_id, **_kwargs) -> tuple | None:  # noqa: ANN001
     """A unit's page: current while its document is; None (not kept) for a unit not in the index."""
-    if not str(unit_id).isdigit():
+    if not is_whole_number(str(unit_id)):
         return None
     stamp = snap.stamp_of(int(unit_id))
     return None if stamp is None else ("unit", stamp)
@@ -99,7 +100,7 @@ def one_unit(snap, unit_id, **_kwargs) -> tuple | None:  # noqa: ANN001
 
 def compared_units(snap, **_kwargs) -> tuple | None:  # noqa: ANN001
     raw = request.args.getlist("unit")
-    if not raw or len(raw) > 10 or not all(v.isdigit() for v in raw):
+    if not raw or len(raw) > 10 or not all(is_whole_number(v) for v in raw):
         return None  # the view explains what is wrong; such answers are not kept
     stamps = tuple(snap.stamp_of(int(v)) for v in raw)
     return None if None in stamps else ("units", stamps)
