@@ -395,7 +395,7 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
                 writer.update_document(**unit_document(unit, ctx, stamp=stamp))
             for missing in ids - {u.id for u in units}:
                 writer.delete_by_term("id", str(missing))
-            writer.commit()
+            writer.commit(mergetype=whoosh_fixes.merge_small_in_order)
         except BaseException:
             writer.cancel()
             raise

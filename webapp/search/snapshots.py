@@ -131,24 +131,27 @@ class Snapshot:
         reader = searcher.reader()
         subs = list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
         reusable = previous.segment_rows if previous is not None and previous.path == path else {}
-        segment_rows: dict[str, dict[int, Row]] = {}
+        # Per segment: its rows numbered from the offset it had then (document numbers are the offset plus
+        # the local number; they shift only when an earlier segment is merged away).
+        segment_rows: dict[str, tuple[int, dict[int, Row]]] = {}
         rows: list[Row] = []
         for sub, offset in subs:
             try:
                 segid = sub.segment().segment_id()
             except AttributeError:
                 segid = None
-            cached = reusable.get(segid) if segid else None
+            cached_offset, cached = reusable.get(segid, (offset, None)) if segid else (offset, None)
             if cached is None:
-                cached = {local: _row(local, fields) for local, fields in sub.iter_docs()}
+                cached = {local: _row(offset + local, fields) for local, fields in sub.iter_docs()}
+            elif cached_offset != offset:
+                cached = {local: replace(row, docnum=offset + local) for local, row in cached.items()}
             if segid:
-                segment_rows[segid] = cached
+                segment_rows[segid] = (offset, cached)
             deletions = sub.has_deletions()
             for local, row in cached.items():
                 if deletions and sub.is_deleted(local):
                     continue
-                docnum = offset + local
-                rows.append(row if row.docnum == docnum else replace(row, docnum=docnum))
+                rows.append(row)
         size = max((r.docnum for r in rows), default=-1) + 1
         by_docnum: list[Row | None] = [None] * size
         for r in rows:
