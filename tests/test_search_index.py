@@ -355,3 +355,48 @@ def test_an_index_built_by_two_processes_answers_exactly_as_one_built_by_one(app
         sess.commit()
         update_units(sess, str(index_dir), [unit.id])
     assert unit.id not in _ids(app, {})
+
+
+def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
+    """After updates, deletions and merges of small segments, the snapshot built from the previous one
+    (only the changes applied) has the same rows, masks and sort orders as one read from disk anew."""
+    import numpy as np
+
+    from webapp.models import UnitService
+    from webapp.search.snapshots import Snapshot, snapshot
+    index_dir = app.config["INDEX_DIR"]
+
+    def same(a: Snapshot, b: Snapshot) -> None:
+        assert [(r.docnum, r.id, r.stamp, r.card) for r in a.rows] == [(r.docnum, r.id, r.stamp, r.card) for r in b.rows]
+        assert a.all_mask == b.all_mask and a.masks == b.masks
+        for lang in ("fi", "sv"):
+            assert a.order[lang].tolist() == b.order[lang].tolist()
+            assert np.array_equal(a.rank[lang], b.rank[lang])
+        assert np.array_equal(a.queue_t3, b.queue_t3)
+        assert np.array_equal(a.lat, b.lat, equal_nan=True) and np.array_equal(a.lon, b.lon, equal_nan=True)
+
+    with app.app_context():
+        sess = db.session()
+        units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).unique().all()
+        followed = 0
+        for round_no, unit in enumerate(units[:12]):  # enough updates for Whoosh to merge small segments
+            previous = snapshot(index_dir)
+            if round_no % 4 == 0:
+                unit.name_fi = f"Aakkosissa ensin {round_no}"
+            elif round_no % 4 == 1:
+                unit.services.append(UnitService(code="oral_surgery"))
+            elif round_no % 4 == 2:
+                unit.is_hidden = True
+            else:
+                unit.lat, unit.lon = 60.17, 24.94
+            sess.commit()
+            update_units(sess, index_dir, [unit.id])
+            current = snapshot(index_dir)
+            followed += Snapshot._follow(previous, current.ix, current.searcher, _subs(current)) is not None
+            same(current, Snapshot.load(current.path))
+        assert followed >= 10  # most generations really were followed by difference
+
+
+def _subs(snap) -> list:  # noqa: ANN001
+    reader = snap.searcher.reader()
+    return list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
