@@ -26,7 +26,7 @@ from sqlalchemy import case, literal, select, true, union_all
 from sqlalchemy.orm import Session
 from whoosh import index as windex
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
-from whoosh.fields import BOOLEAN, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
@@ -41,7 +41,7 @@ CURRENT = "CURRENT"
 
 # Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
 # every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 3  # 3: the `stamp` field (webapp/page_cache.py)
+INDEX_FORMAT = 4  # 3: the `stamp` field (webapp/page_cache.py); 4: filter fields stored only
 
 
 def index_format() -> str:
@@ -61,18 +61,20 @@ def make_schema() -> Schema:
         # Analysed words of the name and of the place (street, area, municipality, postcode), for ranking.
         name_terms=STORED(),
         place_terms=STORED(),
-        pilot=ID(stored=True),
-        element=ID(stored=True),
-        services=KEYWORD(stored=True),
-        municipality=ID(stored=True),
-        languages=KEYWORD(stored=True),
-        features=KEYWORD(stored=True),
-        facts_no=KEYWORD(stored=True),  # accessibility facts known to be absent (features: known present)
-        sector=ID(stored=True),
-        accepting=BOOLEAN(stored=True),
-        t3_doctor=NUMERIC(int, stored=True),
-        t3_nurse=NUMERIC(int, stored=True),
-        t3_dentist=NUMERIC(int, stored=True),
+        # Filters, facets and sorts work on these values in memory (snapshots.py: bitmasks and arrays), never
+        # through Whoosh, so they are stored only: indexing them as terms cost a third of the build's postings.
+        pilot=STORED(),
+        element=STORED(),
+        services=STORED(),  # space-separated codes
+        municipality=STORED(),
+        languages=STORED(),
+        features=STORED(),
+        facts_no=STORED(),  # accessibility facts known to be absent (features: known present)
+        sector=STORED(),
+        accepting=STORED(),
+        t3_doctor=STORED(),
+        t3_nurse=STORED(),
+        t3_dentist=STORED(),
         lat=STORED(),
         lon=STORED(),
         # What a result card and an API item show (JSON, see cards.py): results need no database query.
