@@ -167,19 +167,24 @@ _PE = (PilotElement.id.label("pe_id"), PilotElement.min_age, PilotElement.exclud
        PilotElement.max_switches_per_12_months, PilotElement.notice_days, PilotElement.effective)
 
 
+# The pilot's municipalities as one string, beside the unit (STRING_AGG on PostgreSQL, GROUP_CONCAT on SQLite).
+_AREA = (select(func.aggregate_strings(PilotMunicipality.municipality_code, " "))
+         .where(PilotMunicipality.pilot_id == Unit.pilot_id).scalar_subquery().label("area"))
+
+
 def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
-    """Lock the unit's row and read it with its pilot's rules (two statements, no ORM objects)."""
+    """Lock the unit's row and read it with its pilot's rules and municipalities (one statement, no ORM
+    objects)."""
     row = sess.execute(
         select(Unit.id, Unit.pilot_id, Unit.provider_id, Unit.element, Unit.municipality_code, Unit.capacity,
                Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Unit.waiting_count, Pilot.slug, Pilot.choice_opens_on,
-               Pilot.choice_closes_on, *_PE)
+               Pilot.choice_closes_on, *_PE, _AREA)
         .join(Pilot, Pilot.id == Unit.pilot_id)
         .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
         .where(Unit.id == unit_id).with_for_update(of=Unit)).first()
     if row is None:
         raise ChoiceNotFound("unit")
-    municipalities = frozenset(sess.scalars(select(PilotMunicipality.municipality_code)
-                                            .where(PilotMunicipality.pilot_id == row.pilot_id)))
+    municipalities = frozenset((row.area or "").split())
     facts = UnitFacts(id=row.id, pilot_slug=row.slug, element=row.element, municipality=row.municipality_code,
                       capacity=row.capacity, listed_count=row.listed_count, accepting_new=row.accepting_new,
                       is_visible=not row.is_hidden, waiting_count=row.waiting_count)
@@ -203,8 +208,9 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     the token belongs to another resident's choice.
 
     Seven statements when nothing is due (tests/test_query_counts.py): lock and read the resident, read
-    their choices, lock and read the unit with its rules, the pilot's municipalities, reserve the place,
-    insert the choice and the audit event. The row locks make re-reading anything unnecessary.
+    their choices, lock and read the unit with its rules and its pilot's municipalities, reserve the place,
+    insert the choice and the audit event, and the change-log row (webapp/changelog.py). The row locks make
+    re-reading anything unnecessary.
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
