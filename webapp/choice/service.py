@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from webapp import db
 from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers import it from here)
-from webapp.choice.adapters import choice_rules, existing_choices, resident_facts, rules_for, unit_facts
+from webapp.choice.adapters import (choice_rules, existing_choice, existing_choices, resident_facts, rules_for,
+                                    unit_facts)
 from webapp.models import AuditEvent, Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
 from webapp.rules import ChoiceRules, Decision, ExistingChoice, Reason, UnitFacts, decide, pending_choice
 
@@ -141,13 +142,17 @@ def _lock_resident(sess: Session, resident_id: int) -> None:
         raise ChoiceNotFound("resident")
 
 
-def _locked_resident(sess: Session, resident_id: int) -> Resident:
-    """The resident's row, locked and read fresh (one statement)."""
-    resident = sess.scalars(select(Resident).where(Resident.id == resident_id).with_for_update()
-                            .execution_options(populate_existing=True)).first()
-    if resident is None:
+def _locked_resident(sess: Session, resident_id: int) -> tuple[Resident, list]:
+    """The resident's row, locked and read fresh, with all their choices (one statement); the choices as
+    existing_choices gives them."""
+    found = sess.execute(
+        select(Resident, Choice, Pilot.slug)
+        .outerjoin(Choice, Choice.resident_id == Resident.id).outerjoin(Pilot, Pilot.id == Choice.pilot_id)
+        .where(Resident.id == resident_id).order_by(Choice.created_on, Choice.id)
+        .with_for_update(of=Resident).execution_options(populate_existing=True)).all()
+    if not found:
         raise ChoiceNotFound("resident")
-    return resident
+    return found[0][0], [(c, existing_choice(c, slug)) for _r, c, slug in found if c is not None]
 
 
 @dataclass(frozen=True)
@@ -207,7 +212,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
     the token belongs to another resident's choice.
 
-    Seven statements when nothing is due (tests/test_query_counts.py): lock and read the resident, read
+    Six statements when nothing is due (tests/test_query_counts.py): lock and read the resident with all
     their choices, lock and read the unit with its rules and its pilot's municipalities, reserve the place,
     insert the choice and the audit event, and the change-log row (webapp/changelog.py). The row locks make
     re-reading anything unnecessary.
@@ -217,8 +222,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     freed: set[int] = set()  # units whose place a switch taking effect here released
     try:
         with db.write_transaction(sess):
-            resident = _locked_resident(sess, resident_id)
-            rows = existing_choices(sess, resident_id)
+            resident, rows = _locked_resident(sess, resident_id)
             if _activate(sess, [c.id for c, ex in rows if c.status == "pending" and c.effective_from <= today], freed):
                 rows = existing_choices(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
             if request_token:
