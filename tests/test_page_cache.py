@@ -149,3 +149,13 @@ def test_the_api_without_lang_answers_each_browser_in_its_language_from_the_cach
             labels.setdefault(lang, set()).add(body["items"][0]["element"]["label"])
     assert all(len(found) == 1 for found in labels.values())
     assert len({next(iter(found)) for found in labels.values()}) == 3
+
+
+def test_the_apis_addresses_follow_the_scheme_and_host_they_were_asked_on(app):
+    """The API's unit addresses are absolute: a page kept for one scheme or host is not served on another."""
+    client = app.test_client()
+    unit_id = free_unit(app)
+    for base in ("https://valinta.example.fi", "http://valinta.example.fi", "https://toinen.example.fi"):
+        for _round in range(2):
+            body = client.get(f"/api/v1/units/{unit_id}", base_url=base).get_json()
+            assert body["url"]["fi"] == f"{base}/fi/units/{unit_id}"

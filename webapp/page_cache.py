@@ -6,7 +6,7 @@ address, the data and the day. The data is what the search index holds, and the 
 log (webapp/search/follow.py), which names every unit whose public data changed (webapp/changelog.py). So
 such a response is kept (an LRU bounded in bytes, `PAGE_CACHE_MB` per process; 0 turns it off) under:
 
-- the host, the full address (path and query string: every parameter) and the language (the path's, or for
+- the scheme and host, the full address (path and query string: every parameter) and the language (the path's, or for
   the API without `lang=` the browser's);
 - the live index version and, per scope: its generation (search, API list, home: any change re-renders
   them), or the stamp of each shown unit's document, which is new with every write of that document
@@ -126,7 +126,7 @@ def _key(app, scope: Scope, view_args: dict) -> tuple | None:  # noqa: ANN001
     if part is None:
         return None
     # current_lang(): the path's language, or for the API without `lang=` the browser's (Accept-Language).
-    return (request.host, request.full_path, current_lang(), str(snap.path), part, reference.loaded_at(sess),
+    return (request.host_url, request.full_path, current_lang(), str(snap.path), part, reference.loaded_at(sess),
             today())
 
 
