@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -63,19 +64,34 @@ def _segid(sub) -> str | None:  # noqa: ANN001
         return None
 
 
+_CODE_SETS: dict[str, frozenset] = {}
+
+
+def _codes(text: str | None) -> frozenset:
+    """A set of vocabulary codes, shared by every row with the same codes: there are few distinct sets, and
+    a frozenset of new strings per row cost about a kilobyte per unit at 100,000 units."""
+    text = text or ""
+    found = _CODE_SETS.get(text)
+    if found is None:
+        found = frozenset(sys.intern(code) for code in text.split())
+        if len(_CODE_SETS) < 100_000:
+            _CODE_SETS[text] = found
+    return found
+
+
 def _row(docnum: int, f: dict) -> Row:
     name_fi, name_sv = f.get("name_fi", ""), f.get("name_sv", "")
     return Row(docnum=docnum, id=int(f["id"]), name_fi=name_fi, name_sv=name_sv,
-               pilot=f.get("pilot", ""), element=f.get("element", ""),
-               services=frozenset((f.get("services") or "").split()), municipality=f.get("municipality", ""),
-               languages=frozenset((f.get("languages") or "").split()),
-               features=frozenset((f.get("features") or "").split()), sector=f.get("sector", ""),
+               pilot=sys.intern(f.get("pilot", "")), element=sys.intern(f.get("element", "")),
+               services=_codes(f.get("services")), municipality=sys.intern(f.get("municipality", "")),
+               languages=_codes(f.get("languages")),
+               features=_codes(f.get("features")), sector=sys.intern(f.get("sector", "")),
                accepting=bool(f.get("accepting")), t3_doctor=f.get("t3_doctor"), t3_nurse=f.get("t3_nurse"),
                t3_dentist=f.get("t3_dentist"), lat=f.get("lat"), lon=f.get("lon"),
                key_fi=collation_key(name_fi), key_sv=collation_key(name_sv or name_fi),
                name_terms=frozenset((f.get("name_terms") or "").split()),
                place_terms=frozenset((f.get("place_terms") or "").split()), card=f.get("card") or "",
-               facts_no=frozenset((f.get("facts_no") or "").split()), stamp=f.get("stamp") or "")
+               facts_no=_codes(f.get("facts_no")), stamp=f.get("stamp") or "")
 
 
 # Bit positions set in each byte value, for turning a bitmask back into document numbers quickly.
