@@ -271,3 +271,33 @@ def test_a_text_search_on_an_open_snapshot_does_not_reread_the_index_files(app):
             for toc in tocs:
                 toc.with_suffix(".gone").rename(toc)
         assert result.total > 0
+
+
+def test_small_segments_left_by_changes_are_merged_in_the_background(app):
+    """Each applied change writes a small segment without merging (the search waits for no merge); the
+    follower merges them off the request path, and searches stay right throughout."""
+    import threading
+    import time
+
+    from whoosh import index as windex
+
+    from webapp.search.index import MERGE_AFTER_SEGMENTS, current_version
+    client = app.test_client()
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(10)).all()
+    for round_no, unit_id in enumerate(ids):
+        with app.app_context():
+            sess = db.session()
+            sess.get(Unit, unit_id).name_fi = f"Taustayhdistys kierros{round_no}"
+            sess.commit()
+        assert search_ids(client, q=f"kierros{round_no}") == {unit_id}
+    deadline = time.monotonic() + 20
+    while any(t.name == "index-merge" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ix = windex.open_dir(str(current_version(app.config["INDEX_DIR"])))
+    try:
+        assert len(ix._segments()) < MERGE_AFTER_SEGMENTS  # noqa: SLF001
+    finally:
+        ix.close()
+    assert search_ids(client, q="Taustayhdistys") == set(ids)

@@ -363,6 +363,7 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
     import numpy as np
 
     from webapp.models import UnitService
+    from webapp.search.index import merge_small_segments
     from webapp.search.snapshots import Snapshot, snapshot
     index_dir = app.config["INDEX_DIR"]
 
@@ -391,6 +392,8 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
                 unit.lat, unit.lon = 60.17, 24.94
             sess.commit()
             update_units(sess, index_dir, [unit.id])
+            if round_no % 6 == 5:
+                assert merge_small_segments(index_dir)  # what the follower does in the background
             current = snapshot(index_dir)
             followed += Snapshot._follow(previous, current.ix, current.searcher, _subs(current)) is not None
             same(current, Snapshot.load(current.path))

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 
 from webapp import changelog
 from webapp.models import IndexChange
-from webapp.search.index import current_version, index_format, rebuild_index, update_units
+from webapp.search.index import current_version, index_format, merge_small_segments, rebuild_index, update_units
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ STALE_SECONDS = RETENTION.total_seconds() / 2
 TOUCH_SECONDS = 60                     # an idle node notes that it checked at most once a minute
 
 _thread_lock = threading.Lock()
+_thread_lock_merge = threading.Lock()
 _last_check: dict[str, float] = {}
 _local_change = threading.Event()
 changelog.on_local_commit(_local_change.set)
@@ -231,7 +232,32 @@ def _apply_locked(sess: Session, index_dir: str, rows: list) -> Status:
         update_units(sess, index_dir, units)
         new = _advance(state, rows, now)
         write_state(version, new)
-        return Status(new.head, 0, 0.0)
+    _merge_later(index_dir)
+    return Status(new.head, 0, 0.0)
+
+
+_merging: set[str] = set()
+
+
+def _merge_later(index_dir: str) -> None:
+    """Merge the small segments that updates leave, in a background thread, once the lock is free: the
+    search that applied the change does not wait for it."""
+    with _thread_lock_merge:
+        if index_dir in _merging:
+            return
+        _merging.add(index_dir)
+
+    def run() -> None:
+        try:
+            with _node_lock(index_dir, blocking=True):
+                merge_small_segments(index_dir)
+        except Exception:  # noqa: BLE001  a failed merge leaves the small segments; the next one retries
+            log.exception("search index: merging small segments failed")
+        finally:
+            with _thread_lock_merge:
+                _merging.discard(index_dir)
+
+    threading.Thread(target=run, name="index-merge", daemon=True).start()
 
 
 def status(sess: Session, index_dir: str) -> Status:

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from whoosh import index as windex
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.index import LockError
+from whoosh.writing import NO_MERGE
 
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
@@ -397,10 +399,41 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
                 writer.update_document(**unit_document(unit, ctx, stamp=stamp))
             for missing in ids - {u.id for u in units}:
                 writer.delete_by_term("id", str(missing))
-            writer.commit(mergetype=whoosh_fixes.merge_small_in_order)
+            # No merge here: merging small segments takes 100+ ms, so it is done off the request path
+            # (merge_small_segments, started by the follower).
+            writer.commit(mergetype=NO_MERGE)
         except BaseException:
             writer.cancel()
             raise
         finally:
             ix.close()
     return len(units)
+
+
+MERGE_AFTER_SEGMENTS = 6  # Whoosh's policy merges small segments only from five of them on
+
+
+def merge_small_segments(index_dir: str) -> bool:
+    """Merge the live version's small segments (updates leave one per write) in their order; the large
+    segments of a build stay as they are. Returns whether a merge was made. Safe to call at any time: it
+    takes the same locks as a write, and another process's writer makes it skip."""
+    path = current_version(index_dir)
+    if path is None:
+        return False
+    with _write_lock:
+        ix = windex.open_dir(str(path))
+        try:
+            if len(ix._segments()) < MERGE_AFTER_SEGMENTS:  # noqa: SLF001  (Whoosh has no public count)
+                return False
+            try:
+                writer = ix.writer(timeout=0.0)
+            except LockError:
+                return False
+            try:
+                writer.commit(mergetype=whoosh_fixes.merge_small_in_order)
+            except BaseException:
+                writer.cancel()
+                raise
+            return True
+        finally:
+            ix.close()
