@@ -364,6 +364,7 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
 
     from webapp.models import UnitService
     from webapp.search.index import merge_small_segments
+    from webapp.search.snapshot_diff import follow
     from webapp.search.snapshots import Snapshot, snapshot
     index_dir = app.config["INDEX_DIR"]
 
@@ -395,7 +396,7 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
             if round_no % 6 == 5:
                 assert merge_small_segments(index_dir)  # what the follower does in the background
             current = snapshot(index_dir)
-            followed += Snapshot._follow(previous, current.ix, current.searcher, _subs(current)) is not None
+            followed += follow(Snapshot, previous, current.ix, current.searcher, _subs(current)) is not None
             same(current, Snapshot.load(current.path))
         assert followed >= 10  # most generations really were followed by difference
 

@@ -16,7 +16,7 @@ from webapp.models import Pilot
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
 from webapp.search.params import MAX_RADIUS_KM, ParamError, field_label
 from webapp.search.cards import Card, card
-from webapp.search.index import unit_cards
+from webapp.search.documents import unit_cards
 from webapp.search.reference import reference, vocabulary_labels
 from webapp.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label

@@ -1,6 +1,6 @@
 """Result cards and API items from the index snapshot: what a search shows, without a database query.
 
-Each index document stores its unit's card as JSON (index.card_json). `Card` reads it back. A rendered
+Each index document stores its unit's card as JSON (documents.card_json). `Card` reads it back. A rendered
 card depends only on that JSON and the language, so its HTML is cached under exactly that key: a unit
 that changes gets a new JSON string and so a fresh rendering, on every node, with no invalidation.
 """

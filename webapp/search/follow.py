@@ -34,7 +34,8 @@ from sqlalchemy.orm import Session
 
 from webapp import changelog
 from webapp.models import IndexChange
-from webapp.search.index import current_version, index_format, merge_small_segments, rebuild_index, update_units
+from webapp.search.documents import index_format
+from webapp.search.index import current_version, merge_small_segments, rebuild_index, update_units
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class LogState:
     head: int = 0
     gaps: dict[int, float] = field(default_factory=dict)  # id -> when it was first missed (unix seconds)
     checked_at: float = 0.0
-    # The document format the index was built with (index.INDEX_FORMAT): a new release that changes the
+    # The document format the index was built with (documents.INDEX_FORMAT): a new release that changes the
     # schema or the stored card must not write its documents into an index of the old format.
     index_format: str = ""
 

@@ -1,309 +1,34 @@
-"""The Whoosh index on disk: the schema, one document per visible unit, building and updating.
+"""The Whoosh index on disk: building, updating and merging its versions.
 
 Layout on disk: `<index_dir>/CURRENT` names the live version directory (`v<time>`) beside it.
 `rebuild_index` builds a new version in a fresh directory and switches CURRENT with an atomic
 rename, so readers never see a half-built index; `update_units` rewrites single documents in the
-live version (the staff workspace calls it after every change).
-
-Text is indexed twice, once per language, with the Snowball stemmers (`text_fi`, `text_sv`), plus an
-unstemmed field (`text_plain`) used by the typo-tolerant fallback. Filters use keyword/ID fields.
-Reading the live version is in snapshots.py.
+live version (the change log's follower calls it, follow.py). What a document holds is in documents.py;
+reading the live version is in snapshots.py.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import case, literal, select, true, union_all
 from sqlalchemy.orm import Session
 from whoosh import index as windex
-from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
-from whoosh.fields import ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import NO_MERGE
 
-from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
-                           UnitService)
 from webapp.search import whoosh_fixes
-from webapp.vocab import ELEMENTS, SECTORS, SERVICES
+from webapp.search.documents import _load_units, make_schema, unit_document
 
 log = logging.getLogger(__name__)
 whoosh_fixes.apply()
 
 CURRENT = "CURRENT"
-
-
-# Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
-# every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 4  # 3: the `stamp` field (webapp/page_cache.py); 4: filter fields stored only
-
-
-def index_format() -> str:
-    """The documents' format: the version above and the schema's field names."""
-    return f"{INDEX_FORMAT}:{' '.join(sorted(make_schema().names()))}"
-
-
-def make_schema() -> Schema:
-    return Schema(
-        id=ID(stored=True, unique=True),
-        # No phrase queries are made, so positions are not stored (a smaller, faster index).
-        text_fi=TEXT(analyzer=LanguageAnalyzer("fi"), phrase=False),
-        text_sv=TEXT(analyzer=LanguageAnalyzer("sv"), phrase=False),
-        text_plain=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=1), phrase=False),
-        name_fi=STORED(),
-        name_sv=STORED(),
-        # Analysed words of the name and of the place (street, area, municipality, postcode), for ranking.
-        name_terms=STORED(),
-        place_terms=STORED(),
-        # Filters, facets and sorts work on these values in memory (snapshots.py: bitmasks and arrays), never
-        # through Whoosh, so they are stored only: indexing them as terms cost a third of the build's postings.
-        pilot=STORED(),
-        element=STORED(),
-        services=STORED(),  # space-separated codes
-        municipality=STORED(),
-        languages=STORED(),
-        features=STORED(),
-        facts_no=STORED(),  # accessibility facts known to be absent (features: known present)
-        sector=STORED(),
-        accepting=STORED(),
-        t3_doctor=STORED(),
-        t3_nurse=STORED(),
-        t3_dentist=STORED(),
-        lat=STORED(),
-        lon=STORED(),
-        # What a result card and an API item show (JSON, see cards.py): results need no database query.
-        card=STORED(),
-        # A token new with every write of the document (one per rebuild, one per update): a unit's page
-        # cached under (version, stamp) is current as long as its document is (webapp/page_cache.py).
-        stamp=STORED(),
-    )
-
-
-# ---------------------------------------------------------------- documents
-
-def _labels() -> dict[str, dict[str, str]]:
-    """Vocabulary labels in Finnish and Swedish (English outside an app context)."""
-    from flask_babel import force_locale
-    out: dict[str, dict[str, str]] = {}
-    for lang in ("fi", "sv"):
-        with force_locale(lang):
-            labels = {f"service:{c}": str(v) for c, v in SERVICES.items()}
-            labels.update({f"element:{c}": str(v) for c, v in ELEMENTS.items()})
-            labels.update({f"sector:{c}": str(v) for c, v in SECTORS.items()})
-        out[lang] = labels
-    return out
-
-
-def terms(analyzers, texts: Iterable[str], memo: dict | None = None) -> set[str]:  # noqa: ANN001
-    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms).
-
-    `memo` keeps each text's tokens for a whole build: place names and streets repeat across units, and
-    the Snowball stemmers are slow."""
-    out: set[str] = set()
-    for text in texts:
-        if not text:
-            continue
-        found = memo.get(text) if memo is not None else None
-        if found is None:
-            found = frozenset(t.text for analyzer in analyzers for t in analyzer(text))
-            if memo is not None:
-                memo[text] = found
-        out |= found
-    return out
-
-
-def make_analyzers() -> tuple:
-    schema = make_schema()
-    return tuple(schema[name].analyzer for name in ("text_fi", "text_sv", "text_plain"))
-
-
-@dataclass
-class _Context:
-    labels: dict[str, dict[str, str]]
-    analyzers: tuple = field(default_factory=make_analyzers)
-    postcodes: dict[str, tuple[str, str]] = field(default_factory=dict)
-    municipalities: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
-    terms_memo: dict[str, frozenset] = field(default_factory=dict)
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-@dataclass
-class UnitData:
-    """What the index needs of a unit, read with plain (non-ORM) queries for speed."""
-    id: int
-    name_fi: str
-    name_sv: str
-    description_fi: str
-    description_sv: str
-    street_fi: str
-    street_sv: str
-    postcode: str
-    municipality_code: str
-    element: str
-    lat: float | None
-    lon: float | None
-    capacity: int | None
-    listed_count: int
-    accepting_new: bool
-    provider_name: str
-    sector: str
-    pilot_slug: str
-    y_tunnus: str = ""
-    is_demo: bool = False
-    pilot_name_fi: str = ""
-    pilot_name_sv: str = ""
-    waiting_count: int = 0
-    accessibility_note_fi: str = ""
-    accessibility_note_sv: str = ""
-    accessibility_note_en: str = ""
-    services: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
-    features: list[str] = field(default_factory=list)
-    facts_no: list[str] = field(default_factory=list)
-    latest_t3: dict[str, tuple[int, object]] = field(default_factory=dict)
-
-    @property
-    def accepting(self) -> bool:
-        """Accepting new customers and not full (Unit.is_full)."""
-        full = self.capacity is not None and self.listed_count >= self.capacity
-        return bool(self.accepting_new and not full)
-
-
-def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[list[UnitData], _Context]:
-    """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to.
-
-    Three statements per 500 units, whatever their number: the units joined with their provider, pilot,
-    postcode and municipality; their service, language and feature codes in one UNION; their queue times."""
-    base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
-                   Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
-                   Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug,
-                   Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv, Unit.waiting_count,
-                   Postcode.name_fi, Postcode.name_sv, Municipality.name_fi, Municipality.name_sv,
-                   Municipality.region_fi, Municipality.region_sv, Unit.accessibility_note_fi,
-                   Unit.accessibility_note_sv, Unit.accessibility_note_en)
-            .join(Provider, Provider.id == Unit.provider_id).join(Pilot, Pilot.id == Unit.pilot_id)
-            .outerjoin(Postcode, Postcode.code == Unit.postcode)
-            .outerjoin(Municipality, Municipality.code == Unit.municipality_code)
-            .where(Unit.is_hidden.is_(False)).order_by(Unit.id))
-    chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
-    units: dict[int, UnitData] = {}
-    ctx = _Context(labels=_labels())
-    for chunk in chunks:
-        stmt = base if chunk is None else base.where(Unit.id.in_(chunk))
-        for row in sess.execute(stmt):
-            units[row[0]] = UnitData(*row[:23], accessibility_note_fi=row[29], accessibility_note_sv=row[30],
-                                     accessibility_note_en=row[31])
-            if row[23] is not None:
-                ctx.postcodes[row[7]] = (row[23], row[24])
-            if row[25] is not None:
-                ctx.municipalities[row[8]] = tuple(row[25:29])
-        fact = UnitAccessibilityFact
-        codes = union_all(*(select(literal(attr).label("kind"), model.unit_id, model.code)
-                            .where(model.unit_id.in_(chunk) if chunk is not None else true())
-                            for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"))),
-                          # accessibility facts: known present -> features, known absent -> facts_no
-                          select(case((fact.value, "features"), else_="facts_no").label("kind"), fact.unit_id, fact.code)
-                          .where(fact.unit_id.in_(chunk) if chunk is not None else true()))
-        for kind, uid, code in sess.execute(codes):
-            if uid in units:
-                getattr(units[uid], kind).append(code)
-        stmt = select(QueueTime.unit_id, QueueTime.profession, QueueTime.t3_days, QueueTime.measured_on)
-        if chunk is not None:
-            stmt = stmt.where(QueueTime.unit_id.in_(chunk))
-        for uid, profession, days, measured in sess.execute(stmt):
-            unit = units.get(uid)
-            if unit is None:
-                continue
-            current = unit.latest_t3.get(profession)
-            if current is None or measured >= current[1]:
-                unit.latest_t3[profession] = (days, measured)
-    for unit in units.values():
-        for attr in ("services", "languages", "features"):
-            getattr(unit, attr).sort()
-    return list(units.values()), ctx
-
-
-def unit_document(unit: UnitData, ctx: _Context, stamp: str = "") -> dict:
-    """The Whoosh document of a unit (pure)."""
-    muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
-    pc = ctx.postcodes.get(unit.postcode, ("", ""))
-    texts: dict[str, list[str]] = {}
-    for i, lang in enumerate(("fi", "sv")):
-        labels = ctx.labels[lang]
-        parts = [getattr(unit, f"name_{lang}") or "", getattr(unit, f"description_{lang}") or "",
-                 getattr(unit, f"street_{lang}") or "", unit.postcode or "", muni[i], muni[2 + i], pc[i],
-                 unit.provider_name, labels.get(f"element:{unit.element}", ""), labels.get(f"sector:{unit.sector}", "")]
-        parts += [labels.get(f"service:{c}", c) for c in unit.services]
-        texts[lang] = [p for p in parts if p]
-    place_texts = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
-    doc = {
-        "id": str(unit.id),
-        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo))),
-        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts, ctx.terms_memo))),
-        "text_fi": "\n".join(texts["fi"]),
-        "text_sv": "\n".join(texts["sv"]),
-        "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"])),
-        "name_fi": unit.name_fi or "",
-        "name_sv": unit.name_sv or "",
-        "pilot": unit.pilot_slug,
-        "element": unit.element,
-        "services": " ".join(sorted(unit.services)),
-        "municipality": unit.municipality_code,
-        "languages": " ".join(sorted(unit.languages)),
-        "features": " ".join(sorted(unit.features)),
-        "facts_no": " ".join(sorted(unit.facts_no)),
-        "sector": unit.sector,
-        "accepting": unit.accepting,
-        "lat": unit.lat,
-        "lon": unit.lon,
-        "card": card_json(unit, muni, pc),
-        "stamp": stamp,
-    }
-    for profession in ("doctor", "nurse", "dentist"):
-        if profession in unit.latest_t3:
-            doc[f"t3_{profession}"] = int(unit.latest_t3[profession][0])
-    return doc
-
-
-def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
-    """The stored card of a unit: the facts a result card and an API item show (read by cards.Card)."""
-    return json.dumps({
-        "id": unit.id, "name_fi": unit.name_fi, "name_sv": unit.name_sv or "", "element": unit.element,
-        "pilot": [unit.pilot_slug, unit.pilot_name_fi, unit.pilot_name_sv],
-        "provider": [unit.provider_name, unit.y_tunnus, unit.sector],
-        "street_fi": unit.street_fi, "street_sv": unit.street_sv or "", "postcode": unit.postcode,
-        "postcode_name": [pc[0], pc[1]], "municipality": [unit.municipality_code, muni[0], muni[1]],
-        "lat": unit.lat, "lon": unit.lon, "services": sorted(unit.services), "languages": sorted(unit.languages),
-        "features": sorted(unit.features), "facts_no": sorted(unit.facts_no),
-        "accessibility_note": [unit.accessibility_note_fi or "", unit.accessibility_note_sv or "",
-                               unit.accessibility_note_en or ""],
-        "capacity": unit.capacity, "listed_count": unit.listed_count,
-        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo), "waiting_count": unit.waiting_count,
-        "t3": {p: [int(days), measured.isoformat()] for p, (days, measured) in sorted(unit.latest_t3.items())},
-    }, ensure_ascii=False, separators=(",", ":"))
-
-
-def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict:
-    """Cards of visible units read from the database (as the index would store them), by id."""
-    from webapp.search.cards import Card
-    units, ctx = _load_units(sess, unit_ids)
-    out = {}
-    for unit in units:
-        muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
-        out[unit.id] = Card.from_json(card_json(unit, muni, ctx.postcodes.get(unit.postcode, ("", ""))))
-    return out
 
 
 # ---------------------------------------------------------------- versions on disk

@@ -5,7 +5,6 @@ version (`snapshot()`), reloaded when CURRENT or the index generation changes.
 """
 from __future__ import annotations
 
-import bisect
 import gc
 import sys
 import threading
@@ -155,7 +154,8 @@ class Snapshot:
         reader = searcher.reader()
         subs = list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
         if previous is not None and previous.path == path:
-            followed = cls._follow(previous, ix, searcher, subs)
+            from webapp.search.snapshot_diff import follow  # (imports this module)
+            followed = follow(cls, previous, ix, searcher, subs)
             if followed is not None:
                 return followed
         reusable = previous.segment_rows if previous is not None and previous.path == path else {}
@@ -195,101 +195,6 @@ class Snapshot:
         snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in lists.items()}
         snap._sort_arrays()
         return snap
-
-    @classmethod
-    def _follow(cls, prev: "Snapshot", ix, searcher, subs: list) -> "Snapshot | None":  # noqa: ANN001
-        """The next generation from `prev` by difference, as update_units leaves it: segments kept at their
-        offsets, some documents deleted, new segments after them (small segments at the end may have been
-        merged into one). Only the new documents are read and only the changes are applied to the masks and
-        sort orders, so a change reaches search in milliseconds instead of rebuilding the whole table.
-        None when a kept segment moved (document numbers changed): load fully."""
-        if not all(_segid(sub) for sub, _offset in subs):
-            return None
-        now = {_segid(sub): offset for sub, offset in subs}
-        if any(segid in now and now[segid] != offset for segid, (offset, _rows) in prev.segment_rows.items()):
-            return None
-        by_docnum = list(prev.by_docnum)
-        segment_rows = {segid: kept for segid, kept in prev.segment_rows.items() if segid in now}
-        removed: list[int] = []
-
-        def remove(docnum: int) -> None:
-            if docnum < len(by_docnum) and by_docnum[docnum] is not None:
-                by_docnum[docnum] = None
-                removed.append(docnum)
-
-        for segid, (_offset, rows) in prev.segment_rows.items():
-            if segid not in now:  # merged away: its documents are in a new segment now
-                for r in rows.values():
-                    remove(r.docnum)
-        added: list[Row] = []
-        size = 0
-        for sub, offset in subs:
-            segid = _segid(sub)
-            size = max(size, offset + sub.doc_count_all())
-            if segid in segment_rows:
-                if sub.has_deletions():
-                    for local in sub.segment().deleted_docs():
-                        remove(offset + local)
-                continue
-            cached = {local: _row(offset + local, fields) for local, fields in sub.iter_docs()}
-            segment_rows[segid] = (offset, cached)
-            added.extend(r for local, r in cached.items() if not (sub.has_deletions() and sub.is_deleted(local)))
-        by_docnum = (by_docnum + [None] * size)[:size]
-        for r in added:
-            by_docnum[r.docnum] = r
-        snap = cls(path=prev.path, generation=ix.latest_generation(), ix=ix, searcher=searcher,
-                   schema=searcher.schema, rows=[r for r in by_docnum if r is not None], by_docnum=by_docnum,
-                   all_mask=0, masks={}, segment_rows=segment_rows)
-        keep = ~snap.mask_of(removed) & ((1 << size) - 1)  # also clears documents past a shrunken end
-        new_lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
-        for r in added:
-            for g in MASK_GROUPS:
-                for v in _row_values(g, r):
-                    new_lists[g].setdefault(v, []).append(r.docnum)
-        snap.all_mask = (prev.all_mask & keep) | snap.mask_of(r.docnum for r in added)
-        masks = {g: {v: m & keep for v, m in values.items()} for g, values in prev.masks.items()}
-        for g, values in new_lists.items():
-            group = masks.setdefault(g, {})
-            for v, docnums in values.items():
-                group[v] = group.get(v, 0) | snap.mask_of(docnums)
-        snap.masks = {g: {v: m for v, m in values.items() if m} for g, values in masks.items()}
-        snap._sort_arrays_from(prev, removed, added)
-        return snap
-
-    def _sort_arrays_from(self, prev: "Snapshot", removed: list[int], added: list[Row]) -> None:
-        """The sort orders and arrays of `prev` with `removed` taken out and `added` put in."""
-        size, by_docnum = len(self.by_docnum), self.by_docnum
-        for lang, key in (("fi", "key_fi"), ("sv", "key_sv")):
-            order = prev.order[lang]
-            if removed:
-                order = order[~np.isin(order, np.asarray(removed, dtype=np.int64))]
-            if added:
-                docnums = order.tolist()
-                sort_key = lambda d: (getattr(by_docnum[d], key), by_docnum[d].id)  # noqa: E731
-                new = sorted(added, key=lambda r: (getattr(r, key), r.id))
-                positions = [bisect.bisect_left(docnums, (getattr(r, key), r.id), key=sort_key) for r in new]
-                order = np.insert(order, positions, [r.docnum for r in new])
-            rank = np.full(size, len(order), dtype=np.int64)
-            rank[order] = np.arange(len(order))
-            self.order[lang], self.rank[lang] = order, rank
-
-        def resized(array: np.ndarray, fill: float) -> np.ndarray:
-            out = np.full(size, fill)
-            common = min(size, len(array))
-            out[:common] = array[:common]
-            return out
-
-        queue, lat, lon = resized(prev.queue_t3, np.inf), resized(prev.lat, np.nan), resized(prev.lon, np.nan)
-        gone = [d for d in removed if d < size]
-        if gone:
-            queue[gone], lat[gone], lon[gone] = np.inf, np.nan, np.nan
-        for r in added:
-            t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
-            if t3 is not None:
-                queue[r.docnum] = t3
-            if r.lat is not None and r.lon is not None:
-                lat[r.docnum], lon[r.docnum] = r.lat, r.lon
-        self.queue_t3, self.lat, self.lon = queue, lat, lon
 
     def stamp_of(self, unit_id: int) -> str | None:
         """The stamp of a unit's document (None: not in the index, i.e. hidden or unknown)."""
