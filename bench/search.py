@@ -10,6 +10,7 @@ the search page and the API. Prints latency percentiles, requests per second and
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
 import resource
 import statistics
@@ -83,6 +84,29 @@ def change_visible_ms(app, client, round_no: int = 0) -> float:  # noqa: ANN001
     return elapsed
 
 
+def _serving_rss(workdir: str, queries: list[str], out) -> None:  # noqa: ANN001
+    """In a fresh process: open the index and answer the queries, as a web worker would; its peak RSS."""
+    app = bench_app(f"sqlite:///{workdir}/bench.db", f"{workdir}/index", workdir)
+    app.config["PAGE_CACHE_MB"] = 0
+    client = app.test_client()
+    for q in ["/fi/search", *queries]:
+        client.get(q)
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through fork and exec.
+    status = Path("/proc/self/status").read_text()
+    out.put(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024)
+
+
+def serving_rss_mb(workdir: str, queries: list[str]) -> float:
+    """Peak RSS of a process that only serves (no index build, no generation): what a worker needs."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=_serving_rss, args=(workdir, queries, out))
+    child.start()
+    peak = out.get()
+    child.join()
+    return peak
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
@@ -130,6 +154,7 @@ def main() -> None:
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         wall = time.perf_counter() - start
         visible = [change_visible_ms(app, client, i) for i in range(20)]
+        serving = serving_rss_mb(tmp, queries)
 
     print(f"requests: {len(queries)} (page {len(by_kind['page'])}, api {len(by_kind['api'])}); statuses {statuses}")
     print(f"latency ms: p50 {pct(latencies, 50):.1f}  p95 {pct(latencies, 95):.1f}  p99 {pct(latencies, 99):.1f}  "
@@ -142,6 +167,7 @@ def main() -> None:
           f"the change log): p50 {pct(visible, 50):.0f} ms, max {max(visible):.0f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS (index build and searches; the data is generated in a child process): {peak / 1024:.0f} MB")
+    print(f"peak RSS of a process that only serves (opens the index, answers the same searches): {serving:.0f} MB")
 
 
 if __name__ == "__main__":
