@@ -6,7 +6,7 @@ import bisect
 
 import numpy as np
 
-from webapp.search.snapshots import MASK_GROUPS, Row, Snapshot, _row, _row_values, _segid
+from webapp.search.snapshots import MASK_GROUPS, Row, Snapshot, _row, _row_values, _segid, place_rows
 
 
 def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Snapshot | None:  # noqa: ANN001
@@ -95,10 +95,5 @@ def _sort_arrays_from(self: Snapshot, prev: Snapshot, removed: list[int], added:
     gone = [d for d in removed if d < size]
     if gone:
         queue[gone], lat[gone], lon[gone] = np.inf, np.nan, np.nan
-    for r in added:
-        t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
-        if t3 is not None:
-            queue[r.docnum] = t3
-        if r.lat is not None and r.lon is not None:
-            lat[r.docnum], lon[r.docnum] = r.lat, r.lon
+    place_rows(queue, lat, lon, added)
     self.queue_t3, self.lat, self.lon = queue, lat, lon

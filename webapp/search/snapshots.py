@@ -56,6 +56,16 @@ class Row:
         return facts
 
 
+def place_rows(queue: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows: Iterable[Row]) -> None:
+    """Each row's queue time (doctor, else dentist) and coordinates into the arrays, at its docnum."""
+    for r in rows:
+        t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
+        if t3 is not None:
+            queue[r.docnum] = t3
+        if r.lat is not None and r.lon is not None:
+            lat[r.docnum], lon[r.docnum] = r.lat, r.lon
+
+
 def _segid(sub) -> str | None:  # noqa: ANN001
     try:
         return sub.segment().segment_id()
@@ -213,12 +223,7 @@ class Snapshot:
             self.order[lang], self.rank[lang] = order, rank
         queue = np.full(size, np.inf)
         lat, lon = np.full(size, np.nan), np.full(size, np.nan)
-        for r in self.rows:
-            t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
-            if t3 is not None:
-                queue[r.docnum] = t3
-            if r.lat is not None and r.lon is not None:
-                lat[r.docnum], lon[r.docnum] = r.lat, r.lon
+        place_rows(queue, lat, lon, self.rows)
         self.queue_t3, self.lat, self.lon = queue, lat, lon
 
     def selected(self, mask: int) -> np.ndarray:
