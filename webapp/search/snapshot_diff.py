@@ -6,7 +6,7 @@ import bisect
 
 import numpy as np
 
-from webapp.search.snapshots import MASK_GROUPS, Row, Snapshot, _row, _row_values, _segid, place_rows
+from webapp.search.snapshots import Row, Snapshot, _row, _segid, place_rows, value_lists
 
 
 def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Snapshot | None:  # noqa: ANN001
@@ -50,14 +50,10 @@ def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Sna
     for r in added:
         by_docnum[r.docnum] = r
     snap = cls(path=prev.path, generation=ix.latest_generation(), ix=ix, searcher=searcher,
-               schema=searcher.schema, rows=[r for r in by_docnum if r is not None], by_docnum=by_docnum,
+               rows=[r for r in by_docnum if r is not None], by_docnum=by_docnum,
                all_mask=0, masks={}, segment_rows=segment_rows)
     keep = ~snap.mask_of(removed) & ((1 << size) - 1)  # also clears documents past a shrunken end
-    new_lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
-    for r in added:
-        for g in MASK_GROUPS:
-            for v in _row_values(g, r):
-                new_lists[g].setdefault(v, []).append(r.docnum)
+    new_lists = value_lists(added)
     snap.all_mask = (prev.all_mask & keep) | snap.mask_of(r.docnum for r in added)
     masks = {g: {v: m & keep for v, m in values.items()} for g, values in prev.masks.items()}
     for g, values in new_lists.items():

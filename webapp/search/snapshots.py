@@ -123,6 +123,16 @@ def _row_values(group: str, r: Row) -> Iterable[str]:
     return (getattr(r, group),)
 
 
+def value_lists(rows: Iterable[Row]) -> dict[str, dict[str, list[int]]]:
+    """Per filter group and value, the document numbers of the rows that have it (for the bitmasks)."""
+    lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
+    for r in rows:
+        for g in MASK_GROUPS:
+            for v in _row_values(g, r):
+                lists[g].setdefault(v, []).append(r.docnum)
+    return lists
+
+
 @dataclass
 class Snapshot:
     """An open index version with its stored fields as rows and, per filter value, a bitmask of documents
@@ -132,9 +142,6 @@ class Snapshot:
     generation: int
     ix: object
     searcher: object
-    # The schema as the searcher read it. Not ix.schema: that reads the newest TOC file from disk on every
-    # call, which another process's writer may just have deleted (FileNotFoundError under load).
-    schema: object
     rows: list[Row]
     by_docnum: list[Row | None]
     all_mask: int
@@ -174,10 +181,7 @@ class Snapshot:
         segment_rows: dict[str, tuple[int, dict[int, Row]]] = {}
         rows: list[Row] = []
         for sub, offset in subs:
-            try:
-                segid = sub.segment().segment_id()
-            except AttributeError:
-                segid = None
+            segid = _segid(sub)
             cached_offset, cached = reusable.get(segid, (offset, None)) if segid else (offset, None)
             if cached is None:
                 cached = {local: _row(offset + local, fields) for local, fields in sub.iter_docs()}
@@ -194,17 +198,18 @@ class Snapshot:
         by_docnum: list[Row | None] = [None] * size
         for r in rows:
             by_docnum[r.docnum] = r
-        lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
-        for r in rows:
-            for g in MASK_GROUPS:
-                for v in _row_values(g, r):
-                    lists[g].setdefault(v, []).append(r.docnum)
-        snap = cls(path=path, generation=ix.latest_generation(), ix=ix, searcher=searcher, schema=searcher.schema, rows=rows,
+        snap = cls(path=path, generation=ix.latest_generation(), ix=ix, searcher=searcher, rows=rows,
                    by_docnum=by_docnum, all_mask=0, masks={}, segment_rows=segment_rows)
         snap.all_mask = snap.mask_of(r.docnum for r in rows)
-        snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in lists.items()}
+        snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in value_lists(rows).items()}
         snap._sort_arrays()
         return snap
+
+    @property
+    def schema(self):  # noqa: ANN201
+        """The schema as the searcher read it. Not ix.schema: that reads the newest TOC file from disk on every
+        call, which another process's writer may just have deleted (FileNotFoundError under load)."""
+        return self.searcher.schema
 
     def stamp_of(self, unit_id: int) -> str | None:
         """The stamp of a unit's document (None: not in the index, i.e. hidden or unknown)."""
