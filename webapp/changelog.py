@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
@@ -30,6 +30,7 @@ WHOLE_INDEX = (Pilot, PilotElement, PilotMunicipality, Municipality, Postcode)
 _KEY = "index_changes"
 _PROVIDERS = "index_changed_providers"
 _listeners: list = []
+_LOG_INSERT = IndexChange.__table__.insert()  # built once: every logged commit writes one row
 
 
 def pending(sess: Session) -> set:
@@ -109,7 +110,7 @@ def _before_commit(sess: Session) -> None:
         return
     every = EVERYTHING in changed or len(changed) > MAX_UNITS_PER_ROW
     unit_ids = None if every else " ".join(str(i) for i in sorted(changed))
-    sess.execute(insert(IndexChange).values(unit_ids=unit_ids))
+    sess.connection().execute(_LOG_INSERT, {"unit_ids": unit_ids})
     changed.clear()
     sess.info["index_changed_committed"] = True
 

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,8 @@ from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers imp
 from webapp.choice.adapters import (choice_rules, existing_choice, existing_choices, resident_facts, rules_for,
                                     unit_facts)
 from webapp.models import AuditEvent, Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
-from webapp.rules import ChoiceRules, Decision, ExistingChoice, Reason, UnitFacts, decide, pending_choice
+from webapp.rules import (ChoiceRules, Decision, ExistingChoice, Reason, ResidentFacts, UnitFacts, decide,
+                          pending_choice)
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
@@ -114,10 +115,16 @@ def _audit(sess: Session, action: str, resident_id: int, *, entity_id: int | Non
            provider_id: int | None = None, reasons: list[str] | None = None, after: dict | None = None,
            before: dict | None = None, actor_type: str = "resident", actor_id: int | None = None) -> None:
     """An audit event; never holds the henkilötunnus (the resident is its pseudonymous id)."""
-    sess.add(AuditEvent(actor_type=actor_type, actor_id=actor_id if actor_id is not None else resident_id,
-                        action=action, entity_type="choice", entity_id=entity_id, pilot_id=pilot_id,
-                        provider_id=provider_id, reasons=reasons, before=before,
-                        after={"resident_id": resident_id, **(after or {})}))
+    # A plain Core INSERT, built once: the event is never read back, and neither the ORM's unit of work
+    # nor a statement built per call is needed for it.
+    sess.connection().execute(_AUDIT_INSERT, {
+        "actor_type": actor_type, "actor_id": actor_id if actor_id is not None else resident_id, "action": action,
+        "entity_type": "choice", "entity_id": entity_id, "pilot_id": pilot_id, "provider_id": provider_id,
+        "reasons": reasons, "before": before, "after": {"resident_id": resident_id, **(after or {})}})
+
+
+_AUDIT_INSERT = AuditEvent.__table__.insert()
+_CHOICE_INSERT = Choice.__table__.insert().returning(Choice.__table__.c.id)
 
 
 def record_refusal(sess: Session, evaluation: Evaluation, *, actor_type: str = "resident",
@@ -142,17 +149,31 @@ def _lock_resident(sess: Session, resident_id: int) -> None:
         raise ChoiceNotFound("resident")
 
 
-def _locked_resident(sess: Session, resident_id: int) -> tuple[Resident, list]:
-    """The resident's row, locked and read fresh, with all their choices (one statement); the choices as
-    existing_choices gives them."""
-    found = sess.execute(
-        select(Resident, Choice, Pilot.slug)
-        .outerjoin(Choice, Choice.resident_id == Resident.id).outerjoin(Pilot, Pilot.id == Choice.pilot_id)
-        .where(Resident.id == resident_id).order_by(Choice.created_on, Choice.id)
-        .with_for_update(of=Resident).execution_options(populate_existing=True)).all()
+# Built once: a statement made per call costs more Python than the rest of a submission's decision.
+# (Only reads and locks are prebuilt; the counter UPDATE names its unit in its WHERE clause, where the
+# change log reads it: webapp/changelog.py.) Plain columns, no ORM entities: a Choice entity would also
+# join its Unit (lazy="joined"), some forty columns per choice that deciding never looks at.
+_CHOICE_COLUMNS = (Choice.id, Choice.unit_id, Choice.element, Choice.status, Choice.channel, Choice.reference,
+                   Choice.request_token, Choice.created_on, Choice.effective_from, Choice.binding_until,
+                   Choice.ended_on, Choice.counts_as_switch)
+_RESIDENT_WITH_CHOICES = (
+    select(Resident.birth_date, Resident.home_municipality_code, Resident.in_institutional_care, Pilot.slug,
+           *_CHOICE_COLUMNS)
+    .outerjoin(Choice, Choice.resident_id == Resident.id).outerjoin(Pilot, Pilot.id == Choice.pilot_id)
+    .where(Resident.id == bindparam("resident_id")).order_by(Choice.created_on, Choice.id)
+    .with_for_update(of=Resident))
+
+
+def _locked_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, list]:
+    """The resident's facts, their row locked and read fresh, with all their choices (one statement). The
+    choices come as (row, ExistingChoice) like existing_choices gives them; a row has a Choice's columns."""
+    found = sess.execute(_RESIDENT_WITH_CHOICES, {"resident_id": resident_id}).all()
     if not found:
         raise ChoiceNotFound("resident")
-    return found[0][0], [(c, existing_choice(c, slug)) for _r, c, slug in found if c is not None]
+    first = found[0]
+    return (ResidentFacts(birth_date=first.birth_date, home_municipality=first.home_municipality_code,
+                          in_institutional_care=first.in_institutional_care),
+            [(r, existing_choice(r, r.slug)) for r in found if r.id is not None])
 
 
 @dataclass(frozen=True)
@@ -177,16 +198,19 @@ _AREA = (select(func.aggregate_strings(PilotMunicipality.municipality_code, " ")
          .where(PilotMunicipality.pilot_id == Unit.pilot_id).scalar_subquery().label("area"))
 
 
+_LOCKED_UNIT = (
+    select(Unit.id, Unit.pilot_id, Unit.provider_id, Unit.element, Unit.municipality_code, Unit.capacity,
+           Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Unit.waiting_count, Pilot.slug, Pilot.choice_opens_on,
+           Pilot.choice_closes_on, *_PE, _AREA)
+    .join(Pilot, Pilot.id == Unit.pilot_id)
+    .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
+    .where(Unit.id == bindparam("unit_id")).with_for_update(of=Unit))
+
+
 def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
     """Lock the unit's row and read it with its pilot's rules and municipalities (one statement, no ORM
     objects)."""
-    row = sess.execute(
-        select(Unit.id, Unit.pilot_id, Unit.provider_id, Unit.element, Unit.municipality_code, Unit.capacity,
-               Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Unit.waiting_count, Pilot.slug, Pilot.choice_opens_on,
-               Pilot.choice_closes_on, *_PE, _AREA)
-        .join(Pilot, Pilot.id == Unit.pilot_id)
-        .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
-        .where(Unit.id == unit_id).with_for_update(of=Unit)).first()
+    row = sess.execute(_LOCKED_UNIT, {"unit_id": unit_id}).first()
     if row is None:
         raise ChoiceNotFound("unit")
     municipalities = frozenset((row.area or "").split())
@@ -228,9 +252,9 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
             if request_token:
                 earlier = next((c for c, _ex in rows if c.request_token == request_token), None)
                 if earlier is not None:
-                    return Outcome("duplicate", choice=earlier)
+                    return Outcome("duplicate", choice=sess.get(Choice, earlier.id))
             unit = _locked_unit(sess, unit_id)
-            facts = (resident_facts(resident), unit.facts, [ex for _c, ex in rows], unit.rules, today)
+            facts = (resident, unit.facts, [ex for _c, ex in rows], unit.rules, today)
             decision = promotion.decide(*facts) if promotion is not None else decide(*facts)
             if decision.allowed:
                 reserved = sess.execute(
@@ -248,14 +272,16 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
             previous = _row_of(rows, decision.current)
             effective = decision.effective_from
             assert effective is not None
-            choice = Choice(resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
-                            status="pending", channel=channel, reference=new_reference(),
-                            request_token=request_token or secrets.token_urlsafe(24), created_on=today,
-                            effective_from=effective, binding_until=decision.binding_until,
-                            previous_choice_id=previous.id if previous is not None else None,
-                            counts_as_switch=promotion.counts_as_switch if promotion is not None else True)
-            sess.add(choice)
-            sess.flush()
+            values = dict(
+                resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
+                status="pending", channel=channel, reference=new_reference(),
+                request_token=request_token or secrets.token_urlsafe(24), created_on=today, effective_from=effective,
+                binding_until=decision.binding_until, previous_choice_id=previous.id if previous is not None else None,
+                ended_on=None, cancelled_at=None,
+                counts_as_switch=promotion.counts_as_switch if promotion is not None else True)
+            # A Core INSERT ... RETURNING id: the ORM's flush costs more than the whole decision. The Choice
+            # handed back is not attached to the session (its columns are as inserted).
+            choice = Choice(id=sess.connection().execute(_CHOICE_INSERT, values).scalar_one(), **values)
             _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
                    provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
                    before=_snapshot(previous) if previous is not None else None)
