@@ -12,7 +12,8 @@ installed with apt-get when missing) at the same concurrency, for the same time,
 search pages with text, filters and distance, API searches, unit pages and comparisons (fi and sv).
 The mix has 4,000 addresses, visited in turn from a random start per connection: in a 20 s run most are
 asked for once or twice, so the page cache (webapp/page_cache.py) serves the repeats; `--no-cache-too` also
-measures the mix with the cache off, where every request is rendered.
+measures the mix with the cache off, where every request is rendered. A second mix of 4,000 addresses, the
+"search mix", has only the search pages and API searches (the mix issue 10 set its target on).
 Prints requests/s and p50/p95/p99 for each, the ratio app / hello-world (the figure to track: one run on
 a noisy machine compares like with like), per-kind figures, the largest HTML page and the workers' RSS.
 """
@@ -42,6 +43,8 @@ FILTERS = ["element=sote_centre&accepting=1", "service=doctor&service=mental_hea
            "municipality=837&sort=queue", "sector=public&sector=third&sort=name",
            "pilot=paijat-hame&service=laboratory&max_t3_nurse=5", "element=oral_health", "language=en&accepting=1"]
 KINDS = ("search_text", "search_filter", "search_distance", "api", "unit", "compare")
+# The issue's "search mix" (issue 10): search pages with text, filters and distance, and API searches.
+SEARCH_KINDS = ("search_text", "search_filter", "search_distance", "api")
 MIX = {"search_text": 0.15, "search_filter": 0.15, "search_distance": 0.10, "api": 0.25, "unit": 0.25,
        "compare": 0.10}
 
@@ -86,10 +89,10 @@ def paths_for(kind: str, rng: random.Random, unit_ids: list[int], postcodes: lis
 
 
 def build_mix(n: int, unit_ids: list[int], postcodes: list[str], seed: int = 1,
-              only: str | None = None) -> list[str]:
+              only: str | tuple[str, ...] | None = None) -> list[str]:
     rng = random.Random(seed)
-    kinds = [only] if only else list(MIX)
-    weights = [1.0] if only else list(MIX.values())
+    kinds = [only] if isinstance(only, str) else list(only or MIX)
+    weights = [1.0] if isinstance(only, str) else [MIX[k] for k in kinds]
     return [paths_for(rng.choices(kinds, weights)[0], rng, unit_ids, postcodes) for _ in range(n)]
 
 
@@ -211,6 +214,7 @@ def main() -> None:
                 "SELECT DISTINCT postcode FROM unit ORDER BY postcode"))]
         engine.dispose()
         paths = build_mix(4000, unit_ids, postcodes)
+        search_paths = build_mix(4000, unit_ids, postcodes, seed=3, only=SEARCH_KINDS)
 
         env = dict(os.environ, DATABASE_URL=url, INDEX_DIR=f"{workdir}/index", INSTANCE_DIR=workdir,
                    SECRET_KEY="served-bench-secret-" * 3, RESIDENT_KEY_SECRET="served-bench-resident-" * 3,
@@ -235,6 +239,7 @@ def main() -> None:
         try:
             drive(wrk, port, paths, 4, args.connections, workdir)  # warm-up: open the index in every worker
             mix = drive(wrk, port, paths, args.duration, args.connections, workdir)
+            search_mix = drive(wrk, port, search_paths, args.duration, args.connections, workdir)
             per_kind = {}
             if args.per_kind:
                 for kind in KINDS:
@@ -250,6 +255,9 @@ def main() -> None:
     print(line("hello world", base))
     print(line("app (mix)", mix))
     print(f"ratio app/hello-world: {mix['rps'] / base['rps'] * 100:.1f} % of the stack's ceiling")
+    print(line("app (search mix)", search_mix))
+    print(f"ratio search mix/hello-world: {search_mix['rps'] / base['rps'] * 100:.1f} % "
+          "(search pages and API searches only, as issue 10 measured them)")
     if uncached is not None:
         print(line("app (mix, no page cache)", uncached))
         print(f"ratio without the page cache: {uncached['rps'] / base['rps'] * 100:.1f} %")

@@ -113,7 +113,7 @@ def test_activate_due_choices_on_the_day_before_of_and_after(app):
     with app.app_context():
         sess = db.session()
         old = sess.scalar(select(Choice).where(Choice.resident_id == rid, Choice.status == "active"))
-        old_unit, old_listed = old.unit_id, sess.get(Unit, old.unit_id).listed_count
+        old_id, old_unit, old_listed = old.id, old.unit_id, sess.get(Unit, old.unit_id).listed_count
         outcome = svc.submit_choice(sess, rid, target, secrets.token_urlsafe(24), helsinki_today())
         assert outcome.status == "created", outcome.reasons
         effective = outcome.choice.effective_from
@@ -138,7 +138,7 @@ def test_activate_due_choices_on_the_day_before_of_and_after(app):
     with app.app_context():
         sess = db.session()
         assert sess.get(Choice, choice_id).status == "active"
-        assert sess.get(Choice, old.id).status == "ended"
+        assert sess.get(Choice, old_id).status == "ended"
         assert sess.get(Unit, old_unit).listed_count == old_listed - 1
     new_rows = log_rows(app)[len(rows_before):]
     assert len(new_rows) == 1 and str(old_unit) in new_rows[0][1].split()  # one transaction, one row

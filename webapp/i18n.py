@@ -2,12 +2,14 @@
 Finnish and Swedish (and, for a few fields, English) with a marked fallback."""
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_decimal as babel_format_decimal
 from flask import Flask, g, has_app_context, has_request_context, request, url_for
 from flask_babel import Babel, Domain, format_decimal, get_locale
 from markupsafe import Markup, escape
@@ -170,7 +172,12 @@ def fmt_number(value: float | int | None, digits: int = 0) -> str:
 def fmt_km(value: float | None) -> str:
     if value is None:
         return ""
-    return f"{format_decimal(value, format='#,##0.0')}\u00a0km"
+    return _km(str(_locale_of_context() or get_locale() or "fi"), value)
+
+
+@functools.lru_cache(maxsize=8192)  # a result page shows 20 distances; the same ones recur across searches
+def _km(locale: str, value: float) -> str:
+    return f"{babel_format_decimal(value, format='#,##0.0', locale=locale)}\u00a0km"
 
 
 def fmt_eur(value: float | int | None) -> str:

@@ -64,11 +64,15 @@ def _card_renderer(lang: str, labels: dict):  # noqa: ANN202
     return lambda card: template.render(c=card, t=texts, lang=lang)
 
 
-def _distance_html(hit: Hit, postcode: str | None) -> Markup:
-    if hit.distance_km is None:
-        return Markup("")
-    return Markup("<dt>%s</dt><dd>%s %s</dd>") % (_("Distance"), fmt_km(hit.distance_km),
-                                                  _("from postcode %(code)s", code=postcode))
+def _distance_renderer(postcode: str | None):  # noqa: ANN202
+    """Per hit, its distance from the searched postcode (the labels translated once per page)."""
+    label, origin = _("Distance"), _("from postcode %(code)s", code=postcode)
+
+    def render(hit: Hit) -> Markup:
+        if hit.distance_km is None:
+            return Markup("")
+        return Markup("<dt>%s</dt><dd>%s %s</dd>") % (label, fmt_km(hit.distance_km), origin)
+    return render
 
 
 def vocab_label(name: str, code: str) -> str:
@@ -123,10 +127,11 @@ def search():
     render_card = _card_renderer(lang, ref.labels)
 
     fit_html = _fit_renderer(lang, params.profiles)
+    distance_html = _distance_renderer(params.postcode)
 
     def card_html(hit: Hit) -> Markup:
         html = rendered(hit.card, lang, render_card)
-        html = html.replace("<!--DISTANCE-->", _distance_html(hit, params.postcode), 1)
+        html = html.replace("<!--DISTANCE-->", distance_html(hit), 1)
         return Markup(html.replace("<!--FIT-->", fit_html(hit), 1))
 
     status = 400 if errors else 200

@@ -22,7 +22,6 @@ from webapp.search.params import Known
 from webapp.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, ELEMENTS, FACT_MISSING, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 REFERENCE_TTL = 60.0
-POSTCODE_CACHE_SIZE = 10_000  # Finland has about 3,000 postcodes in use
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,11 @@ class _Data:
     pilot_slugs: frozenset[str]
     municipality_codes: frozenset[str]
     by_lang: dict
+    origins: dict[str, tuple[float, float]]  # postcode -> its coordinates, else its municipality's
 
 
 _lock = threading.Lock()
 _data: dict[str, _Data] = {}
-_origins: dict[tuple[str, str], tuple[float, float] | None] = {}
 _labels: dict[str, dict] = {}
 
 
@@ -60,7 +59,21 @@ def _load(sess: Session) -> _Data:
                                                    Municipality.region_fi, Municipality.region_sv)
                                             .where(Municipality.code.in_(area)))]
     codes = frozenset(sess.scalars(select(Municipality.code)))
-    return _Data(time.monotonic(), pilots, munis, frozenset(p[0] for p in pilots), codes, {})
+    return _Data(time.monotonic(), pilots, munis, frozenset(p[0] for p in pilots), codes, {}, _all_origins(sess))
+
+
+def _all_origins(sess: Session) -> dict[str, tuple[float, float]]:
+    """Every postcode's coordinates, else its municipality's (about 3,000 rows: one statement, instead of one
+    per new postcode searched)."""
+    origins = {}
+    for code, plat, plon, mlat, mlon in sess.execute(
+            select(Postcode.code, Postcode.lat, Postcode.lon, Municipality.lat, Municipality.lon)
+            .join(Municipality, Municipality.code == Postcode.municipality_code)):
+        if plat is not None and plon is not None:
+            origins[code] = (plat, plon)
+        elif mlat is not None and mlon is not None:
+            origins[code] = (mlat, mlon)
+    return origins
 
 
 def _data_for(sess: Session) -> _Data:
@@ -111,30 +124,12 @@ def reference(sess: Session, lang: str) -> Reference:
 
 
 def known(sess: Session) -> Known:
-    """Valid pilot slugs and municipality codes, and a postcode lookup through this session."""
+    """Valid pilot slugs and municipality codes, and a postcode lookup."""
     data = _data_for(sess)
-    key = str(sess.get_bind().url)
     return Known(pilots=data.pilot_slugs, municipalities=data.municipality_codes,
-                 postcode_origin=lambda code: postcode_origin(sess, code, key))
+                 postcode_origin=data.origins.get)
 
 
-def postcode_origin(sess: Session, code: str, cache_key: str = "") -> tuple[float, float] | None:
+def postcode_origin(sess: Session, code: str) -> tuple[float, float] | None:
     """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
-    key = (cache_key, code)
-    if key in _origins:
-        return _origins[key]
-    row = sess.execute(select(Postcode.lat, Postcode.lon, Municipality.lat, Municipality.lon)
-                       .join(Municipality, Municipality.code == Postcode.municipality_code)
-                       .where(Postcode.code == code)).first()
-    origin = None
-    if row is not None:
-        plat, plon, mlat, mlon = row
-        if plat is not None and plon is not None:
-            origin = (plat, plon)
-        elif mlat is not None and mlon is not None:
-            origin = (mlat, mlon)
-    with _lock:
-        if len(_origins) >= POSTCODE_CACHE_SIZE:
-            _origins.clear()
-        _origins[key] = origin
-    return origin
+    return _data_for(sess).origins.get(code)
