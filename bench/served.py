@@ -227,12 +227,13 @@ def main() -> None:
             base = drive(wrk, port, ["/"], args.duration, args.connections, workdir)
         finally:
             stop(hello)
-        uncached = None
+        uncached = uncached_search = None
         if args.no_cache_too:
             app = serve([*gunicorn_args, "wsgi:app"], dict(env, PAGE_CACHE_MB="0"), port, ROOT)
             try:
                 drive(wrk, port, paths, 4, args.connections, workdir)
                 uncached = drive(wrk, port, paths, args.duration, args.connections, workdir)
+                uncached_search = drive(wrk, port, search_paths, args.duration, args.connections, workdir)
             finally:
                 stop(app)
         app = serve([*gunicorn_args, "wsgi:app"], env, port, ROOT)
@@ -261,6 +262,8 @@ def main() -> None:
     if uncached is not None:
         print(line("app (mix, no page cache)", uncached))
         print(f"ratio without the page cache: {uncached['rps'] / base['rps'] * 100:.1f} %")
+        print(line("app (search mix, no page cache)", uncached_search))
+        print(f"ratio of the search mix without the page cache: {uncached_search['rps'] / base['rps'] * 100:.1f} %")
     for kind, r in per_kind.items():
         print(line(f"  {kind}", r))
     print("largest HTML pages: " + "; ".join(f"{n / 1024:.1f} KB {p}" for n, p in largest))

@@ -1,6 +1,6 @@
-"""Two fixes to Whoosh (whoosh-reloaded 2.7.5).
+"""Three fixes to Whoosh (whoosh-reloaded 2.7.5).
 
-1. Applied when the search package is imported:
+1. and 2. Applied when the search package is imported:
 
 While a segment's postings are written, Whoosh asks, for every posting, the length of the document's field
 from the segment's length column. `W3PerDocReader._cached_reader` caches the column reader only when the
@@ -8,6 +8,12 @@ column exists; for a field without lengths (ours: the keyword and ID fields) it 
 for every posting. Building 10,000 units made 374,000 `stat` calls that way, a quarter of the build time.
 Caching the answer "no such column" too changes nothing else: a segment's files do not change once written.
 
+Where the column exists, every posting still reads the length back from the column file (a seek and a read
+through two layers of column readers): 1.08 million reads for 10,000 units, about 36 per document and field.
+`add_postings` now asks each (field, document) once; the postings of a field come together, so one field's
+lengths are kept at a time. The lengths read are the same, so the segment written is the same.
+
+3.
 2. `merge_small_in_order`, the merge policy of updates: Whoosh's MERGE_SMALL returns the segments it leaves
 alone sorted by size, not in their order. Two segments of a two-process build (5,001 and 4,999 documents) then
 swap places when some small ones are merged, every document number shifts, and the snapshot must rebuild
@@ -15,7 +21,7 @@ its whole table (a change took 200-320 ms to reach search instead of tens).
 """
 from __future__ import annotations
 
-from whoosh.codec import whoosh3
+from whoosh.codec import base, whoosh3
 from whoosh.writing import MERGE_SMALL
 
 _MISSING = object()
@@ -29,8 +35,34 @@ def _cached_reader(self, fieldname, column):  # noqa: ANN001, ANN202  (Whoosh's 
     return reader
 
 
+class _FieldLengths:
+    """A per-document reader's doc_field_length, asked once per (field, document) while postings are written."""
+
+    def __init__(self, lengths) -> None:  # noqa: ANN001
+        self._lengths = lengths
+        self._field = None
+        self._known: dict[int, int] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        if fieldname != self._field:
+            self._field, self._known = fieldname, {}
+        found = self._known.get(docnum)
+        if found is None:
+            found = self._known[docnum] = self._lengths.doc_field_length(docnum, fieldname, default)
+        return found
+
+
+_original_add_postings = base.FieldWriter.add_postings
+
+
+def _add_postings(self, schema, lengths, items):  # noqa: ANN001, ANN202  (Whoosh's signature)
+    return _original_add_postings(self, schema, _FieldLengths(lengths) if lengths else lengths, items)
+
+
 def apply() -> None:
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
+    if base.FieldWriter.add_postings is _original_add_postings:
+        base.FieldWriter.add_postings = _add_postings
 
 
 def merge_small_in_order(writer, segments):  # noqa: ANN001, ANN201  (Whoosh's merge-policy signature)
