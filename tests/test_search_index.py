@@ -404,3 +404,39 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
 def _subs(snap) -> list:  # noqa: ANN001
     reader = snap.searcher.reader()
     return list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
+
+
+def _postings(index_dir: Path) -> list:
+    """Every text posting (term, document, weight, its block's length bounds) and every field length."""
+    from whoosh import index as windex
+
+    from webapp.search.index import current_version
+    out = []
+    with windex.open_dir(str(current_version(str(index_dir)))).searcher() as searcher:
+        reader = searcher.reader()
+        for field, term in reader.all_terms():
+            if field.startswith("text_"):
+                m = reader.postings(field, term)
+                while m.is_active():
+                    out.append((field, term, m.id(), m.weight(), m.block_min_length(), m.block_max_length()))
+                    m.next()
+        out += [(n, f, reader.doc_field_length(n, f)) for n in range(reader.doc_count_all())
+                for f in ("text_fi", "text_sv", "text_plain")]
+    return out
+
+
+def test_the_field_length_fix_writes_the_same_postings_as_whoosh_itself(app, tmp_path: Path, monkeypatch):
+    """webapp/search/whoosh_fixes.py asks each document's field length once while postings are written; the
+    postings, their length bounds (used in scoring) and the lengths must be those Whoosh writes unpatched."""
+    from whoosh.codec import base
+
+    from webapp.search import whoosh_fixes
+    assert base.FieldWriter.add_postings is whoosh_fixes._add_postings  # the fix is in place
+    with app.app_context():
+        sess = db.session()
+        rebuild_index(sess, str(tmp_path / "fixed"))
+        monkeypatch.setattr(base.FieldWriter, "add_postings", whoosh_fixes._original_add_postings)
+        rebuild_index(sess, str(tmp_path / "plain"))
+    fixed, plain = _postings(tmp_path / "fixed"), _postings(tmp_path / "plain")
+    assert len(fixed) > 1000
+    assert fixed == plain
