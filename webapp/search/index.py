@@ -127,12 +127,18 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
             # No merge here: merging small segments takes 100+ ms, so it is done off the request path
             # (merge_small_segments, started by the follower).
             writer.commit(mergetype=NO_MERGE)
+            segment_counts[str(index_dir)] = len(writer.segments) + 1  # the segments kept and the new one
         except BaseException:
             writer.cancel()
             raise
         finally:
             ix.close()
     return len(units)
+
+
+# Per index directory, how many segments this process's last update left: the follower starts a merge only
+# when there is something to merge (a merge thread and its locks cost the next change a few ms otherwise).
+segment_counts: dict[str, int] = {}
 
 
 MERGE_AFTER_SEGMENTS = 6  # Whoosh's policy merges small segments only from five of them on
