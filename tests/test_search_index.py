@@ -440,3 +440,54 @@ def test_the_field_length_fix_writes_the_same_postings_as_whoosh_itself(app, tmp
     fixed, plain = _postings(tmp_path / "fixed"), _postings(tmp_path / "plain")
     assert len(fixed) > 1000
     assert fixed == plain
+
+
+def _live_documents_of(index_dir: str, unit_id: int) -> int:
+    from whoosh import index as windex
+
+    from webapp.search.index import current_version
+    with windex.open_dir(str(current_version(index_dir))).searcher() as searcher:
+        return len(list(searcher.document_numbers(id=str(unit_id))))
+
+
+def test_an_update_replaces_documents_by_the_snapshots_numbers_without_a_searcher(app, monkeypatch):
+    """When this process's snapshot is of the generation being written, update_units deletes the old
+    documents by their numbers instead of opening a searcher over every segment (update_document): each
+    changed unit then has exactly one live document, a hidden one none, and search sees the change. (The
+    search follows the change log, as in production: it calls update_units, then loads the new generation.)"""
+    from whoosh.writing import SegmentWriter
+
+    def no_searcher(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("update_document opens a searcher: the snapshot's numbers were not used")
+
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        first, second = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(2)).all()
+        assert first.id in _ids(app, {})  # this process's snapshot is now of the live generation
+        monkeypatch.setattr(SegmentWriter, "update_document", no_searcher)
+        for round_no in range(3):  # each update leaves a new generation that the next search follows
+            first.name_fi = f"Kuutamokeskus{round_no}"
+            second.is_hidden = round_no == 1
+            sess.commit()
+            assert _ids(app, {"q": f"Kuutamokeskus{round_no}"}) == {first.id}
+            assert _live_documents_of(index_dir, first.id) == 1
+            assert _live_documents_of(index_dir, second.id) == (0 if round_no == 1 else 1)
+            assert (second.id in _ids(app, {})) == (round_no != 1)
+
+
+def test_an_update_from_a_stale_snapshot_asks_the_index(app):
+    """A snapshot older than the index (another process wrote meanwhile) is not used for document numbers."""
+    from webapp.search.index import _docnums_at, current_version
+    from webapp.search.snapshots import cached_snapshot
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        unit = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).first()
+        _ids(app, {})
+        snap = cached_snapshot(index_dir)
+        path = current_version(index_dir)
+        assert _docnums_at(index_dir, path, snap.generation)[unit.id] is not None
+        update_units(sess, index_dir, [unit.id])  # a new generation the snapshot has not followed yet
+        assert _docnums_at(index_dir, path, snap.generation + 1) is None
+        assert _live_documents_of(index_dir, unit.id) == 1

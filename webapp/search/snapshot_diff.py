@@ -52,6 +52,7 @@ def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Sna
     snap = cls(path=prev.path, generation=ix.latest_generation(), ix=ix, searcher=searcher,
                rows=[r for r in by_docnum if r is not None], by_docnum=by_docnum,
                all_mask=0, masks={}, segment_rows=segment_rows)
+    snap._docnum_by_id = _docnums_followed(prev, removed, added)
     keep = ~snap.mask_of(removed) & ((1 << size) - 1)  # also clears documents past a shrunken end
     new_lists = value_lists(added)
     snap.all_mask = (prev.all_mask & keep) | snap.mask_of(r.docnum for r in added)
@@ -93,3 +94,20 @@ def _sort_arrays_from(self: Snapshot, prev: Snapshot, removed: list[int], added:
         queue[gone], lat[gone], lon[gone] = np.inf, np.nan, np.nan
     place_rows(queue, lat, lon, added)
     self.queue_t3, self.lat, self.lon = queue, lat, lon
+
+
+def _docnums_followed(prev: Snapshot, removed: list[int], added: list[Row]) -> dict[int, int] | None:
+    """prev's unit -> document number map with the removals and additions applied (a dict copy, instead of a
+    pass over every row); None to build it afresh when prev had none or a unit would have two documents."""
+    if not prev._docnum_by_id:  # noqa: SLF001
+        return None
+    ids = dict(prev._docnum_by_id)  # noqa: SLF001
+    for docnum in removed:
+        row = prev.by_docnum[docnum] if docnum < len(prev.by_docnum) else None
+        if row is not None and ids.get(row.id) == docnum:
+            del ids[row.id]
+    for row in added:
+        if row.id in ids:
+            return None
+        ids[row.id] = row.docnum
+    return ids

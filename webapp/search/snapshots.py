@@ -160,6 +160,7 @@ class Snapshot:
     score_cache: LRU = field(default_factory=lambda: LRU(64))
     _distances: LRU = field(default_factory=lambda: LRU(64))  # per origin (postcode)
     _by_id: dict | None = None
+    _docnum_by_id: dict | None = None  # see docnum_by_id; carried over by snapshot_diff.follow
 
     @classmethod
     def load(cls, path: Path, previous: "Snapshot | None" = None) -> "Snapshot":
@@ -210,6 +211,15 @@ class Snapshot:
         """The schema as the searcher read it. Not ix.schema: that reads the newest TOC file from disk on every
         call, which another process's writer may just have deleted (FileNotFoundError under load)."""
         return self.searcher.schema
+
+    def docnum_by_id(self) -> dict[int, int] | None:
+        """Each unit's live document number in this generation; None when some unit has two live documents
+        (update_units then asks the index itself)."""
+        found = self._docnum_by_id
+        if found is None:
+            found = {r.id: r.docnum for r in self.rows}
+            self._docnum_by_id = found
+        return found if len(found) == len(self.rows) else None
 
     def stamp_of(self, unit_id: int) -> str | None:
         """The stamp of a unit's document (None: not in the index, i.e. hidden or unknown)."""
@@ -297,6 +307,11 @@ _snapshot_lock = threading.Lock()
 
 class IndexMissing(RuntimeError):
     pass
+
+
+def cached_snapshot(index_dir: str) -> Snapshot | None:
+    """The snapshot this process has open for index_dir, as it is (no check for a newer generation)."""
+    return _snapshots.get(index_dir)
 
 
 def snapshot(index_dir: str) -> Snapshot:
