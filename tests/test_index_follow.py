@@ -281,7 +281,8 @@ def test_small_segments_left_by_changes_are_merged_in_the_background(app):
 
     from whoosh import index as windex
 
-    from webapp.search.index import MERGE_AFTER_SEGMENTS, current_version
+    from webapp.search.index import current_version
+    from webapp.search.merging import MERGE_FACTOR, merge_start, tier
     client = app.test_client()
     with app.app_context():
         sess = db.session()
@@ -297,7 +298,33 @@ def test_small_segments_left_by_changes_are_merged_in_the_background(app):
         time.sleep(0.05)
     ix = windex.open_dir(str(current_version(app.config["INDEX_DIR"])))
     try:
-        assert len(ix._segments()) < MERGE_AFTER_SEGMENTS  # noqa: SLF001
+        counts = [seg.doc_count_all() for seg in ix._segments()]  # noqa: SLF001
+        assert merge_start(counts) is None  # nothing left to merge
+        assert len(counts) < 1 + len(ids)  # the ten one-unit segments did not all stay
+        assert all(sum(1 for n in counts[1:] if tier(n) == t) < MERGE_FACTOR for t in range(3))
     finally:
         ix.close()
     assert search_ids(client, q="Taustayhdistys") == set(ids)
+
+
+def test_a_replaced_snapshots_searcher_stays_open_while_a_search_holds_it_and_closes_after(app):
+    """Each open Whoosh searcher holds megabytes; a replaced snapshot's is closed as soon as the last search
+    using the snapshot is done, never while one still is (its files are memory-mapped)."""
+    from whoosh.query import Every
+
+    from webapp.search.index import update_units
+    from webapp.search.snapshots import snapshot
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        unit = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).first()
+        held = snapshot(index_dir)  # as a search in progress on another thread holds it
+        searcher = held.searcher
+        unit.name_fi = "Vaihtunut nimi"
+        sess.commit()
+        update_units(sess, index_dir, [unit.id])
+        assert snapshot(index_dir) is not held  # replaced
+        assert not searcher.is_closed
+        assert len(list(Every().docs(held.searcher))) > 0  # the search can still read its files
+        del held  # the last reference: closed at once, not a minute later
+        assert searcher.is_closed

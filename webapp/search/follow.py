@@ -35,8 +35,7 @@ from sqlalchemy.orm import Session
 from webapp import changelog
 from webapp.models import IndexChange
 from webapp.search.documents import index_format
-from webapp.search.index import (MERGE_AFTER_SEGMENTS, current_version, merge_small_segments, rebuild_index,
-                                 segment_counts, update_units)
+from webapp.search.index import current_version, merge_due, merge_small_segments, rebuild_index, update_units
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +233,7 @@ def _apply_locked(sess: Session, index_dir: str, rows: list) -> Status:
         update_units(sess, index_dir, units)
         new = _advance(state, rows, now)
         write_state(version, new)
-    if segment_counts.get(str(index_dir), MERGE_AFTER_SEGMENTS) >= MERGE_AFTER_SEGMENTS:
+    if merge_due.get(str(index_dir), True):
         _merge_later(index_dir)
     return Status(new.head, 0, 0.0)
 

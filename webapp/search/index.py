@@ -24,6 +24,7 @@ from whoosh.writing import NO_MERGE
 
 from webapp.search import whoosh_fixes
 from webapp.search.documents import _load_units, make_schema, unit_document
+from webapp.search.merging import merge_start, merge_tiers_in_order
 
 log = logging.getLogger(__name__)
 whoosh_fixes.apply()
@@ -137,7 +138,7 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
             # No merge here: merging small segments takes 100+ ms, so it is done off the request path
             # (merge_small_segments, started by the follower).
             writer.commit(mergetype=NO_MERGE)
-            segment_counts[str(index_dir)] = len(writer.segments) + 1  # the segments kept and the new one
+            merge_due[str(index_dir)] = merge_start([seg.doc_count_all() for seg in ix._segments()]) is not None  # noqa: SLF001
         except BaseException:
             writer.cancel()
             raise
@@ -158,32 +159,30 @@ def _docnums_at(index_dir: str, path: Path, generation: int) -> dict[int, int] |
     return snap.docnum_by_id()
 
 
-# Per index directory, how many segments this process's last update left: the follower starts a merge only
-# when there is something to merge (a merge thread and its locks cost the next change a few ms otherwise).
-segment_counts: dict[str, int] = {}
-
-
-MERGE_AFTER_SEGMENTS = 6  # Whoosh's policy merges small segments only from five of them on
+# Per index directory, whether this process's last update left segments to merge (webapp/search/merging.py):
+# the follower starts a merge thread only then (the thread and its locks cost the next change a few ms).
+merge_due: dict[str, bool] = {}
 
 
 def merge_small_segments(index_dir: str) -> bool:
-    """Merge the live version's small segments (updates leave one per write) in their order; the large
-    segments of a build stay as they are. Returns whether a merge was made. Safe to call at any time: it
-    takes the same locks as a write, and another process's writer makes it skip."""
+    """Merge the live version's small segments (updates leave one per write) by size tier
+    (webapp/search/merging.py); the large segments of a build stay as they are. Returns whether a merge was
+    made. Safe to call at any time: it takes the same locks as a write, and another process's writer makes
+    it skip."""
     path = current_version(index_dir)
     if path is None:
         return False
     with _write_lock:
         ix = windex.open_dir(str(path))
         try:
-            if len(ix._segments()) < MERGE_AFTER_SEGMENTS:  # noqa: SLF001  (Whoosh has no public count)
+            if merge_start([seg.doc_count_all() for seg in ix._segments()]) is None:  # noqa: SLF001
                 return False
             try:
                 writer = ix.writer(timeout=0.0)
             except LockError:
                 return False
             try:
-                writer.commit(mergetype=whoosh_fixes.merge_small_in_order)
+                writer.commit(mergetype=merge_tiers_in_order)
             except BaseException:
                 writer.cancel()
                 raise

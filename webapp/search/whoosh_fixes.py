@@ -1,6 +1,6 @@
-"""Three fixes to Whoosh (whoosh-reloaded 2.7.5).
+"""Two fixes to Whoosh (whoosh-reloaded 2.7.5), applied when the search package is imported.
 
-1. and 2. Applied when the search package is imported:
+1.
 
 While a segment's postings are written, Whoosh asks, for every posting, the length of the document's field
 from the segment's length column. `W3PerDocReader._cached_reader` caches the column reader only when the
@@ -8,21 +8,15 @@ column exists; for a field without lengths (ours: the keyword and ID fields) it 
 for every posting. Building 10,000 units made 374,000 `stat` calls that way, a quarter of the build time.
 Caching the answer "no such column" too changes nothing else: a segment's files do not change once written.
 
-Where the column exists, every posting still reads the length back from the column file (a seek and a read
+2. Where the column exists, every posting still reads the length back from the column file (a seek and a read
 through two layers of column readers): 1.08 million reads for 10,000 units, about 36 per document and field.
 `add_postings` now asks each (field, document) once; the postings of a field come together, so one field's
 lengths are kept at a time. The lengths read are the same, so the segment written is the same.
 
-3.
-2. `merge_small_in_order`, the merge policy of updates: Whoosh's MERGE_SMALL returns the segments it leaves
-alone sorted by size, not in their order. Two segments of a two-process build (5,001 and 4,999 documents) then
-swap places when some small ones are merged, every document number shifts, and the snapshot must rebuild
-its whole table (a change took 200-320 ms to reach search instead of tens).
 """
 from __future__ import annotations
 
 from whoosh.codec import base, whoosh3
-from whoosh.writing import MERGE_SMALL
 
 _MISSING = object()
 
@@ -64,8 +58,3 @@ def apply() -> None:
     if base.FieldWriter.add_postings is _original_add_postings:
         base.FieldWriter.add_postings = _add_postings
 
-
-def merge_small_in_order(writer, segments):  # noqa: ANN001, ANN201  (Whoosh's merge-policy signature)
-    """MERGE_SMALL, with the segments it keeps in their original order (the merged one comes last)."""
-    kept = {seg.segment_id() for seg in MERGE_SMALL(writer, segments)}
-    return [seg for seg in segments if seg.segment_id() in kept]

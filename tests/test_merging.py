@@ -1,0 +1,40 @@
+"""The merge policy for the small segments updates leave (webapp/search/merging.py): pure, no index needed."""
+from __future__ import annotations
+
+import pytest
+
+from webapp.search.merging import MERGE_FACTOR, merge_start, tier
+
+BUILD = [5001, 4999]  # a two-process build
+
+
+@pytest.mark.parametrize(("docs", "expected"), [(1, 0), (5, 0), (6, 1), (35, 1), (36, 2), (215, 2), (216, 3)])
+def test_tiers_are_six_fold_document_counts(docs, expected):
+    assert tier(docs) == expected
+
+
+def test_no_merge_before_six_small_segments_and_six_merged_at_the_sixth():
+    assert merge_start(BUILD + [1] * (MERGE_FACTOR - 1)) is None  # the day before, so to say
+    assert merge_start(BUILD + [1] * MERGE_FACTOR) == len(BUILD)   # the sixth one-unit segment
+    assert merge_start(BUILD) is None and merge_start([]) is None
+
+
+def test_only_the_newest_small_segments_are_merged_not_the_segment_an_earlier_merge_made():
+    """MERGE_SMALL re-merged its earlier result each time (cost growing with every merge); here a tier-1
+    segment stays until six of its size have gathered."""
+    segments = BUILD + [6] + [1] * MERGE_FACTOR
+    assert merge_start(segments) == len(BUILD) + 1
+
+
+def test_the_sixth_segment_of_a_tier_merges_the_whole_suffix_in_one_cascade():
+    segments = BUILD + [6, 7, 6, 8, 6] + [1] * MERGE_FACTOR  # five tier-1 segments and six tier-0
+    assert merge_start(segments) == len(BUILD) + 5  # first the tier-0 ones: their result is the sixth tier-1
+    segments = BUILD + [6, 7, 6, 8, 6, 6] + [1, 2]
+    assert merge_start(segments) == len(BUILD)  # six tier-1 segments: they and the small ones after them
+
+
+def test_only_a_suffix_is_merged_so_earlier_segments_keep_their_document_numbers():
+    segments = BUILD + [40, 6, 6, 6, 6, 6, 6, 1]
+    start = merge_start(segments)
+    assert start == len(BUILD) + 1 and all(n >= 6 for n in segments[start:-1])
+    assert merge_start([1] * MERGE_FACTOR + [5000]) is None  # small ones before a large one: not a suffix
