@@ -491,3 +491,47 @@ def test_an_update_from_a_stale_snapshot_asks_the_index(app):
         update_units(sess, index_dir, [unit.id])  # a new generation the snapshot has not followed yet
         assert _docnums_at(index_dir, path, snap.generation + 1) is None
         assert _live_documents_of(index_dir, unit.id) == 1
+
+
+def test_a_merge_that_indexes_the_small_segments_units_anew_answers_as_before(app, monkeypatch):
+    """merge_small_segments with a session reads the merged segments' units from the database instead of
+    copying their postings: the index then has fewer segments, one live document per unit, and every search
+    answers exactly as before the merge (also when the snapshot follows the merge by difference)."""
+    from whoosh import index as windex
+
+    from webapp.search import follow
+    from webapp.search.index import current_version, merge_small_segments
+    from webapp.search.merging import MERGE_FACTOR
+    from webapp.search.snapshots import Snapshot, snapshot
+    monkeypatch.setattr(follow, "_merge_later", lambda _index_dir: None)  # this test merges, not the follower
+    index_dir = app.config["INDEX_DIR"]
+    queries = [{}, {"q": "Kuunsilta"}, {"q": "tandläkaren"}, {"element": "oral_health", "sort": "name"},
+               {"service": "doctor", "sort": "queue"}, {"postcode": "00100", "sort": "distance"}]
+
+    def segments() -> int:
+        ix = windex.open_dir(str(current_version(index_dir)))
+        try:
+            return len(ix._segments())  # noqa: SLF001
+        finally:
+            ix.close()
+
+    def answers() -> list:
+        return [([h.id for h in r.hits], r.total, {g: dict(v) for g, v in r.facets.items()})
+                for r in (_search(app, q) for q in queries)]
+
+    with app.app_context():
+        sess = db.session()
+        units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).all()
+        for round_no, unit in enumerate(units[:MERGE_FACTOR]):
+            unit.name_fi = f"Kuunsilta {round_no}"
+            sess.commit()
+            update_units(sess, index_dir, [unit.id])
+        before, count = answers(), segments()
+        previous = snapshot(index_dir)
+        assert merge_small_segments(index_dir, db.new_session())
+        assert segments() < count
+        assert answers() == before
+        current = snapshot(index_dir)
+        assert current is not previous and current.rows == Snapshot.load(current.path).rows
+        for unit in units[:MERGE_FACTOR]:
+            assert _ids(app, {"q": f"Kuunsilta {units.index(unit)}"}) >= {unit.id}

@@ -29,10 +29,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from webapp import changelog
+from webapp import changelog, db
 from webapp.models import IndexChange
 from webapp.search.documents import index_format
 from webapp.search.index import current_version, merge_due, merge_small_segments, rebuild_index, update_units
@@ -242,17 +243,26 @@ _merging: set[str] = set()
 
 
 def _merge_later(index_dir: str) -> None:
-    """Merge the small segments that updates leave, in a background thread, once the lock is free: the
-    search that applied the change does not wait for it."""
+    """Merge the small segments that updates leave, in a background thread: the search that applied the
+    change does not wait for it. With an app, the merged units are read anew from the database
+    (index.merge_small_segments)."""
     with _thread_lock_merge:
         if index_dir in _merging:
             return
         _merging.add(index_dir)
+    app = current_app._get_current_object() if has_app_context() else None  # noqa: SLF001
 
     def run() -> None:
         try:
-            with _node_lock(index_dir, blocking=True):
+            if app is None:
                 merge_small_segments(index_dir)
+                return
+            with app.app_context():
+                sess = db.new_session()
+                try:
+                    merge_small_segments(index_dir, sess)
+                finally:
+                    sess.close()
         except Exception:  # noqa: BLE001  a failed merge leaves the small segments; the next one retries
             log.exception("search index: merging small segments failed")
         finally:
