@@ -328,3 +328,42 @@ def test_a_replaced_snapshots_searcher_stays_open_while_a_search_holds_it_and_cl
         assert len(list(Every().docs(held.searcher))) > 0  # the search can still read its files
         del held  # the last reference: closed at once, not a minute later
         assert searcher.is_closed
+
+
+def test_within_the_sync_interval_a_search_reads_no_index_file_and_a_local_commit_still_shows_at_once(
+        make_app, monkeypatch):
+    """As deployed (INDEX_SYNC_INTERVAL_MS > 0): within the interval a search neither asks the change log nor
+    reads the index's files; a commit of this process is still in the very next search, and a write by
+    another process (no local commit) is seen once the interval has passed."""
+    import time
+
+    from webapp.search import index as search_index
+    from webapp.search import snapshots
+    app = make_app("sqlite", INDEX_SYNC_INTERVAL_MS=1500)
+    client = app.test_client()
+    with app.app_context():
+        uid = db.session().scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).first()
+    assert uid in search_ids(client)
+    reads: list[str] = []
+    real = search_index.current_version
+    for module in (follow, snapshots):
+        monkeypatch.setattr(module, "current_version", lambda d: reads.append(d) or real(d))
+    assert uid in search_ids(client)
+    assert reads == []  # a throttled search: no file read
+    with app.app_context():  # a commit of this process (staff editing on this node)
+        sess = db.session()
+        sess.get(Unit, uid).name_fi = "Paikallinen muutos"
+        sess.commit()
+    assert search_ids(client, q="Paikallinen") == {uid}
+    # Another process's write: the database changed without this process's session (no local commit event),
+    # and the index written as that process's follower would (its note of the change is not ours).
+    with app.app_context():
+        with db.engine().begin() as conn:
+            conn.execute(update(Unit).where(Unit.id == uid).values(name_fi="Toisen prosessin muutos"))
+        noted = dict(search_index.changed_at)
+        search_index.update_units(db.session(), app.config["INDEX_DIR"], [uid])
+        search_index.changed_at.clear()
+        search_index.changed_at.update(noted)
+    assert search_ids(client, q="Toisen") == set()  # within the interval: the snapshot is not looked at again
+    time.sleep(1.6)
+    assert search_ids(client, q="Toisen") == {uid}

@@ -117,9 +117,10 @@ def _key(app, scope: Scope, view_args: dict) -> tuple | None:  # noqa: ANN001
     from webapp.search.snapshots import IndexMissing, snapshot
     index_dir = app.config["INDEX_DIR"]
     sess = db.session()
-    follow.catch_up(sess, index_dir, interval_ms=int(app.config.get("INDEX_SYNC_INTERVAL_MS", 50)))
+    interval = int(app.config.get("INDEX_SYNC_INTERVAL_MS", 50))
+    follow.catch_up(sess, index_dir, interval_ms=interval)
     try:
-        snap = snapshot(index_dir)
+        snap = snapshot(index_dir, max_age_ms=interval)
     except IndexMissing:
         return None
     part = scope(snap, **view_args)

@@ -33,9 +33,10 @@ def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = 
                paginate: bool = True) -> SearchResult:
     """Execute a search on this node's index, first brought up to the database's change log (follow.py);
     a node without an index builds it first."""
-    catch_up(sess, index_dir, interval_ms=_sync_interval_ms())
+    interval = _sync_interval_ms()
+    catch_up(sess, index_dir, interval_ms=interval)
     try:
-        snap = snapshot(index_dir)
+        snap = snapshot(index_dir, max_age_ms=interval)
     except IndexMissing:  # another worker is building the first index: wait for it
         catch_up(sess, index_dir, force=True)
         snap = snapshot(index_dir)

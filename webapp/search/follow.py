@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 from webapp import changelog, db
 from webapp.models import IndexChange
 from webapp.search.documents import index_format
-from webapp.search.index import current_version, merge_due, merge_small_segments, rebuild_index, update_units
+from webapp.search.index import (current_version, merge_due, merge_small_segments, note_change, rebuild_index,
+                                 update_units)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ TOUCH_SECONDS = 60                     # an idle node notes that it checked at m
 
 _thread_lock = threading.Lock()
 _thread_lock_merge = threading.Lock()
-_last_check: dict[str, float] = {}
+_last_check: dict[str, tuple[float, "Status"]] = {}  # per index directory: (when, what) of the last check
 _local_change = threading.Event()
 changelog.on_local_commit(_local_change.set)
 
@@ -179,24 +180,33 @@ def _needs_rebuild(state: LogState | None, now: float) -> bool:
 
 
 def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = False) -> Status:
-    """Bring this node's index up to the change log's head (see the module's docstring)."""
+    """Bring this node's index up to the change log's head (see the module's docstring). Within
+    `interval_ms` of the last check, and with no commit of this process since, nothing is read: neither
+    the log nor the index's files."""
+    last = _last_check.get(index_dir)
+    if (not force and last is not None and not _local_change.is_set()
+            and (time.monotonic() - last[0]) * 1000 < interval_ms):
+        return last[1]
     now = time.time()
     version = current_version(index_dir)
     state = read_state(version)
     if _needs_rebuild(state, now):
         return _rebuild_locked(sess, index_dir, wait=version is None, state=state)
-    last = _last_check.get(index_dir, 0.0)
-    if not force and not _local_change.is_set() and (time.monotonic() - last) * 1000 < interval_ms:
-        return Status(state.head, 0, 0.0)
     _local_change.clear()
-    _last_check[index_dir] = time.monotonic()
+    checked = time.monotonic()
+    _last_check[index_dir] = (checked, Status(state.head, 0, 0.0))  # other threads: no second check meanwhile
+    note_change(index_dir)  # another process may have written the index: snapshots look at the files again
     rows = _unapplied(sess, state, now)
     if not rows:
         if now - state.checked_at > TOUCH_SECONDS:
             state.checked_at = now
             write_state(version, state)
-        return Status(state.head, 0, 0.0)
-    return _apply_locked(sess, index_dir, rows)
+        status = Status(state.head, 0, 0.0)
+        _last_check[index_dir] = (checked, status)
+        return status
+    status = _apply_locked(sess, index_dir, rows)
+    _last_check[index_dir] = (checked, status)
+    return status
 
 
 def _rebuild_locked(sess: Session, index_dir: str, wait: bool, state: LogState | None) -> Status:

@@ -32,6 +32,15 @@ whoosh_fixes.apply()
 
 CURRENT = "CURRENT"
 
+# Per index directory, when this process last learned that the index on disk may have changed: it wrote it,
+# or its follower checked the change log (another process may have written). snapshots.snapshot() looks at
+# the files again only after such a moment, or once its interval has passed.
+changed_at: dict[str, float] = {}
+
+
+def note_change(index_dir: str) -> None:
+    changed_at[str(index_dir)] = time.monotonic()
+
 
 # ---------------------------------------------------------------- versions on disk
 
@@ -80,6 +89,7 @@ def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] 
         tmp = root / f".{CURRENT}-{name}"
         tmp.write_text(name)
         os.replace(tmp, root / CURRENT)  # the atomic switch
+        note_change(index_dir)
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)
         raise
@@ -139,6 +149,7 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
             # No merge here: merging small segments takes 100+ ms, so it is done off the request path
             # (merge_small_segments, started by the follower).
             writer.commit(mergetype=NO_MERGE)
+            note_change(index_dir)
             merge_due[str(index_dir)] = merge_start([seg.doc_count() for seg in ix._segments()]) is not None  # noqa: SLF001
         except BaseException:
             writer.cancel()
@@ -205,6 +216,7 @@ def merge_small_segments(index_dir: str, sess: Session | None = None) -> bool:
                     return False
                 if sess is None:
                     writer.commit(mergetype=merge_tiers_in_order)
+                    note_change(index_dir)
                     return True
                 units, ctx = _load_units(sess, _live_unit_ids(ix, writer.segments[start:]))
                 sess.rollback()  # end the read
@@ -212,6 +224,7 @@ def merge_small_segments(index_dir: str, sess: Session | None = None) -> bool:
                 for unit in units:
                     writer.add_document(**unit_document(unit, ctx, stamp=stamp))
                 writer.commit(mergetype=lambda _writer, segments: segments[:start])
+                note_change(index_dir)
             except BaseException:
                 writer.cancel()
                 raise
