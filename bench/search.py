@@ -107,6 +107,20 @@ def serving_rss_mb(workdir: str, queries: list[str]) -> float:
     return peak
 
 
+def hello_baseline_ms(requests: int = 2000) -> float:
+    """Mean time of a request to bench/hello.py's app through Flask's test client, in this process: the
+    machine's speed now. Machines here are shared and their speed moves 2x within an hour; the ratios printed
+    beside the absolute figures compare like with like."""
+    from hello import app as hello
+    client = hello.test_client()
+    for _ in range(200):
+        client.get("/")
+    start = time.perf_counter()
+    for _ in range(requests):
+        client.get("/")
+    return (time.perf_counter() - start) * 1000 / requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
@@ -159,16 +173,20 @@ def main() -> None:
         visible = [change_visible_ms(app, client, i) for i in range(args.changes)]
         serving = serving_rss_mb(tmp, queries)
 
+    hello_ms = hello_baseline_ms()
+    print(f"baseline: a hello-world Flask request in this process takes {hello_ms:.3f} ms now (the ratios in "
+          f"brackets are multiples of it)")
     print(f"requests: {len(queries)} (page {len(by_kind['page'])}, api {len(by_kind['api'])}); statuses {statuses}")
     print(f"latency ms: p50 {pct(latencies, 50):.1f}  p95 {pct(latencies, 95):.1f}  p99 {pct(latencies, 99):.1f}  "
           f"mean {statistics.mean(latencies):.1f}  max {max(latencies):.1f}")
     for kind, values in by_kind.items():
-        print(f"  {kind:4}: p50 {pct(values, 50):.1f}  p95 {pct(values, 95):.1f}  p99 {pct(values, 99):.1f}")
+        print(f"  {kind:4}: p50 {pct(values, 50):.1f}  p95 {pct(values, 95):.1f} ({pct(values, 95) / hello_ms:.0f}x)  "
+              f"p99 {pct(values, 99):.1f}")
     print("slowest:", "; ".join(f"{ms:.0f} ms {q}" for ms, q in sorted(slowest, reverse=True)[:3]))
     print(f"throughput: {len(queries) / wall:.1f} requests/s (single process)")
     print(f"a changed unit is in the next search after its commit ({len(visible)} changes, one at a time, back to "
-          f"back; the search follows the change log): p50 {pct(visible, 50):.0f} ms, p95 {pct(visible, 95):.0f} ms, "
-          f"max {max(visible):.0f} ms")
+          f"back; the search follows the change log): p50 {pct(visible, 50):.0f} ms ({pct(visible, 50) / hello_ms:.0f}x), "
+          f"p95 {pct(visible, 95):.0f} ms, max {max(visible):.0f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS (index build and searches; the data is generated in a child process): {peak / 1024:.0f} MB")
     print(f"peak RSS of a process that only serves (opens the index, answers the same searches): {serving:.0f} MB")
