@@ -32,7 +32,15 @@ def test_the_smallest_tier_whose_trailing_run_holds_six_segments_is_merged():
     segments = BUILD + [6, 7, 6, 8, 6, 6] + [1, 2]
     assert merge_start(segments) == len(BUILD)  # six tier-1 segments: they and the small ones after them
     segments = BUILD + [1] * MERGE_FACTOR + [12]  # a batch of twelve units written after six single ones
-    assert merge_start(segments) == len(BUILD)
+    assert merge_start(segments) is None  # the single ones wait behind it until six of its size gather
+    assert merge_start(segments + [12] * (MERGE_FACTOR - 1)) == len(BUILD)
+
+
+def test_a_merged_segment_is_not_merged_again_with_the_small_ones_piling_up_behind_it():
+    """The first version of this policy merged a run of six of any size: a 71-unit segment was re-merged
+    with every five single ones (a merge of 76 units every fifth change, growing)."""
+    assert merge_start(BUILD + [71] + [1] * (MERGE_FACTOR - 1)) is None
+    assert merge_start(BUILD + [71] + [1] * MERGE_FACTOR) == len(BUILD) + 1
 
 
 def test_the_segments_of_a_build_are_never_merged_with_the_small_ones():

@@ -363,7 +363,6 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
     import numpy as np
 
     from webapp.models import UnitService
-    from webapp.search.index import merge_small_segments
     from webapp.search.snapshot_diff import follow
     from webapp.search.snapshots import Snapshot, snapshot
     index_dir = app.config["INDEX_DIR"]
@@ -381,6 +380,7 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
         sess = db.session()
         units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).unique().all()
         followed = merged = 0
+        segments = len(snapshot(index_dir).segment_rows)
         for round_no, unit in enumerate(units[:12]):  # enough updates for Whoosh to merge small segments
             previous = snapshot(index_dir)
             if round_no % 4 == 0:
@@ -393,8 +393,9 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
                 unit.lat, unit.lon = 60.17, 24.94
             sess.commit()
             update_units(sess, index_dir, [unit.id])
-            merged += merge_small_segments(index_dir)  # what the follower does in the background
             current = snapshot(index_dir)
+            merged += len(current.segment_rows) < segments  # the update folded small segments into its own
+            segments = len(current.segment_rows)
             followed += follow(Snapshot, previous, current.ix, current.searcher, _subs(current)) is not None
             same(current, Snapshot.load(current.path))
         assert followed >= 10  # most generations really were followed by difference
@@ -493,25 +494,22 @@ def test_an_update_from_a_stale_snapshot_asks_the_index(app):
         assert _live_documents_of(index_dir, unit.id) == 1
 
 
-def test_a_merge_that_indexes_the_small_segments_units_anew_answers_as_before(app, monkeypatch):
-    """merge_small_segments with a session reads the merged segments' units from the database instead of
-    copying their postings: the index then has fewer segments, one live document per unit, and every search
-    answers exactly as before the merge (also when the snapshot follows the merge by difference)."""
+def test_updates_fold_the_small_segments_into_their_own_write_and_answer_as_a_fresh_build(app):
+    """When a one-unit update makes a merge due (merging.py), the small segments are folded into the update's
+    own segment: their other units are read anew from the database. The index never stays with a merge due,
+    keeps one live document per unit, and answers exactly as an index built from scratch."""
     from whoosh import index as windex
 
-    from webapp.search import follow
-    from webapp.search.index import current_version, merge_small_segments
-    from webapp.search.merging import MERGE_FACTOR
-    from webapp.search.snapshots import Snapshot, snapshot
-    monkeypatch.setattr(follow, "_merge_later", lambda _index_dir: None)  # this test merges, not the follower
+    from webapp.search.index import current_version
+    from webapp.search.merging import MERGE_FACTOR, merge_start
     index_dir = app.config["INDEX_DIR"]
     queries = [{}, {"q": "Kuunsilta"}, {"q": "tandläkaren"}, {"element": "oral_health", "sort": "name"},
                {"service": "doctor", "sort": "queue"}, {"postcode": "00100", "sort": "distance"}]
 
-    def segments() -> int:
+    def live_counts() -> list[int]:
         ix = windex.open_dir(str(current_version(index_dir)))
         try:
-            return len(ix._segments())  # noqa: SLF001
+            return [seg.doc_count() for seg in ix._segments()]  # noqa: SLF001
         finally:
             ix.close()
 
@@ -522,16 +520,14 @@ def test_a_merge_that_indexes_the_small_segments_units_anew_answers_as_before(ap
     with app.app_context():
         sess = db.session()
         units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).all()
-        for round_no, unit in enumerate(units[:MERGE_FACTOR]):
+        changed = units[:2 * MERGE_FACTOR + 1]
+        for round_no, unit in enumerate(changed):
             unit.name_fi = f"Kuunsilta {round_no}"
             sess.commit()
             update_units(sess, index_dir, [unit.id])
-        before, count = answers(), segments()
-        previous = snapshot(index_dir)
-        assert merge_small_segments(index_dir, db.new_session())
-        assert segments() < count
-        assert answers() == before
-        current = snapshot(index_dir)
-        assert current is not previous and current.rows == Snapshot.load(current.path).rows
-        for unit in units[:MERGE_FACTOR]:
-            assert _ids(app, {"q": f"Kuunsilta {units.index(unit)}"}) >= {unit.id}
+            assert merge_start(live_counts()) is None
+        assert len(live_counts()) < 1 + len(changed)  # merges happened
+        assert all(_live_documents_of(index_dir, unit.id) == 1 for unit in changed)
+        after_updates = answers()
+        rebuild_index(sess, index_dir)
+        assert answers() == after_updates

@@ -29,15 +29,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
-from flask import current_app, has_app_context
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from webapp import changelog, db
+from webapp import changelog
 from webapp.models import IndexChange
 from webapp.search.documents import index_format
-from webapp.search.index import (current_version, merge_due, merge_small_segments, note_change, rebuild_index,
-                                 update_units)
+from webapp.search.index import current_version, note_change, rebuild_index, update_units
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +49,6 @@ STALE_SECONDS = RETENTION.total_seconds() / 2
 TOUCH_SECONDS = 60                     # an idle node notes that it checked at most once a minute
 
 _thread_lock = threading.Lock()
-_thread_lock_merge = threading.Lock()
 _last_check: dict[str, tuple[float, "Status"]] = {}  # per index directory: (when, what) of the last check
 _local_change = threading.Event()
 changelog.on_local_commit(_local_change.set)
@@ -244,42 +241,7 @@ def _apply_locked(sess: Session, index_dir: str, rows: list) -> Status:
         update_units(sess, index_dir, units)
         new = _advance(state, rows, now)
         write_state(version, new)
-    if merge_due.get(str(index_dir), True):
-        _merge_later(index_dir)
     return Status(new.head, 0, 0.0)
-
-
-_merging: set[str] = set()
-
-
-def _merge_later(index_dir: str) -> None:
-    """Merge the small segments that updates leave, in a background thread: the search that applied the
-    change does not wait for it. With an app, the merged units are read anew from the database
-    (index.merge_small_segments)."""
-    with _thread_lock_merge:
-        if index_dir in _merging:
-            return
-        _merging.add(index_dir)
-    app = current_app._get_current_object() if has_app_context() else None  # noqa: SLF001
-
-    def run() -> None:
-        try:
-            if app is None:
-                merge_small_segments(index_dir)
-                return
-            with app.app_context():
-                sess = db.new_session()
-                try:
-                    merge_small_segments(index_dir, sess)
-                finally:
-                    sess.close()
-        except Exception:  # noqa: BLE001  a failed merge leaves the small segments; the next one retries
-            log.exception("search index: merging small segments failed")
-        finally:
-            with _thread_lock_merge:
-                _merging.discard(index_dir)
-
-    threading.Thread(target=run, name="index-merge", daemon=True).start()
 
 
 def status(sess: Session, index_dir: str) -> Status:

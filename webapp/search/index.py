@@ -19,13 +19,12 @@ from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session
 from whoosh import index as windex
-from whoosh.index import LockError
 from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE
 
 from webapp.search import whoosh_fixes
 from webapp.search.documents import _load_units, make_schema, unit_document
-from webapp.search.merging import merge_start, merge_tiers_in_order
+from webapp.search.merging import merge_start
 
 log = logging.getLogger(__name__)
 whoosh_fixes.apply()
@@ -146,17 +145,29 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
                     writer.delete_by_term("id", str(missing))
                 elif missing in docnums:
                     writer.delete_document(docnums[missing])
-            # No merge here: merging small segments takes 100+ ms, so it is done off the request path
-            # (merge_small_segments, started by the follower).
-            writer.commit(mergetype=NO_MERGE)
+            _commit_merging(sess, ix, writer, {u.id for u in units}, stamp)
             note_change(index_dir)
-            merge_due[str(index_dir)] = merge_start([seg.doc_count() for seg in ix._segments()]) is not None  # noqa: SLF001
         except BaseException:
             writer.cancel()
             raise
         finally:
             ix.close()
     return len(units)
+
+
+def _commit_merging(sess: Session, ix, writer, written: set[int], stamp: str) -> None:  # noqa: ANN001
+    """Commit the writer; when its new segment makes a merge due (webapp/search/merging.py), the small segments
+    to merge are folded into it: their other live units are read anew from the database and written with it,
+    and the segments are dropped. One commit under the lock the update holds anyway. A merge in a thread of
+    its own held the lock for 60-130 ms later on, and the next change waited for it."""
+    start = merge_start([seg.doc_count() for seg in writer.segments] + [len(written)])
+    if start is None or start >= len(writer.segments):
+        writer.commit(mergetype=NO_MERGE)
+        return
+    others, ctx = _load_units(sess, _live_unit_ids(ix, writer.segments[start:]) - written)
+    for unit in others:
+        writer.add_document(**unit_document(unit, ctx, stamp=stamp))
+    writer.commit(mergetype=lambda _writer, segments: segments[:start])
 
 
 def _docnums_at(index_dir: str, path: Path, generation: int) -> dict[int, int] | None:
@@ -171,11 +182,6 @@ def _docnums_at(index_dir: str, path: Path, generation: int) -> dict[int, int] |
     return snap.docnum_by_id()
 
 
-# Per index directory, whether this process's last update left segments to merge (webapp/search/merging.py):
-# the follower starts a merge thread only then (the thread and its locks cost the next change a few ms).
-merge_due: dict[str, bool] = {}
-
-
 def _live_unit_ids(ix, segments: list) -> set[int]:  # noqa: ANN001
     ids: set[int] = set()
     for seg in segments:
@@ -185,49 +191,3 @@ def _live_unit_ids(ix, segments: list) -> set[int]:  # noqa: ANN001
         finally:
             reader.close()
     return ids
-
-
-def merge_small_segments(index_dir: str, sess: Session | None = None) -> bool:
-    """Merge the live version's small segments (updates leave one per write) by size tier
-    (webapp/search/merging.py); the large segments of a build stay as they are. Returns whether a merge was
-    made. Safe to call at any time: another writer (a thread or process) makes it skip.
-
-    Given a session, the merged segments' units are indexed anew from the database instead of Whoosh
-    copying their postings term by term: six one-unit segments took Whoosh 110-130 ms, holding the index's
-    write lock all along, so a change arriving meanwhile waited. (Reading them before taking the lock was
-    tried: back-to-back changes kept invalidating the plan.) A unit whose change is committed but not yet
-    applied from the change log is indexed as the database has it; the log's update follows."""
-    path = current_version(index_dir)
-    if path is None:
-        return False
-    with _write_lock:
-        ix = windex.open_dir(str(path))
-        try:
-            if merge_start([seg.doc_count() for seg in ix._segments()]) is None:  # noqa: SLF001  (cheap check)
-                return False
-            try:
-                writer = ix.writer(timeout=0.0)
-            except LockError:
-                return False
-            try:
-                start = merge_start([seg.doc_count() for seg in writer.segments])
-                if start is None:
-                    writer.cancel()
-                    return False
-                if sess is None:
-                    writer.commit(mergetype=merge_tiers_in_order)
-                    note_change(index_dir)
-                    return True
-                units, ctx = _load_units(sess, _live_unit_ids(ix, writer.segments[start:]))
-                sess.rollback()  # end the read
-                stamp = uuid.uuid4().hex[:16]
-                for unit in units:
-                    writer.add_document(**unit_document(unit, ctx, stamp=stamp))
-                writer.commit(mergetype=lambda _writer, segments: segments[:start])
-                note_change(index_dir)
-            except BaseException:
-                writer.cancel()
-                raise
-            return True
-        finally:
-            ix.close()

@@ -6,11 +6,15 @@ changes took 100-190 ms, and the change that came in meanwhile waited for the in
 
 Here segments fall into size tiers of MERGE_FACTOR-fold document counts (tier 0: 1-5 documents, tier 1: 6-35,
 tier 2: 36-215, ...). A merge takes the trailing run of segments of tier <= t once it holds MERGE_FACTOR
-segments, for the smallest such t, and writes them as one segment at the end. So most merges join six
+segments of tier t, for the smallest such t, and writes them as one segment at the end. So most merges join six
 one-unit segments; a merge of larger ones comes about once in 36 changes, a larger one still once in 216.
 Only a suffix is ever merged: the segments before it keep their document numbers, which the snapshot relies
 on to follow a new generation by difference (snapshot_diff.py). The large segments of a build (tier 4 at
 10,000 units) are merged only by a rebuild (`flask index-rebuild`).
+
+The update that makes a merge due does it (index.update_units): the run's other units are read anew from
+the database and written with the update's own, and the run's segments are dropped, in the one commit the
+update makes anyway.
 """
 from __future__ import annotations
 
@@ -28,27 +32,14 @@ def merge_start(doc_counts: list[int]) -> int | None:
     """The position from which the segments (live document counts in index order: a segment whose documents
     an update has replaced is as small as what is left of it) are to be merged into one;
     None when no merge is due. The smallest tier t whose trailing run (the segments at the end of tier <= t)
-    holds MERGE_FACTOR segments names the run. Tiers from the largest segment's on are never merged here."""
+    holds MERGE_FACTOR segments of tier t names the run: a segment is merged with its own kind, never again
+    and again with the small ones that pile up behind it. Tiers from the largest segment's on are never merged
+    here."""
     tiers = [tier(max(1, n)) for n in doc_counts]
     for t in range(max(tiers, default=0)):
         i = len(tiers)
         while i > 0 and tiers[i - 1] <= t:
             i -= 1
-        if len(tiers) - i >= MERGE_FACTOR:
+        if sum(1 for x in tiers[i:] if x == t) >= MERGE_FACTOR:
             return i
     return None
-
-
-def merge_tiers_in_order(writer, segments):  # noqa: ANN001, ANN201  (Whoosh's merge-policy signature)
-    """Whoosh merge policy: merge the suffix merge_start names into the writer's new segment; keep the rest."""
-    from whoosh.reading import SegmentReader
-    start = merge_start([seg.doc_count() for seg in segments])
-    if start is None:
-        return segments
-    for seg in segments[start:]:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        try:
-            writer.add_reader(reader)
-        finally:
-            reader.close()
-    return segments[:start]
