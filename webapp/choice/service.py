@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 

@@ -190,16 +190,14 @@ def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = 
     if _needs_rebuild(state, now):
         return _rebuild_locked(sess, index_dir, wait=version is None, state=state)
     _local_change.clear()
-    checked = time.monotonic()
-    _last_check[index_dir] = (checked, Status(state.head, 0, 0.0))  # other threads: no second check meanwhile
+    checked, status = time.monotonic(), Status(state.head, 0, 0.0)
+    _last_check[index_dir] = (checked, status)  # other threads: no second check meanwhile
     note_change(index_dir)  # another process may have written the index: snapshots look at the files again
     rows = _unapplied(sess, state, now)
     if not rows:
         if now - state.checked_at > TOUCH_SECONDS:
             state.checked_at = now
             write_state(version, state)
-        status = Status(state.head, 0, 0.0)
-        _last_check[index_dir] = (checked, status)
         return status
     status = _apply_locked(sess, index_dir, rows)
     _last_check[index_dir] = (checked, status)

@@ -293,13 +293,6 @@ class Snapshot:
         within = self.distances(origin) <= radius_km
         return int.from_bytes(np.packbits(within, bitorder="little").tobytes(), "little") & self.all_mask
 
-    def close(self) -> None:
-        try:
-            self.searcher.close()
-            self.ix.close()
-        except Exception:  # noqa: BLE001  closing an index that is gone is harmless
-            pass
-
 
 MAX_SNAPSHOTS = 8
 _snapshots: dict[str, Snapshot] = {}
