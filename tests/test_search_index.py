@@ -370,6 +370,7 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
     def same(a: Snapshot, b: Snapshot) -> None:
         assert [(r.docnum, r.id, r.stamp, r.card) for r in a.rows] == [(r.docnum, r.id, r.stamp, r.card) for r in b.rows]
         assert a.all_mask == b.all_mask and a.masks == b.masks
+        assert a.docnum_by_id() == b.docnum_by_id() and a.docnum_by_id() is not None  # carried over or built
         for lang in ("fi", "sv"):
             assert a.order[lang].tolist() == b.order[lang].tolist()
             assert np.array_equal(a.rank[lang], b.rank[lang])

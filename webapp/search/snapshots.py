@@ -160,8 +160,7 @@ class Snapshot:
     text_cache: LRU = field(default_factory=lambda: LRU(256))
     score_cache: LRU = field(default_factory=lambda: LRU(64))
     _distances: LRU = field(default_factory=lambda: LRU(64))  # per origin (postcode)
-    _by_id: dict | None = None
-    _docnum_by_id: dict | None = None  # see docnum_by_id; carried over by snapshot_diff.follow
+    _docnum_by_id: dict | None = None  # unit id -> document number; carried over by snapshot_diff.follow
 
     @classmethod
     def load(cls, path: Path, previous: "Snapshot | None" = None) -> "Snapshot":
@@ -213,21 +212,22 @@ class Snapshot:
         call, which another process's writer may just have deleted (FileNotFoundError under load)."""
         return self.searcher.schema
 
+    def _docnums(self) -> dict[int, int]:
+        found = self._docnum_by_id
+        if found is None:
+            found = self._docnum_by_id = {r.id: r.docnum for r in self.rows}
+        return found
+
     def docnum_by_id(self) -> dict[int, int] | None:
         """Each unit's live document number in this generation; None when some unit has two live documents
         (update_units then asks the index itself)."""
-        found = self._docnum_by_id
-        if found is None:
-            found = {r.id: r.docnum for r in self.rows}
-            self._docnum_by_id = found
+        found = self._docnums()
         return found if len(found) == len(self.rows) else None
 
     def stamp_of(self, unit_id: int) -> str | None:
         """The stamp of a unit's document (None: not in the index, i.e. hidden or unknown)."""
-        by_id = self._by_id
-        if by_id is None:
-            by_id = self._by_id = {r.id: r.stamp for r in self.rows}
-        return by_id.get(unit_id)
+        docnum = self._docnums().get(unit_id)
+        return None if docnum is None else self.by_docnum[docnum].stamp
 
     def _sort_arrays(self) -> None:
         size = len(self.by_docnum)
