@@ -20,6 +20,7 @@ from whoosh import index as windex
 from webapp.collation import collation_key
 from webapp.lru import LRU
 from webapp.search.index import changed_at, current_version
+from webapp.search.readers import close_searcher, open_searcher
 
 @dataclass(slots=True)
 class Row:
@@ -168,15 +169,16 @@ class Snapshot:
         (an older generation of the same version) already read are reused: after update_units only
         the small new segment is read, not all 10,000 stored documents."""
         ix = windex.open_dir(str(path))
-        searcher = ix.searcher()
+        same_version = previous is not None and previous.path == path
+        searcher = open_searcher(ix, previous.searcher if same_version else None)
         reader = searcher.reader()
         subs = list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
-        if previous is not None and previous.path == path:
+        if same_version:
             from webapp.search.snapshot_diff import follow  # (imports this module)
             followed = follow(cls, previous, ix, searcher, subs)
             if followed is not None:
                 return followed
-        reusable = previous.segment_rows if previous is not None and previous.path == path else {}
+        reusable = previous.segment_rows if same_version else {}
         # Per segment: its rows numbered from the offset it had then (document numbers are the offset plus
         # the local number; they shift only when an earlier segment is merged away).
         segment_rows: dict[str, tuple[int, dict[int, Row]]] = {}
@@ -348,7 +350,7 @@ def snapshot(index_dir: str, max_age_ms: float = 0) -> Snapshot:
 
 def _close(searcher, ix) -> None:  # noqa: ANN001
     try:
-        searcher.close()
+        close_searcher(searcher)
         ix.close()
     except Exception:  # noqa: BLE001  closing an index that is gone is harmless
         pass
