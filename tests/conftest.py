@@ -89,7 +89,10 @@ def pg_template(template_dir: Path) -> str:
 
 def _base_overrides(tmp_path: Path) -> dict:
     # INDEX_SYNC_INTERVAL_MS=0: every search checks the change log, so "the next search" is exact in tests.
-    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "INDEX_SYNC_INTERVAL_MS": 0, "SECRET_KEY": "test-secret-key-" * 3,
+    # INDEX_MERGE_IDLE_MS=0: a change merges small segments itself, so the index's segments are exact too (the
+    # merges in a pause, in a thread, have tests of their own: test_index_merger.py).
+    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "INDEX_SYNC_INTERVAL_MS": 0, "INDEX_MERGE_IDLE_MS": 0,
+            "SECRET_KEY": "test-secret-key-" * 3,
             "RESIDENT_KEY_SECRET": "test-resident-secret-" * 3}
 
 

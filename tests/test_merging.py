@@ -53,3 +53,12 @@ def test_only_a_suffix_is_merged_so_earlier_segments_keep_their_document_numbers
     start = merge_start(segments)
     assert start == len(BUILD) + 1 and all(n >= 6 for n in segments[start:-1])
     assert merge_start([1] * MERGE_FACTOR + [5000]) is None  # small ones before a large one: not a suffix
+
+
+def test_merges_that_wait_for_a_pause_are_done_anyway_past_max_pending_small_segments():
+    from webapp.search.merging import MAX_PENDING, too_many_pending
+    assert not too_many_pending(BUILD + [1] * (MAX_PENDING - 1))
+    assert not too_many_pending(BUILD + [1] * MAX_PENDING)       # the day of: still waits
+    assert too_many_pending(BUILD + [1] * (MAX_PENDING + 1))     # the day after: merged now
+    assert not too_many_pending([5000] * (MAX_PENDING + 1))      # segments of a build are not small ones
+    assert merge_start(BUILD + [1] * (MAX_PENDING + 1)) == len(BUILD)  # and the run to merge is all of them

@@ -33,8 +33,8 @@ def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = 
                paginate: bool = True) -> SearchResult:
     """Execute a search on this node's index, first brought up to the database's change log (follow.py);
     a node without an index builds it first."""
-    interval = _sync_interval_ms()
-    catch_up(sess, index_dir, interval_ms=interval)
+    interval, merge_idle = _sync_settings()
+    catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=merge_idle)
     try:
         snap = snapshot(index_dir, max_age_ms=interval)
     except IndexMissing:  # another worker is building the first index: wait for it
@@ -43,6 +43,9 @@ def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = 
     return execute(snap, params, lang=lang, facets=facets, paginate=paginate)
 
 
-def _sync_interval_ms() -> int:
+def _sync_settings() -> tuple[int, int]:
+    """INDEX_SYNC_INTERVAL_MS and INDEX_MERGE_IDLE_MS; outside an app, check every time and merge at once."""
     from flask import current_app, has_app_context
-    return int(current_app.config.get("INDEX_SYNC_INTERVAL_MS", 50)) if has_app_context() else 0
+    if not has_app_context():
+        return 0, 0
+    return int(current_app.config.get("INDEX_SYNC_INTERVAL_MS", 50)), int(current_app.config.get("INDEX_MERGE_IDLE_MS", 0))

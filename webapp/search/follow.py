@@ -17,17 +17,14 @@ re-index the changed units); the process's own commits always make its next sear
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -36,11 +33,12 @@ from webapp import changelog
 from webapp.models import IndexChange
 from webapp.search.documents import index_format
 from webapp.search.index import current_version, note_change, rebuild_index, update_units
+from webapp.search import merger
+from webapp.search.node_lock import node_lock
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "LOG_STATE.json"
-LOCK_FILE = ".follow.lock"
 GAP_SECONDS = 60
 BATCH = 5000
 REBUILD_AFTER_UNITS = 2000
@@ -48,7 +46,6 @@ RETENTION = timedelta(days=1)          # log rows older than this are purged (fl
 STALE_SECONDS = RETENTION.total_seconds() / 2
 TOUCH_SECONDS = 60                     # an idle node notes that it checked at most once a minute
 
-_thread_lock = threading.Lock()
 _last_check: dict[str, tuple[float, "Status"]] = {}  # per index directory: (when, what) of the last check
 _local_change = threading.Event()
 changelog.on_local_commit(_local_change.set)
@@ -95,28 +92,6 @@ def write_state(version: Path, state: LogState) -> None:
     tmp = version / f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}"
     tmp.write_text(state.to_json())
     os.replace(tmp, version / STATE_FILE)
-
-
-@contextmanager
-def _node_lock(index_dir: str, blocking: bool) -> Iterator[bool]:
-    """One writer per node: a file lock shared by the worker processes, and a lock for this process' threads."""
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
-    if not _thread_lock.acquire(blocking=blocking):
-        yield False
-        return
-    try:
-        with open(Path(index_dir) / LOCK_FILE, "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-            except BlockingIOError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-    finally:
-        _thread_lock.release()
 
 
 def _live_gaps(state: LogState, now: float) -> list[int]:
@@ -176,10 +151,12 @@ def _needs_rebuild(state: LogState | None, now: float) -> bool:
     return state is None or now - state.checked_at > STALE_SECONDS or state.index_format != index_format()
 
 
-def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = False) -> Status:
+def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = False,
+             merge_idle_ms: int = 0) -> Status:
     """Bring this node's index up to the change log's head (see the module's docstring). Within
     `interval_ms` of the last check, and with no commit of this process since, nothing is read: neither
-    the log nor the index's files."""
+    the log nor the index's files. With `merge_idle_ms`, small segments that the changes leave are merged
+    once changes pause that long (merger.py); without, by the change that makes a merge due."""
     last = _last_check.get(index_dir)
     if (not force and last is not None and not _local_change.is_set()
             and (time.monotonic() - last[0]) * 1000 < interval_ms):
@@ -199,13 +176,15 @@ def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = 
             state.checked_at = now
             write_state(version, state)
         return status
-    status = _apply_locked(sess, index_dir, rows)
+    status = _apply_locked(sess, index_dir, rows, merge=merge_idle_ms <= 0)
     _last_check[index_dir] = (checked, status)
+    if merge_idle_ms > 0 and not status.rebuilt:
+        merger.change_applied(sess.get_bind(), index_dir, merge_idle_ms)
     return status
 
 
 def _rebuild_locked(sess: Session, index_dir: str, wait: bool, state: LogState | None) -> Status:
-    with _node_lock(index_dir, blocking=wait) as locked:
+    with node_lock(index_dir, blocking=wait) as locked:
         if not locked:  # another worker is rebuilding: answer from the index there is meanwhile
             return Status(state.head if state else 0, 1, 0.0)
         again = read_state(current_version(index_dir))
@@ -216,8 +195,8 @@ def _rebuild_locked(sess: Session, index_dir: str, wait: bool, state: LogState |
         return Status(read_state(current_version(index_dir)).head, 0, 0.0, rebuilt=True)
 
 
-def _apply_locked(sess: Session, index_dir: str, rows: list) -> Status:
-    with _node_lock(index_dir, blocking=True):
+def _apply_locked(sess: Session, index_dir: str, rows: list, merge: bool = True) -> Status:
+    with node_lock(index_dir, blocking=True):
         now = time.time()
         version = current_version(index_dir)
         state = read_state(version)
@@ -236,7 +215,7 @@ def _apply_locked(sess: Session, index_dir: str, rows: list) -> Status:
         if everything or len(units) > REBUILD_AFTER_UNITS:
             rebuild(sess, index_dir)
             return Status(read_state(current_version(index_dir)).head, 0, 0.0, rebuilt=True)
-        update_units(sess, index_dir, units)
+        update_units(sess, index_dir, units, merge=merge)
         new = _advance(state, rows, now)
         write_state(version, new)
     return Status(new.head, 0, 0.0)

@@ -3,7 +3,8 @@
 Layout on disk: `<index_dir>/CURRENT` names the live version directory (`v<time>`) beside it.
 `rebuild_index` builds a new version in a fresh directory and switches CURRENT with an atomic
 rename, so readers never see a half-built index; `update_units` rewrites single documents in the
-live version (the change log's follower calls it, follow.py). What a document holds is in documents.py;
+live version (the change log's follower calls it, follow.py) and `merge_segments` merges the small segments
+those updates leave (merging.py says when, merger.py runs it when changes pause). What a document holds is in documents.py;
 reading the live version is in snapshots.py.
 """
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Callable, Iterable
 from sqlalchemy.orm import Session
 from whoosh import index as windex
 from whoosh.reading import SegmentReader
+from whoosh.index import LockError
 from whoosh.writing import NO_MERGE
 
 from webapp.search import whoosh_fixes
 from webapp.search.documents import _load_units, make_schema, unit_document
-from webapp.search.merging import merge_start
+from webapp.search.merging import merge_start, too_many_pending
 
 log = logging.getLogger(__name__)
 whoosh_fixes.apply()
@@ -113,10 +115,15 @@ def _remove_old_versions(root: Path, keep: str) -> None:
 
 _write_lock = threading.Lock()
 
+# Per index directory: the last write by this process left small segments due for a merge (merging.py).
+merge_due: dict[str, bool] = {}
 
-def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
+
+def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int], merge: bool = True) -> int:
     """Re-index the given units; hidden or deleted ones are removed. Returns how many documents were written.
 
+    With `merge`, the update that makes a merge of small segments due does it in its own commit; without,
+    it only notes it in `merge_due` for merge_segments, unless too many small segments have piled up.
     Builds the whole index instead when none exists yet."""
     ids = {int(i) for i in unit_ids}
     if not ids:
@@ -129,7 +136,7 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
     stamp = uuid.uuid4().hex[:16]
     with _write_lock:
         ix = windex.open_dir(str(path))
-        writer = ix.writer(timeout=30.0)
+        writer = ix.writer(timeout=30.0, codec=whoosh_fixes.inline_codec())
         try:
             docnums = _docnums_at(index_dir, path, writer.generation - 1)
             for unit in units:
@@ -145,7 +152,10 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
                     writer.delete_by_term("id", str(missing))
                 elif missing in docnums:
                     writer.delete_document(docnums[missing])
-            _commit_merging(sess, ix, writer, {u.id for u in units}, stamp)
+            counts = [seg.doc_count() for seg in writer.segments] + [len(units)]
+            start = merge_start(counts) if merge or too_many_pending(counts) else None
+            _commit_merging(sess, ix, writer, {u.id for u in units}, stamp, start)
+            merge_due[str(index_dir)] = start is None and merge_start(counts) is not None
             note_change(index_dir)
         except BaseException:
             writer.cancel()
@@ -155,12 +165,41 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int]) -> int:
     return len(units)
 
 
-def _commit_merging(sess: Session, ix, writer, written: set[int], stamp: str) -> None:  # noqa: ANN001
-    """Commit the writer; when its new segment makes a merge due (webapp/search/merging.py), the small segments
-    to merge are folded into it: their other live units are read anew from the database and written with it,
-    and the segments are dropped. One commit under the lock the update holds anyway. A merge in a thread of
-    its own held the lock for 60-130 ms later on, and the next change waited for it."""
-    start = merge_start([seg.doc_count() for seg in writer.segments] + [len(written)])
+def merge_segments(sess: Session, index_dir: str) -> int:
+    """Do the merges of small segments that are due (merging.py), a tier at a time, until none is; returns
+    how many were done. Each reads the run's live units anew from the database and writes them as one
+    segment in place of the run's. Waits for no lock: 0 when another writer has the index."""
+    done = 0
+    while (path := current_version(index_dir)) is not None:
+        with _write_lock:
+            ix = windex.open_dir(str(path))
+            try:
+                writer = ix.writer(codec=whoosh_fixes.inline_codec())
+            except LockError:
+                ix.close()
+                return done
+            try:
+                start = merge_start([seg.doc_count() for seg in writer.segments])
+                if start is None:
+                    writer.cancel()
+                    merge_due[str(index_dir)] = False
+                    return done
+                _commit_merging(sess, ix, writer, set(), uuid.uuid4().hex[:16], start)
+                note_change(index_dir)
+            except BaseException:
+                writer.cancel()
+                raise
+            finally:
+                ix.close()
+        done += 1
+    return done
+
+
+def _commit_merging(sess: Session, ix, writer, written: set[int], stamp: str,  # noqa: ANN001
+                    start: int | None) -> None:
+    """Commit the writer, with the segments from `start` on merged into its new segment: their other live
+    units are read anew from the database and written with it, and the segments are dropped, in one
+    commit. Only a trailing run is merged, so the segments before it keep their document numbers."""
     if start is None or start >= len(writer.segments):
         writer.commit(mergetype=NO_MERGE)
         return

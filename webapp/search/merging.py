@@ -12,13 +12,18 @@ Only a suffix is ever merged: the segments before it keep their document numbers
 on to follow a new generation by difference (snapshot_diff.py). The large segments of a build (tier 4 at
 10,000 units) are merged only by a rebuild (`flask index-rebuild`).
 
-The update that makes a merge due does it (index.update_units): the run's other units are read anew from
-the database and written with the update's own, and the run's segments are dropped, in the one commit the
-update makes anyway.
+A merge reads the run's units anew from the database, writes them as one segment and drops the run's
+segments (index.merge_segments). The web app merges when changes pause (merger.py), so that no change waits
+for a merge; the update that makes a merge due does it itself (index.update_units) when asked to, or when
+MAX_PENDING segments of the small tiers have piled up without a pause.
 """
 from __future__ import annotations
 
 MERGE_FACTOR = 6
+# Small segments let pile up while merges wait for a pause in the changes. Each costs a search a few term
+# lookups; a burst of one-unit changes this long without a pause of INDEX_MERGE_IDLE_MS is rare (an import
+# writes one segment).
+MAX_PENDING = 60
 
 
 def tier(doc_count: int) -> int:
@@ -43,3 +48,10 @@ def merge_start(doc_counts: list[int]) -> int | None:
         if sum(1 for x in tiers[i:] if x == t) >= MERGE_FACTOR:
             return i
     return None
+
+
+def too_many_pending(doc_counts: list[int]) -> bool:
+    """More than MAX_PENDING segments below the largest segment's tier: merge now, pause or not."""
+    tiers = [tier(max(1, n)) for n in doc_counts]
+    top = max(tiers, default=0)
+    return sum(1 for t in tiers if t < top) > MAX_PENDING

@@ -1,4 +1,4 @@
-"""Two fixes to Whoosh (whoosh-reloaded 2.7.5), applied when the search package is imported.
+"""Three fixes to Whoosh (whoosh-reloaded 2.7.5), applied when the search package is imported.
 
 1.
 
@@ -13,6 +13,11 @@ through two layers of column readers): 1.08 million reads for 10,000 units, abou
 `add_postings` now asks each (field, document) once; the postings of a field come together, so one field's
 lengths are kept at a time. The lengths read are the same, so the segment written is the same.
 
+3. A term with fewer postings than the codec's `inlinelimit` is to be stored inline in the term table, not as
+a pickled and compressed block in the postings file. Whoosh calls `terminfo.set_inline`, but the method is
+named `set_inlined`, so any limit above the default (1: nothing is inlined) failed. In a one-unit update's
+segment every term has one posting: inlining them (INLINE_CODEC, index.update_units) takes a third off the
+segment's commit. Reading inlined postings is Whoosh's own, unchanged code.
 """
 from __future__ import annotations
 
@@ -53,8 +58,14 @@ def _add_postings(self, schema, lengths, items):  # noqa: ANN001, ANN202  (Whoos
     return _original_add_postings(self, schema, _FieldLengths(lengths) if lengths else lengths, items)
 
 
+def inline_codec() -> whoosh3.W3Codec:
+    """The codec for small segments: terms with a single posting stored inline (fix 3)."""
+    return whoosh3.W3Codec(inlinelimit=2)
+
+
 def apply() -> None:
     whoosh3.W3PerDocReader._cached_reader = _cached_reader
+    whoosh3.W3TermInfo.set_inline = whoosh3.W3TermInfo.set_inlined
     if base.FieldWriter.add_postings is _original_add_postings:
         base.FieldWriter.add_postings = _add_postings
 

@@ -1,0 +1,178 @@
+"""The small segments that changes write: inlined postings, readers shared between index generations, and
+merges in a pause of the changes (webapp/search/whoosh_fixes.py, readers.py, merger.py)."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from whoosh import index as windex
+from whoosh.qparser import QueryParser
+
+from webapp import db
+from webapp.models import Unit
+from webapp.search import merger, whoosh_fixes
+from webapp.search.documents import _load_units, make_schema, unit_document
+from webapp.search.index import current_version, merge_due, merge_segments, update_units
+from webapp.search.merging import merge_start
+
+
+def _write(directory: Path, documents: list[dict], codec) -> None:  # noqa: ANN001
+    directory.mkdir()
+    ix = windex.create_in(str(directory), make_schema())
+    writer = ix.writer(codec=codec)
+    for document in documents:
+        writer.add_document(**document)
+    writer.commit()
+
+
+def _terms_and_scores(directory: Path) -> tuple[list, list]:
+    ix = windex.open_dir(str(directory))
+    with ix.searcher() as searcher:
+        reader = searcher.reader()
+        postings = []
+        for field, term in reader.all_terms():
+            if not field.startswith("text_"):
+                continue
+            info = reader.term_info(field, term)
+            postings.append((field, term, info.doc_frequency(), info.weight(), info.max_weight(),
+                             info.min_length(), info.max_length(), list(reader.postings(field, term).items_as("weight"))))
+        scores = []
+        for text in ("hammaslääkäri", "lääkäri", "terveysasema", "tandläkare", "Helsinki", "Espoo"):
+            query = QueryParser("text_fi", searcher.schema).parse(text)
+            scores.append([(hit.docnum, round(hit.score, 9)) for hit in searcher.search(query, limit=None)])
+    return postings, scores
+
+
+def test_inlined_postings_read_and_score_as_postings_in_blocks(app, tmp_path: Path):
+    """Fix 3 in whoosh_fixes: a term with one posting is stored inline in the term table. What a search reads
+    back (postings, their statistics, scores) must be what the default codec's blocks give."""
+    with app.app_context():
+        units, ctx = _load_units(db.session())
+    documents = [unit_document(unit, ctx, stamp="s") for unit in units]
+    _write(tmp_path / "inline", documents, whoosh_fixes.inline_codec())
+    _write(tmp_path / "blocks", documents, None)
+    inline, blocks = _terms_and_scores(tmp_path / "inline"), _terms_and_scores(tmp_path / "blocks")
+    singles = [p for p in blocks[0] if p[2] == 1]
+    assert len(singles) > 100  # terms with one posting: the ones inlined
+    ix = windex.open_dir(str(tmp_path / "inline"))
+    with ix.reader() as reader:
+        field, term = singles[0][:2]
+        assert reader.term_info(field, term).is_inlined()  # the codec did inline them
+    assert inline == blocks
+    assert any(inline[1])  # the queries found something to score
+
+
+def test_a_new_generation_shares_the_readers_of_segments_that_did_not_change(app):
+    """readers.open_searcher: a segment whose documents and deletions are unchanged keeps its reader; the
+    segment that lost a document (the unit's old version) gets a new one; a reader closes only when the
+    last searcher using it is closed."""
+    from webapp.search.readers import close_searcher, open_searcher
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        first, second = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(2))
+        update_units(sess, index_dir, [first])  # a second segment; the first loses first's old document
+        ix = windex.open_dir(str(current_version(index_dir)))
+        old = open_searcher(ix)
+        old_readers = [r for r, _ in old.reader().leaf_readers()]
+        update_units(sess, index_dir, [second])  # a third segment; the first loses second's old document
+        new = open_searcher(windex.open_dir(str(current_version(index_dir))), previous=old)
+        new_readers = [r for r, _ in new.reader().leaf_readers()]
+    assert len(old_readers) == 2 and len(new_readers) == 3
+    assert new_readers[1] is old_readers[1]       # the one-unit segment of the first update: shared
+    assert new_readers[0] is not old_readers[0]   # the build's segment has a new deletion: read anew
+    assert new.reader().doc_count() == old.reader().doc_count()  # one document per unit, in both
+    close_searcher(old)
+    assert old_readers[0].is_closed and not old_readers[1].is_closed  # still used by the new searcher
+    assert new.document(id=str(first)) is not None
+    close_searcher(new)
+    assert all(r.is_closed for r in new_readers)
+
+
+def _rename(app, unit_id: int, name: str) -> None:  # noqa: ANN001
+    with app.app_context():
+        sess = db.session()
+        sess.get(Unit, unit_id).name_fi = name
+        sess.commit()
+
+
+def _segment_counts(index_dir: str) -> list[int]:
+    ix = windex.open_dir(str(current_version(index_dir)))
+    try:
+        return [seg.doc_count() for seg in ix._segments()]  # noqa: SLF001
+    finally:
+        ix.close()
+
+
+def _found(client, word: str) -> set[int]:  # noqa: ANN001
+    return {item["id"] for item in client.get(f"/api/v1/units?q={word}&per_page=50").get_json()["items"]}
+
+
+def test_merges_wait_for_a_pause_in_the_changes_and_then_change_no_answer(make_app):
+    """As deployed (INDEX_MERGE_IDLE_MS > 0): no change waits for a merge. Changes that come one after another
+    leave their one-unit segments, even past the point where a merge is due; a change during the pause starts
+    it again; once the changes pause that long, a thread merges and searches answer as before."""
+    idle_ms = 3000
+    app = make_app(INDEX_MERGE_IDLE_MS=idle_ms)
+    index_dir = app.config["INDEX_DIR"]
+    client = app.test_client()
+    with app.app_context():
+        ids = db.session().scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(7)).all()
+    for n, unit_id in enumerate(ids[:6]):
+        _rename(app, unit_id, f"Taukoasema kierros{n}")
+        assert _found(client, f"kierros{n}") == {unit_id}  # each change in the next search
+    counts = _segment_counts(index_dir)
+    assert merge_start(counts) is not None and merge_due[index_dir]  # the sixth made a merge due: not done
+    time.sleep(idle_ms / 2000)
+    _rename(app, ids[6], "Taukoasema kierros6")
+    last_change = time.monotonic()
+    assert _found(client, "kierros6") == {ids[6]}
+    assert merge_start(_segment_counts(index_dir)) is not None  # half a pause after the sixth: still waiting
+    deadline = time.monotonic() + 30
+    while not merger.idle(index_dir) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    merged_after = time.monotonic() - last_change
+    assert merger.idle(index_dir)
+    assert merged_after >= idle_ms / 1000 - 0.05  # not before the pause after the last change
+    counts = _segment_counts(index_dir)
+    assert merge_start(counts) is None and len(counts) < 1 + len(ids)
+    assert _found(client, "Taukoasema") == set(ids)
+    for n, unit_id in enumerate(ids):
+        assert _found(client, f"kierros{n}") == {unit_id}
+
+
+def test_a_merge_waits_while_another_writer_has_the_index_and_merges_after(app):
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(6)).all()
+        for unit_id in ids:
+            update_units(sess, index_dir, [unit_id], merge=False)
+        assert merge_due[index_dir] and merge_start(_segment_counts(index_dir)) is not None
+        ix = windex.open_dir(str(current_version(index_dir)))
+        writer = ix.writer()  # e.g. another process writing
+        try:
+            assert merge_segments(sess, index_dir) == 0
+        finally:
+            writer.cancel()
+        assert merge_due[index_dir]
+        assert merge_segments(sess, index_dir) == 1
+        assert not merge_due[index_dir] and merge_start(_segment_counts(index_dir)) is None
+
+
+@pytest.mark.parametrize(("changes", "merged"), [(6, False), (7, True)])
+def test_too_many_small_segments_are_merged_by_the_change_itself(app, monkeypatch, changes, merged):
+    """Without a pause, merges wait until more than MAX_PENDING small segments have piled up: the change
+    after that merges them itself (here MAX_PENDING is 6: the sixth change leaves six, the seventh merges)."""
+    from webapp.search import merging
+    monkeypatch.setattr(merging, "MAX_PENDING", 6)
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(changes)).all()
+        for unit_id in ids:
+            update_units(sess, index_dir, [unit_id], merge=False)
+    counts = _segment_counts(index_dir)
+    assert (len(counts) == 2) is merged and (len(counts) == 1 + changes) is not merged
