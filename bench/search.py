@@ -84,6 +84,35 @@ def change_visible_ms(app, client, round_no: int = 0) -> float:  # noqa: ANN001
     return elapsed
 
 
+def segments_of(index_dir: str) -> int:
+    from whoosh import index as windex
+
+    from webapp.search.index import current_version
+    ix = windex.open_dir(str(current_version(index_dir)))
+    try:
+        return len(ix._segments())  # noqa: SLF001
+    finally:
+        ix.close()
+
+
+def search_latencies(client, queries: list[str]) -> dict[str, list[float]]:  # noqa: ANN001
+    out: dict[str, list[float]] = {"page": [], "api": []}
+    for q in queries:
+        s = time.perf_counter()
+        client.get(q).get_data()
+        out["api" if q.startswith("/api/") else "page"].append((time.perf_counter() - s) * 1000)
+    return out
+
+
+def wait_for_merges(app, index_dir: str) -> float:  # noqa: ANN001
+    """Wait until this process's merger is done (merger.py); the ms it took after the idle time ran out."""
+    from webapp.search import merger
+    start = time.perf_counter()
+    while not merger.idle(index_dir):
+        time.sleep(0.005)
+    return max(0.0, (time.perf_counter() - start) * 1000 - app.config["INDEX_MERGE_IDLE_MS"])
+
+
 def _serving_rss(workdir: str, queries: list[str], out) -> None:  # noqa: ANN001
     """In a fresh process: open the index and answer the queries, as a web worker would; its peak RSS."""
     app = bench_app(f"sqlite:///{workdir}/bench.db", f"{workdir}/index", workdir)
@@ -128,8 +157,10 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="use DIR instead of a temporary directory and reuse its "
                                                       "database if it exists (for profiling)")
     parser.add_argument("--changes", type=int, default=50,
-                        help="changes timed from commit to the next search finding them (a merge of small segments "
-                             "comes every 6th, a larger one every 36th: webapp/search/merging.py)")
+                        help="changes back to back, timed from commit to the next search finding them (the small "
+                             "segments they leave are merged in the pause after them: webapp/search/merger.py)")
+    parser.add_argument("--paused-changes", type=int, default=12,
+                        help="changes with a pause after each in which the merges that are due are done")
     parser.add_argument("--page-cache-mb", type=float, default=0,
                         help="the page cache for repeated queries (default 0: every request searches and renders)")
     args = parser.parse_args()
@@ -170,7 +201,19 @@ def main() -> None:
             by_kind["api" if q.startswith("/api/") else "page"].append(elapsed)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         wall = time.perf_counter() - start
+        # Back to back: the merges wait (here until after the searches that follow), as in a burst of changes.
+        idle_ms = app.config["INDEX_MERGE_IDLE_MS"]
+        app.config["INDEX_MERGE_IDLE_MS"] = 600_000
         visible = [change_visible_ms(app, client, i) for i in range(args.changes)]
+        pending = segments_of(f"{tmp}/index")
+        with_pending = search_latencies(client, queries[:200])
+        app.config["INDEX_MERGE_IDLE_MS"] = idle_ms
+        paused, merged_ms = [], 0.0
+        for i in range(args.paused_changes):
+            paused.append(change_visible_ms(app, client, args.changes + i))
+            time.sleep(0.05)
+            took = wait_for_merges(app, f"{tmp}/index")
+            merged_ms = merged_ms or took  # the first pause merges what the changes back to back left
         serving = serving_rss_mb(tmp, queries)
 
     hello_ms = hello_baseline_ms()
@@ -187,6 +230,12 @@ def main() -> None:
     print(f"a changed unit is in the next search after its commit ({len(visible)} changes, one at a time, back to "
           f"back; the search follows the change log): p50 {pct(visible, 50):.0f} ms ({pct(visible, 50) / hello_ms:.0f}x), "
           f"p95 {pct(visible, 95):.0f} ms, max {max(visible):.0f} ms")
+    print(f"  searches with the {pending} segments these left: page p95 {pct(with_pending['page'], 95):.1f}, "
+          f"api p95 {pct(with_pending['api'], 95):.1f} ms; merged in the first pause in {merged_ms:.0f} ms")
+    if paused:
+        print(f"  {len(paused)} changes with a pause after each (the merges due done in it): "
+              f"p50 {pct(paused, 50):.0f} ms ({pct(paused, 50) / hello_ms:.0f}x), p95 {pct(paused, 95):.0f} ms, "
+              f"max {max(paused):.0f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS (index build and searches; the data is generated in a child process): {peak / 1024:.0f} MB")
     print(f"peak RSS of a process that only serves (opens the index, answers the same searches): {serving:.0f} MB")

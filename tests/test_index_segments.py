@@ -14,7 +14,7 @@ from webapp import db
 from webapp.models import Unit
 from webapp.search import merger, whoosh_fixes
 from webapp.search.documents import _load_units, make_schema, unit_document
-from webapp.search.index import current_version, merge_due, merge_segments, update_units
+from webapp.search.index import current_version, merge_due, update_units
 from webapp.search.merging import merge_start
 
 
@@ -143,23 +143,68 @@ def test_merges_wait_for_a_pause_in_the_changes_and_then_change_no_answer(make_a
         assert _found(client, f"kierros{n}") == {unit_id}
 
 
-def test_a_merge_waits_while_another_writer_has_the_index_and_merges_after(app):
+def _live_documents(index_dir: str, unit_id: int) -> int:
+    with windex.open_dir(str(current_version(index_dir))).searcher() as searcher:
+        return len(list(searcher.document_numbers(id=str(unit_id))))
+
+
+def test_a_merge_written_while_changes_come_keeps_them_and_the_snapshot_follows_it(app):
+    """segment_merge: the merged segment is written without the write lock; a change to a unit of the run
+    that comes meanwhile wins (one document per unit, the new name found, the old one not), a change after
+    the run moves to a new place, and the snapshot follows by difference to what a fresh load reads."""
+    from tests.test_search_index import assert_same_snapshot
+    from webapp.search import segment_merge
+    from webapp.search.snapshot_diff import follow
+    from webapp.search.snapshots import Snapshot, snapshot
+    index_dir = app.config["INDEX_DIR"]
+    client = app.test_client()
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(8)).all()
+        for unit_id in [ids[0], *ids[:6]]:  # the first twice: its first segment is left with no live document
+            update_units(sess, index_dir, [unit_id], merge=False)
+        planned = segment_merge.plan(index_dir)
+        assert planned is not None and len(planned.segment_ids) == 7
+        merged = segment_merge.build(sess, planned)
+        sess.get(Unit, ids[2]).name_fi = "Kesken yhdistyksen uusi"  # a unit of the run, changed meanwhile
+        sess.get(Unit, ids[7]).name_fi = "Kesken yhdistyksen toinen"  # a unit outside it
+        sess.commit()
+        update_units(sess, index_dir, [ids[2]], merge=False)
+        update_units(sess, index_dir, [ids[7]], merge=False)
+        middle = snapshot(index_dir)
+        assert segment_merge.swap(index_dir, planned, merged)
+        assert not merged.scratch.exists()
+        after = snapshot(index_dir)
+        reader = after.searcher.reader()
+        assert follow(Snapshot, middle, after.ix, after.searcher, list(zip(reader.readers, reader.doc_offsets)))
+        assert_same_snapshot(after, Snapshot.load(after.path))
+        assert len(after.segment_rows) == len(middle.segment_rows) - 6  # seven segments are one now
+        last = list(middle.segment_rows)[-1]  # ids[7]'s segment, written while the merge was
+        assert after.segment_rows[last][0] < middle.segment_rows[last][0]  # moved to a lower document number
+        for unit_id in ids:
+            assert _live_documents(index_dir, unit_id) == 1
+    assert _found(client, "yhdistyksen") == {ids[2], ids[7]}
+    assert merge_start(_segment_counts(index_dir)) is None
+
+
+def test_a_merge_whose_run_went_meanwhile_changes_nothing(app):
+    """When a rebuild (or a change merging by itself) came first, the merged segment is thrown away."""
+    from webapp.search import segment_merge
+    from webapp.search.follow import rebuild
     index_dir = app.config["INDEX_DIR"]
     with app.app_context():
         sess = db.session()
         ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(6)).all()
         for unit_id in ids:
             update_units(sess, index_dir, [unit_id], merge=False)
-        assert merge_due[index_dir] and merge_start(_segment_counts(index_dir)) is not None
-        ix = windex.open_dir(str(current_version(index_dir)))
-        writer = ix.writer()  # e.g. another process writing
-        try:
-            assert merge_segments(sess, index_dir) == 0
-        finally:
-            writer.cancel()
-        assert merge_due[index_dir]
-        assert merge_segments(sess, index_dir) == 1
-        assert not merge_due[index_dir] and merge_start(_segment_counts(index_dir)) is None
+        planned = segment_merge.plan(index_dir)
+        merged = segment_merge.build(sess, planned)
+        rebuild(sess, index_dir)
+        counts = _segment_counts(index_dir)
+        assert not segment_merge.swap(index_dir, planned, merged)
+        assert not merged.scratch.exists() and _segment_counts(index_dir) == counts
+        for unit_id in ids:
+            assert _live_documents(index_dir, unit_id) == 1
 
 
 @pytest.mark.parametrize(("changes", "merged"), [(6, False), (7, True)])

@@ -357,6 +357,19 @@ def test_an_index_built_by_two_processes_answers_exactly_as_one_built_by_one(app
     assert unit.id not in _ids(app, {})
 
 
+def assert_same_snapshot(a, b) -> None:  # noqa: ANN001
+    """The rows, masks, sort orders and arrays of two snapshots are the same."""
+    import numpy as np
+    assert [(r.docnum, r.id, r.stamp, r.card) for r in a.rows] == [(r.docnum, r.id, r.stamp, r.card) for r in b.rows]
+    assert a.all_mask == b.all_mask and a.masks == b.masks
+    assert a.docnum_by_id() == b.docnum_by_id() and a.docnum_by_id() is not None  # carried over or built
+    for lang in ("fi", "sv"):
+        assert a.order[lang].tolist() == b.order[lang].tolist()
+        assert np.array_equal(a.rank[lang], b.rank[lang])
+    assert np.array_equal(a.queue_t3, b.queue_t3)
+    assert np.array_equal(a.lat, b.lat, equal_nan=True) and np.array_equal(a.lon, b.lon, equal_nan=True)
+
+
 def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
     """After updates, deletions and merges of small segments, the snapshot built from the previous one
     (only the changes applied) has the same rows, masks and sort orders as one read from disk anew."""
@@ -366,16 +379,6 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
     from webapp.search.snapshot_diff import follow
     from webapp.search.snapshots import Snapshot, snapshot
     index_dir = app.config["INDEX_DIR"]
-
-    def same(a: Snapshot, b: Snapshot) -> None:
-        assert [(r.docnum, r.id, r.stamp, r.card) for r in a.rows] == [(r.docnum, r.id, r.stamp, r.card) for r in b.rows]
-        assert a.all_mask == b.all_mask and a.masks == b.masks
-        assert a.docnum_by_id() == b.docnum_by_id() and a.docnum_by_id() is not None  # carried over or built
-        for lang in ("fi", "sv"):
-            assert a.order[lang].tolist() == b.order[lang].tolist()
-            assert np.array_equal(a.rank[lang], b.rank[lang])
-        assert np.array_equal(a.queue_t3, b.queue_t3)
-        assert np.array_equal(a.lat, b.lat, equal_nan=True) and np.array_equal(a.lon, b.lon, equal_nan=True)
 
     with app.app_context():
         sess = db.session()
@@ -398,7 +401,7 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
             merged += len(current.segment_rows) < segments  # the update folded small segments into its own
             segments = len(current.segment_rows)
             followed += follow(Snapshot, previous, current.ix, current.searcher, _subs(current)) is not None
-            same(current, Snapshot.load(current.path))
+            assert_same_snapshot(current, Snapshot.load(current.path))
         assert followed >= 10  # most generations really were followed by difference
         assert merged >= 1  # and some of them after a merge
 

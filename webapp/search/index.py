@@ -3,8 +3,8 @@
 Layout on disk: `<index_dir>/CURRENT` names the live version directory (`v<time>`) beside it.
 `rebuild_index` builds a new version in a fresh directory and switches CURRENT with an atomic
 rename, so readers never see a half-built index; `update_units` rewrites single documents in the
-live version (the change log's follower calls it, follow.py) and `merge_segments` merges the small segments
-those updates leave (merging.py says when, merger.py runs it when changes pause). What a document holds is in documents.py;
+live version (the change log's follower calls it, follow.py); the small segments those updates leave are
+merged by segment_merge.py (merging.py says when, merger.py runs it). What a document holds is in documents.py;
 reading the live version is in snapshots.py.
 """
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Callable, Iterable
 from sqlalchemy.orm import Session
 from whoosh import index as windex
 from whoosh.reading import SegmentReader
-from whoosh.index import LockError
 from whoosh.writing import NO_MERGE
 
 from webapp.search import whoosh_fixes
@@ -123,7 +122,7 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int], merge: 
     """Re-index the given units; hidden or deleted ones are removed. Returns how many documents were written.
 
     With `merge`, the update that makes a merge of small segments due does it in its own commit; without,
-    it only notes it in `merge_due` for merge_segments, unless too many small segments have piled up.
+    it only notes it in `merge_due` for merger.py, unless too many small segments have piled up.
     Builds the whole index instead when none exists yet."""
     ids = {int(i) for i in unit_ids}
     if not ids:
@@ -163,36 +162,6 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int], merge: 
         finally:
             ix.close()
     return len(units)
-
-
-def merge_segments(sess: Session, index_dir: str) -> int:
-    """Do the merges of small segments that are due (merging.py), a tier at a time, until none is; returns
-    how many were done. Each reads the run's live units anew from the database and writes them as one
-    segment in place of the run's. Waits for no lock: 0 when another writer has the index."""
-    done = 0
-    while (path := current_version(index_dir)) is not None:
-        with _write_lock:
-            ix = windex.open_dir(str(path))
-            try:
-                writer = ix.writer(codec=whoosh_fixes.inline_codec())
-            except LockError:
-                ix.close()
-                return done
-            try:
-                start = merge_start([seg.doc_count() for seg in writer.segments])
-                if start is None:
-                    writer.cancel()
-                    merge_due[str(index_dir)] = False
-                    return done
-                _commit_merging(sess, ix, writer, set(), uuid.uuid4().hex[:16], start)
-                note_change(index_dir)
-            except BaseException:
-                writer.cancel()
-                raise
-            finally:
-                ix.close()
-        done += 1
-    return done
 
 
 def _commit_merging(sess: Session, ix, writer, written: set[int], stamp: str,  # noqa: ANN001

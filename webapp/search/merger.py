@@ -1,45 +1,62 @@
-"""Merging the small segments that changes leave, once the changes pause (INDEX_MERGE_IDLE_MS).
+"""Merging the small segments that changes leave, in a thread, after a pause in the changes.
 
 A merge of six one-unit segments takes about as long as a change, one of 36 two to four times as long
-(merging.py). Done by the change that made it due, it was those changes' whole delay: a change is to show
-in the next search within 50 ms, and every sixth one took twice that. So the follower only writes the
-change (follow.py) and calls `change_applied`; a thread of this process then waits until no change has
-come for the idle time, takes the node's writer lock if it is free, and merges. A change that comes during
-a merge waits for it, as it would wait for another change; one that comes during the wait postpones it.
-Merges that wait too long are done by the change after all (merging.MAX_PENDING).
+(merging.py). Done by the change that made it due, it was that change's delay: a change is to show in the
+next search within 50 ms, and every sixth one took twice that. So the follower only writes the change
+(follow.py) and calls `change_applied`; a thread of this process then merges (segment_merge.py: the merged
+segment is written without the index's write lock, so a change that comes meanwhile does not wait for it).
+
+The thread waits for a pause of INDEX_MERGE_IDLE_MS in this process's changes, or at most four times that
+since the merge became due (when a whole region chooses at once, the changes that free and fill places
+never pause): the merge shares this process's interpreter with its requests, so it is better done when
+they are few. One merger per node: the others find its lock taken and leave it. Merges that wait too long
+are done by the change after all (merging.MAX_PENDING).
 
 After merging, the thread loads the new snapshot: the next change's update finds the old documents by
 their numbers in it (index._docnums_at) and the next search does not have to load it.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from webapp.search.index import merge_due, merge_segments
-from webapp.search.node_lock import node_lock
+from webapp.search.index import merge_due
+from webapp.search.segment_merge import merge_all
 
 log = logging.getLogger(__name__)
 
+MERGE_LOCK_FILE = ".merge.lock"
+MAX_WAIT_IDLES = 4
+
 _lock = threading.Lock()
 _last_change: dict[str, float] = {}          # per index directory: when this process last applied a change
+_due_since: dict[str, float] = {}            # per index directory: since when a merge has waited
+_idle_s: dict[str, float] = {}               # per index directory: the pause to wait for, as last asked
 _threads: dict[str, threading.Thread] = {}   # per index directory: the merger thread, while it runs
 
 
 def change_applied(engine: Engine, index_dir: str, idle_ms: int) -> None:
-    """This process applied a change to the index; when it left a merge due, merge once changes pause for
-    `idle_ms`, in a thread that reads the units to merge through `engine`."""
+    """This process applied a change to the index; when it left a merge due, merge after a pause of `idle_ms`
+    in a thread that reads the units to merge through `engine`."""
     index_dir = str(index_dir)
+    now = time.monotonic()
     with _lock:
-        _last_change[index_dir] = time.monotonic()
-        if not merge_due.get(index_dir) or index_dir in _threads:
+        _last_change[index_dir] = now
+        _idle_s[index_dir] = idle_ms / 1000
+        if not merge_due.get(index_dir):
             return
-        thread = threading.Thread(target=_run, args=(engine, index_dir, idle_ms / 1000), daemon=True,
-                                  name="index-merger")
+        _due_since.setdefault(index_dir, now)
+        if index_dir in _threads:
+            return
+        thread = threading.Thread(target=_run, args=(engine, index_dir), daemon=True, name="index-merger")
         _threads[index_dir] = thread
     thread.start()
 
@@ -50,37 +67,64 @@ def idle(index_dir: str) -> bool:
         return str(index_dir) not in _threads
 
 
-def _run(engine: Engine, index_dir: str, idle_s: float) -> None:
+def _wait_s(index_dir: str, now: float) -> float:
+    idle_s = _idle_s[index_dir]
+    return min(_last_change.get(index_dir, 0.0) + idle_s, _due_since.get(index_dir, now) + MAX_WAIT_IDLES * idle_s) - now
+
+
+def _run(engine: Engine, index_dir: str) -> None:
     try:
         while True:
             with _lock:
-                wait = _last_change.get(index_dir, 0.0) + idle_s - time.monotonic()
+                wait = _wait_s(index_dir, time.monotonic())
                 if wait <= 0 and not merge_due.get(index_dir):
                     del _threads[index_dir]  # under the lock: change_applied starts a new thread from here on
+                    _due_since.pop(index_dir, None)
                     return
             if wait > 0:
-                time.sleep(wait)
+                time.sleep(min(wait, 0.5))  # (the pause asked for may shorten meanwhile)
                 continue
+            with _lock:
+                _due_since.pop(index_dir, None)
             if not _merge(engine, index_dir):
-                with _lock:  # another writer holds the index: try again after another pause
+                return _stop(index_dir)  # another process of this node merges
+            if merge_due.get(index_dir):  # a rebuild or an in-line merge came first: plan again after a pause
+                with _lock:
                     _last_change[index_dir] = time.monotonic()
-    except Exception:  # noqa: BLE001  a merge left undone is done by a later one; searches are unaffected
+    except Exception:  # noqa: BLE001  a merge left undone is done after a later change; searches are unaffected
         log.exception("search index: merging small segments of %s failed", index_dir)
-        with _lock:
-            _threads.pop(index_dir, None)
+        _stop(index_dir)
+
+
+def _stop(index_dir: str) -> None:
+    with _lock:
+        _threads.pop(index_dir, None)
+        _due_since.pop(index_dir, None)
+
+
+@contextmanager
+def _merge_lock(index_dir: str) -> Iterator[bool]:
+    with open(Path(index_dir) / MERGE_LOCK_FILE, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _merge(engine: Engine, index_dir: str) -> bool:
-    """Merge under the node's writer lock; False when another thread or process holds it."""
+    """The merges due, under the node's merge lock; False when another process holds it."""
     from webapp.search.snapshots import snapshot  # (snapshots imports the index module, as this one does)
-    with node_lock(index_dir, blocking=False) as locked:
+    with _merge_lock(index_dir) as locked:
         if not locked:
             return False
+        started = time.perf_counter()
         with Session(engine) as sess:
-            started = time.perf_counter()
-            merges = merge_segments(sess, index_dir)
-        if merges == 0 and merge_due.get(index_dir):
-            return False  # the Whoosh writer was busy (e.g. a command writing without the node lock)
+            merges = merge_all(sess, index_dir)
         log.debug("search index: %d merges in %.0f ms", merges, (time.perf_counter() - started) * 1000)
     snapshot(index_dir)
     return True

@@ -6,16 +6,16 @@ changes took 100-190 ms, and the change that came in meanwhile waited for the in
 
 Here segments fall into size tiers of MERGE_FACTOR-fold document counts (tier 0: 1-5 documents, tier 1: 6-35,
 tier 2: 36-215, ...). A merge takes the trailing run of segments of tier <= t once it holds MERGE_FACTOR
-segments of tier t, for the smallest such t, and writes them as one segment at the end. So most merges join six
-one-unit segments; a merge of larger ones comes about once in 36 changes, a larger one still once in 216.
-Only a suffix is ever merged: the segments before it keep their document numbers, which the snapshot relies
-on to follow a new generation by difference (snapshot_diff.py). The large segments of a build (tier 4 at
+segments of tier t, for the smallest such t, and writes them as one segment in their place. So most merges
+join six one-unit segments; a merge of larger ones comes about once in 36 changes, a larger one still once in
+216. Only the trailing run is planned: the segments before it keep their document numbers, and only the few
+written while the merge ran move (the snapshot follows both by difference, snapshot_diff.py). The large segments of a build (tier 4 at
 10,000 units) are merged only by a rebuild (`flask index-rebuild`).
 
-A merge reads the run's units anew from the database, writes them as one segment and drops the run's
-segments (index.merge_segments). The web app merges when changes pause (merger.py), so that no change waits
-for a merge; the update that makes a merge due does it itself (index.update_units) when asked to, or when
-MAX_PENDING segments of the small tiers have piled up without a pause.
+A merge reads the run's units anew from the database, writes them as one segment and puts it in the run's
+place (segment_merge.py). The web app merges in a thread after a pause in the changes (merger.py), so that
+no change waits for a merge; the update that makes a merge due does it itself (index.update_units) when
+asked to, or when MAX_PENDING segments of the small tiers have piled up.
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ previous snapshot's table, masks and sort orders instead of reading all document
 from __future__ import annotations
 
 import bisect
+from dataclasses import replace
 
 import numpy as np
 
@@ -10,18 +11,17 @@ from webapp.search.snapshots import Row, Snapshot, _row, _segid, place_rows, val
 
 
 def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Snapshot | None:  # noqa: ANN001
-    """The next generation from `prev` by difference, as update_units leaves it: segments kept at their
-    offsets, some documents deleted, new segments after them (small segments at the end may have been
-    merged into one). Only the new documents are read and only the changes are applied to the masks and
-    sort orders, so a change reaches search in milliseconds instead of rebuilding the whole table.
-    None when a kept segment moved (document numbers changed): load fully."""
+    """The next generation from `prev` by difference, as update_units and the merges leave it: segments kept
+    at their offsets, some documents deleted, new segments after them; a run of small segments replaced by
+    their merge, and the segments after it moved to new offsets. Only the new segments' documents are read,
+    and only the changes are applied to the masks and sort orders, so a change reaches search in
+    milliseconds instead of rebuilding the whole table. None when a segment has no id: load fully."""
     if not all(_segid(sub) for sub, _offset in subs):
         return None
     now = {_segid(sub): offset for sub, offset in subs}
-    if any(segid in now and now[segid] != offset for segid, (offset, _rows) in prev.segment_rows.items()):
-        return None
+    moved = {segid for segid, (offset, _rows) in prev.segment_rows.items() if segid in now and now[segid] != offset}
     by_docnum = list(prev.by_docnum)
-    segment_rows = {segid: kept for segid, kept in prev.segment_rows.items() if segid in now}
+    segment_rows = {segid: kept for segid, kept in prev.segment_rows.items() if segid in now and segid not in moved}
     removed: list[int] = []
 
     def remove(docnum: int) -> None:
@@ -30,7 +30,7 @@ def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Sna
             removed.append(docnum)
 
     for segid, (_offset, rows) in prev.segment_rows.items():
-        if segid not in now:  # merged away: its documents are in a new segment now
+        if segid not in segment_rows:  # merged away, or moved: its documents are at other numbers now
             for r in rows.values():
                 remove(r.docnum)
     added: list[Row] = []
@@ -43,7 +43,10 @@ def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Sna
                 for local in sub.segment().deleted_docs():
                     remove(offset + local)
             continue
-        cached = {local: _row(offset + local, fields) for local, fields in sub.iter_docs()}
+        if segid in moved:  # the same documents, renumbered (segments are immutable)
+            cached = {local: replace(row, docnum=offset + local) for local, row in prev.segment_rows[segid][1].items()}
+        else:
+            cached = {local: _row(offset + local, fields) for local, fields in sub.iter_docs()}
         segment_rows[segid] = (offset, cached)
         added.extend(r for local, r in cached.items() if not (sub.has_deletions() and sub.is_deleted(local)))
     by_docnum = (by_docnum + [None] * size)[:size]
