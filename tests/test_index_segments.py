@@ -66,8 +66,8 @@ def test_inlined_postings_read_and_score_as_postings_in_blocks(app, tmp_path: Pa
 
 def test_a_new_generation_shares_the_readers_of_segments_that_did_not_change(app):
     """readers.open_searcher: a segment whose documents and deletions are unchanged keeps its reader; the
-    segment that lost a document (the unit's old version) gets a new one; a reader closes only when the
-    last searcher using it is closed."""
+    segment that lost a document (the unit's old version) gets a copy that shares the files and reads the new
+    deletion; files close only when the last searcher using them is closed."""
     from webapp.search.readers import close_searcher, open_searcher
     index_dir = app.config["INDEX_DIR"]
     with app.app_context():
@@ -82,13 +82,16 @@ def test_a_new_generation_shares_the_readers_of_segments_that_did_not_change(app
         new_readers = [r for r, _ in new.reader().leaf_readers()]
     assert len(old_readers) == 2 and len(new_readers) == 3
     assert new_readers[1] is old_readers[1]       # the one-unit segment of the first update: shared
-    assert new_readers[0] is not old_readers[0]   # the build's segment has a new deletion: read anew
-    assert new.reader().doc_count() == old.reader().doc_count()  # one document per unit, in both
+    assert new_readers[0] is not old_readers[0]   # the build's segment has a new deletion: a copy
+    assert new_readers[0]._terms is old_readers[0]._terms  # noqa: SLF001  (sharing the open term table)
+    assert old.reader().doc_count() == new.reader().doc_count()  # one live document per unit, in both
+    assert len(list(old.document_numbers(id=str(second)))) == 1  # each reads its own deletions
+    assert len(list(new.document_numbers(id=str(second)))) == 1
     close_searcher(old)
-    assert old_readers[0].is_closed and not old_readers[1].is_closed  # still used by the new searcher
-    assert new.document(id=str(first)) is not None
+    assert not old_readers[0].is_closed and not old_readers[1].is_closed  # their files serve the new searcher
+    assert new.document(id=str(first)) is not None and new.document(id=str(second))["name_fi"]
     close_searcher(new)
-    assert all(r.is_closed for r in new_readers)
+    assert all(r.is_closed for r in new_readers + old_readers)
 
 
 def _rename(app, unit_id: int, name: str) -> None:  # noqa: ANN001
