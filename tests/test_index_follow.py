@@ -361,3 +361,30 @@ def test_within_the_sync_interval_a_search_reads_no_index_file_and_a_local_commi
     assert search_ids(client, q="Toisen") == set()  # within the interval: the snapshot is not looked at again
     time.sleep(1.6)
     assert search_ids(client, q="Toisen") == {uid}
+
+
+def test_rows_another_worker_applied_while_this_one_waited_for_the_lock_are_not_applied_twice(app, monkeypatch):
+    """catch_up reads the log, then waits for the node's lock: rows read before are applied as read only when
+    the index's state did not move meanwhile; otherwise the log is read again (and here finds nothing)."""
+    from webapp.search import follow as follow_module
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        unit = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).first()
+        unit.name_fi = "Kahden työntekijän yksikkö"
+        sess.commit()
+        version = follow_module.current_version(index_dir)
+        seen = follow_module.read_state(version)
+        rows = follow_module._unapplied(sess, seen, 0.0)  # noqa: SLF001  (this worker read the log...)
+        assert rows
+        follow.catch_up(sess, index_dir, force=True)  # ...and another applied it first
+        applied = []
+        monkeypatch.setattr(follow_module, "update_units", lambda *args, **kwargs: applied.append(args))
+        follow_module._apply_locked(sess, index_dir, rows, (version, seen))  # noqa: SLF001
+        assert applied == []
+        unchanged = follow_module.read_state(version)
+        unit.name_fi = "Kahden työntekijän yksikkö, uusi nimi"
+        sess.commit()
+        rows = follow_module._unapplied(sess, unchanged, 0.0)  # noqa: SLF001
+        follow_module._apply_locked(sess, index_dir, rows, (version, unchanged))  # noqa: SLF001
+        assert len(applied) == 1 and set(applied[0][2]) == {unit.id}  # state as seen: the rows read are applied

@@ -176,7 +176,7 @@ def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = 
             state.checked_at = now
             write_state(version, state)
         return status
-    status = _apply_locked(sess, index_dir, rows, merge=merge_idle_ms <= 0)
+    status = _apply_locked(sess, index_dir, rows, (version, state), merge=merge_idle_ms <= 0)
     _last_check[index_dir] = (checked, status)
     if merge_idle_ms > 0 and not status.rebuilt:
         merger.change_applied(sess.get_bind(), index_dir, merge_idle_ms)
@@ -195,14 +195,18 @@ def _rebuild_locked(sess: Session, index_dir: str, wait: bool, state: LogState |
         return Status(read_state(current_version(index_dir)).head, 0, 0.0, rebuilt=True)
 
 
-def _apply_locked(sess: Session, index_dir: str, rows: list, merge: bool = True) -> Status:
+def _apply_locked(sess: Session, index_dir: str, rows: list, seen: tuple[Path | None, LogState],
+                  merge: bool = True) -> Status:
+    """Apply `rows`, read when the index and its state were `seen`: read again if another worker of this node
+    applied something meanwhile (the state's head or gaps moved)."""
     with node_lock(index_dir, blocking=True):
         now = time.time()
         version = current_version(index_dir)
         state = read_state(version)
         if _needs_rebuild(state, now):
             return _rebuild_locked(sess, index_dir, wait=True, state=state)
-        rows = _unapplied(sess, state, now)  # another worker may have applied them meanwhile
+        if (version, state.head, state.gaps) != (seen[0], seen[1].head, seen[1].gaps):
+            rows = _unapplied(sess, state, now)
         if not rows:
             return Status(state.head, 0, 0.0)
         units: set[int] = set()
