@@ -135,7 +135,9 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int], merge: 
     stamp = uuid.uuid4().hex[:16]
     with _write_lock:
         ix = windex.open_dir(str(path))
-        writer = ix.writer(timeout=30.0, codec=whoosh_fixes.inline_codec())
+        # Not a compound file: copying the segment's files into one took a tenth of a one-unit update, and
+        # small segments live until the next merge (merger.py), which writes a compound one.
+        writer = ix.writer(timeout=30.0, codec=whoosh_fixes.inline_codec(), compound=False)
         try:
             docnums = _docnums_at(index_dir, path, writer.generation - 1)
             for unit in units:
