@@ -53,7 +53,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
+    app.wsgi_app = _counting_requests(app.wsgi_app)
     return app
+
+
+def _counting_requests(wsgi_app):  # noqa: ANN001, ANN202
+    """Tell the index's merger (webapp/search/merger.py) while this process answers a request: it gives way."""
+    from webapp.search import merger
+
+    def counted(environ, start_response):  # noqa: ANN001, ANN202
+        merger.request_started()
+        try:
+            return wsgi_app(environ, start_response)
+        finally:
+            merger.request_finished()
+    return counted
 
 
 def _register_blueprints(app: Flask) -> None:

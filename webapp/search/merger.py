@@ -12,6 +12,12 @@ never pause): the merge shares this process's interpreter with its requests, so 
 they are few. One merger per node: the others find its lock taken and leave it. Merges that wait too long
 are done by the change after all (merging.MAX_PENDING).
 
+The merge shares this process's interpreter lock with its requests: while it wrote, a change answered in
+the same process took up to twice as long. So it gives way: between documents, and every few hundred
+postings, it waits while this process answers a request (`request_started`/`request_finished`, counted
+around every request by the app), though never more than PAUSE_AT_MOST_S at a time, so that under steady
+load the merge still gets done.
+
 After merging, the thread loads the new snapshot: the next change's update finds the old documents by
 their numbers in it (index._docnums_at) and the next search does not have to load it.
 """
@@ -35,12 +41,16 @@ log = logging.getLogger(__name__)
 
 MERGE_LOCK_FILE = ".merge.lock"
 MAX_WAIT_IDLES = 4
+PAUSE_AT_MOST_S = 0.05
+
+_requests = 0  # requests this process is answering now
 
 _lock = threading.Lock()
 _last_change: dict[str, float] = {}          # per index directory: when this process last applied a change
 _due_since: dict[str, float] = {}            # per index directory: since when a merge has waited
 _idle_s: dict[str, float] = {}               # per index directory: the pause to wait for, as last asked
 _threads: dict[str, threading.Thread] = {}   # per index directory: the merger thread, while it runs
+_last_run: dict[str, tuple[int, float]] = {}  # per index directory: merges done and ms taken, last time
 
 
 def change_applied(engine: Engine, index_dir: str, idle_ms: int) -> None:
@@ -61,10 +71,34 @@ def change_applied(engine: Engine, index_dir: str, idle_ms: int) -> None:
     thread.start()
 
 
+def request_started() -> None:
+    global _requests
+    with _lock:
+        _requests += 1
+
+
+def request_finished() -> None:
+    global _requests
+    with _lock:
+        _requests -= 1
+
+
+def give_way() -> None:
+    """In the merge thread: wait while this process answers a request, at most PAUSE_AT_MOST_S."""
+    deadline = time.monotonic() + PAUSE_AT_MOST_S
+    while _requests > 0 and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def idle(index_dir: str) -> bool:
     """No merger thread is running or waiting for index_dir in this process (for tests and benchmarks)."""
     with _lock:
         return str(index_dir) not in _threads
+
+
+def last_run(index_dir: str) -> tuple[int, float]:
+    """How many merges this process's merger did the last time it ran, and in how many ms (for benchmarks)."""
+    return _last_run.get(str(index_dir), (0, 0.0))
 
 
 def _wait_s(index_dir: str, now: float) -> float:
@@ -124,7 +158,9 @@ def _merge(engine: Engine, index_dir: str) -> bool:
             return False
         started = time.perf_counter()
         with Session(engine) as sess:
-            merges = merge_all(sess, index_dir)
-        log.debug("search index: %d merges in %.0f ms", merges, (time.perf_counter() - started) * 1000)
+            merges = merge_all(sess, index_dir, pause=give_way)
+        took_ms = (time.perf_counter() - started) * 1000
+        _last_run[index_dir] = (merges, took_ms)
+        log.debug("search index: %d merges in %.0f ms", merges, took_ms)
     snapshot(index_dir)
     return True

@@ -22,6 +22,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy.orm import Session
 from whoosh import index as windex
@@ -80,8 +81,10 @@ def plan(index_dir: str) -> Plan | None:
         ix.close()
 
 
-def build(sess: Session, planned: Plan) -> Merged:
-    """Write the run's units, as the database has them now, as one segment in a scratch index."""
+def build(sess: Session, planned: Plan, pause: Callable[[], None] | None = None) -> Merged:
+    """Write the run's units, as the database has them now, as one segment in a scratch index. `pause()` is
+    called between documents and while postings are written (merger.py: to give way to requests)."""
+    pause = pause or (lambda: None)
     scratch = planned.path.parent / f".merge-{uuid.uuid4().hex[:12]}"
     live = windex.open_dir(str(planned.path))
     try:
@@ -96,9 +99,11 @@ def build(sess: Session, planned: Plan) -> Merged:
         stamp = uuid.uuid4().hex[:16]
         local = {}
         for docnum, unit in enumerate(units):
+            pause()
             writer.add_document(**unit_document(unit, ctx, stamp=stamp))
             local[unit.id] = docnum
-        writer.commit(mergetype=NO_MERGE)
+        with whoosh_fixes.pausing(pause):
+            writer.commit(mergetype=NO_MERGE)
         segments = ix._read_toc().segments  # noqa: SLF001
         ix.close()
         return Merged(scratch, segments[0] if segments else None, local)
@@ -157,11 +162,11 @@ def _move_files(merged: Merged, path: Path) -> None:
             os.rename(merged.scratch / name, path / name)
 
 
-def merge_all(sess: Session, index_dir: str) -> int:
+def merge_all(sess: Session, index_dir: str, pause: Callable[[], None] | None = None) -> int:
     """Do the merges that are due, one after another, until none is; returns how many were swapped in."""
     done = 0
     while (planned := plan(index_dir)) is not None:
-        if not swap(index_dir, planned, build(sess, planned)):
+        if not swap(index_dir, planned, build(sess, planned, pause)):
             return done  # the index changed under the plan: the next change plans again
         done += 1
     merge_due[str(index_dir)] = False

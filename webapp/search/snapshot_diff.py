@@ -53,7 +53,7 @@ def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Sna
     for r in added:
         by_docnum[r.docnum] = r
     snap = cls(path=prev.path, generation=ix.latest_generation(), ix=ix, searcher=searcher,
-               rows=[r for r in by_docnum if r is not None], by_docnum=by_docnum,
+               by_docnum=by_docnum,
                all_mask=0, masks={}, segment_rows=segment_rows)
     snap._docnum_by_id = _docnums_followed(prev, removed, added)
     keep = ~snap.mask_of(removed) & ((1 << size) - 1)  # also clears documents past a shrunken end
@@ -76,10 +76,10 @@ def _sort_arrays_from(self: Snapshot, prev: Snapshot, removed: list[int], added:
         if removed:
             order = order[~np.isin(order, np.asarray(removed, dtype=np.int64))]
         if added:
-            docnums = order.tolist()
+            # bisect on the array itself: a list of it cost an O(n) copy per language and change
             sort_key = lambda d: (getattr(by_docnum[d], key), by_docnum[d].id)  # noqa: E731
             new = sorted(added, key=lambda r: (getattr(r, key), r.id))
-            positions = [bisect.bisect_left(docnums, (getattr(r, key), r.id), key=sort_key) for r in new]
+            positions = [bisect.bisect_left(order, (getattr(r, key), r.id), key=sort_key) for r in new]
             order = np.insert(order, positions, [r.docnum for r in new])
         rank = np.full(size, len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))

@@ -21,6 +21,10 @@ segment's commit. Reading inlined postings is Whoosh's own, unchanged code.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
+
 from whoosh.codec import base, whoosh3
 
 _MISSING = object()
@@ -54,7 +58,33 @@ class _FieldLengths:
 _original_add_postings = base.FieldWriter.add_postings
 
 
+_local = threading.local()
+
+
+@contextmanager
+def pausing(pause: Callable[[], None]) -> Iterator[None]:
+    """While postings are written in this thread, call `pause()` every POSTINGS_BETWEEN_PAUSES postings."""
+    _local.pause = pause
+    try:
+        yield
+    finally:
+        _local.pause = None
+
+
+POSTINGS_BETWEEN_PAUSES = 256
+
+
+def _with_pauses(items: Iterable, pause: Callable[[], None]) -> Iterator:
+    for i, item in enumerate(items):
+        if i % POSTINGS_BETWEEN_PAUSES == 0:
+            pause()
+        yield item
+
+
 def _add_postings(self, schema, lengths, items):  # noqa: ANN001, ANN202  (Whoosh's signature)
+    pause = getattr(_local, "pause", None)
+    if pause is not None:
+        items = _with_pauses(items, pause)
     return _original_add_postings(self, schema, _FieldLengths(lengths) if lengths else lengths, items)
 
 
