@@ -135,9 +135,10 @@ def update_units(sess: Session, index_dir: str, unit_ids: Iterable[int], merge: 
     stamp = uuid.uuid4().hex[:16]
     with _write_lock:
         ix = windex.open_dir(str(path))
-        # Not a compound file: copying the segment's files into one took a tenth of a one-unit update, and
-        # small segments live until the next merge (merger.py), which writes a compound one.
-        writer = ix.writer(timeout=30.0, codec=whoosh_fixes.inline_codec(), compound=False)
+        # A compound file, though copying the segment's files into one takes a tenth of a one-unit update:
+        # a reader opens it whole, while it opens a plain segment's column files when first asked for, and a
+        # merge deletes the files of the segments it replaces while other workers may still read them.
+        writer = ix.writer(timeout=30.0, codec=whoosh_fixes.inline_codec())
         try:
             docnums = _docnums_at(index_dir, path, writer.generation - 1)
             for unit in units:
