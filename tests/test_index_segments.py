@@ -2,6 +2,7 @@
 merges in a pause of the changes (webapp/search/whoosh_fixes.py, readers.py, merger.py)."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -224,3 +225,32 @@ def test_too_many_small_segments_are_merged_by_the_change_itself(app, monkeypatc
             update_units(sess, index_dir, [unit_id], merge=False)
     counts = _segment_counts(index_dir)
     assert (len(counts) == 2) is merged and (len(counts) == 1 + changes) is not merged
+
+
+def test_a_snapshot_still_searches_segments_a_merge_deleted_from_disk(app):
+    """Another worker's snapshot keeps reading the small segments a merge replaced (their files are deleted):
+    a text search with scores (field lengths) and the stored fields of their documents still work. (A plain,
+    not compound, segment opens its column files only when first asked for: it would fail here.)"""
+    from webapp.search import segment_merge
+    from webapp.search.snapshots import Snapshot
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(6)).all()
+        for n, unit_id in enumerate(ids):
+            sess.get(Unit, unit_id).name_fi = f"Vanhan tilannekuvan asema{n}"
+            sess.commit()
+            update_units(sess, index_dir, [unit_id], merge=False)
+        old = Snapshot.load(current_version(index_dir))  # as another worker has it open, not yet searched
+        twin = Snapshot.load(current_version(index_dir))  # the same generation, searched before the merge
+        query = QueryParser("text_fi", old.searcher.schema).parse("asema3 OR asema4 OR vanhan")
+
+        def answer(snap: Snapshot) -> list:
+            hits = snap.searcher.search(query, limit=None)
+            return [(snap.searcher.stored_fields(hit.docnum)["id"], round(hit.score, 9)) for hit in hits]
+        expected = answer(twin)
+        run_files = set(os.listdir(current_version(index_dir)))
+        assert segment_merge.merge_all(sess, index_dir) == 1
+        assert run_files - set(os.listdir(current_version(index_dir)))  # the run's files are gone
+        assert answer(old) == expected  # the same documents, with the same scores
+        assert {unit_id for unit_id, _score in expected} >= {str(unit_id) for unit_id in ids}
