@@ -254,3 +254,14 @@ def test_a_snapshot_still_searches_segments_a_merge_deleted_from_disk(app):
         assert run_files - set(os.listdir(current_version(index_dir)))  # the run's files are gone
         assert answer(old) == expected  # the same documents, with the same scores
         assert {unit_id for unit_id, _score in expected} >= {str(unit_id) for unit_id in ids}
+
+
+def test_scratch_indexes_a_dead_merger_left_are_removed_and_fresh_ones_kept(app, tmp_path: Path):
+    from webapp.search import segment_merge
+    old, fresh = tmp_path / ".merge-old", tmp_path / ".merge-fresh"
+    old.mkdir()
+    fresh.mkdir()
+    stale = time.time() - segment_merge.STALE_SCRATCH_S - 1
+    os.utime(old, (stale, stale))
+    segment_merge.remove_stale_scratch(str(tmp_path))
+    assert not old.exists() and fresh.exists()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,8 +163,22 @@ def _move_files(merged: Merged, path: Path) -> None:
             os.rename(merged.scratch / name, path / name)
 
 
+STALE_SCRATCH_S = 600
+
+
+def remove_stale_scratch(index_dir: str) -> None:
+    """Scratch indexes a merger left when its process died (older than any merge takes)."""
+    for path in Path(index_dir).glob(".merge-*"):
+        try:
+            if time.time() - path.stat().st_mtime > STALE_SCRATCH_S:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def merge_all(sess: Session, index_dir: str, pause: Callable[[], None] | None = None) -> int:
     """Do the merges that are due, one after another, until none is; returns how many were swapped in."""
+    remove_stale_scratch(index_dir)
     done = 0
     while (planned := plan(index_dir)) is not None:
         if not swap(index_dir, planned, build(sess, planned, pause)):
