@@ -76,10 +76,11 @@ def test_a_new_generation_shares_the_readers_of_segments_that_did_not_change(app
         first, second = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(2))
         update_units(sess, index_dir, [first])  # a second segment; the first loses first's old document
         ix = windex.open_dir(str(current_version(index_dir)))
-        old = open_searcher(ix)
+        old, _generation = open_searcher(ix)
         old_readers = [r for r, _ in old.reader().leaf_readers()]
+        assert len(list(old.document_numbers(id=str(second)))) == 1  # (Whoosh caches the deletions it filtered)
         update_units(sess, index_dir, [second])  # a third segment; the first loses second's old document
-        new = open_searcher(windex.open_dir(str(current_version(index_dir))), previous=old)
+        new, _generation = open_searcher(windex.open_dir(str(current_version(index_dir))), previous=old)
         new_readers = [r for r, _ in new.reader().leaf_readers()]
     assert len(old_readers) == 2 and len(new_readers) == 3
     assert new_readers[1] is old_readers[1]       # the one-unit segment of the first update: shared
@@ -180,7 +181,8 @@ def test_a_merge_written_while_changes_come_keeps_them_and_the_snapshot_follows_
         assert not merged.scratch.exists()
         after = snapshot(index_dir)
         reader = after.searcher.reader()
-        assert follow(Snapshot, middle, after.ix, after.searcher, list(zip(reader.readers, reader.doc_offsets)))
+        assert follow(Snapshot, middle, after.ix, after.searcher, list(zip(reader.readers, reader.doc_offsets)),
+                      after.generation)
         assert_same_snapshot(after, Snapshot.load(after.path))
         assert len(after.segment_rows) == len(middle.segment_rows) - 6  # seven segments are one now
         last = list(middle.segment_rows)[-1]  # ids[7]'s segment, written while the merge was
@@ -265,3 +267,96 @@ def test_scratch_indexes_a_dead_merger_left_are_removed_and_fresh_ones_kept(app,
     os.utime(old, (stale, stale))
     segment_merge.remove_stale_scratch(str(tmp_path))
     assert not old.exists() and fresh.exists()
+
+
+def test_the_merger_thread_writes_the_labels_in_finnish_and_swedish(make_app):
+    """The merger's thread re-indexes units with the service labels of the app's translations, not with the
+    English that lazy strings give outside an app."""
+    from flask_babel import force_locale
+
+    from webapp.models import UnitService
+    from webapp.search.documents import make_analyzers
+    from webapp.vocab import SERVICES
+    app = make_app(INDEX_MERGE_IDLE_MS=50)
+    index_dir = app.config["INDEX_DIR"]
+    client = app.test_client()
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(6)).all()
+        code = sess.scalars(select(UnitService.code).where(UnitService.unit_id == ids[0])).first()
+        words = {}
+        for lang in ("fi", "sv", "en"):
+            with force_locale(lang):
+                words[lang] = {t.text for t in make_analyzers()[2](str(SERVICES[code]))}
+    assert words["fi"] - words["en"] and words["sv"] - words["en"]
+    for n, unit_id in enumerate(ids):
+        _rename(app, unit_id, f"Käännöstesti {n}")
+        assert _found(client, "Käännöstesti") >= {unit_id}
+    deadline = time.monotonic() + 20
+    while (merge_due.get(index_dir) or not merger.idle(index_dir)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert merge_start(_segment_counts(index_dir)) is None  # the thread merged the six
+    with windex.open_dir(str(current_version(index_dir))).searcher() as searcher:
+        docnum = next(iter(searcher.document_numbers(id=str(ids[0]))))
+        plain = {text.decode() for text in searcher.reader().expand_prefix("text_plain", "")}
+        for lang in ("fi", "sv"):
+            for word in words[lang] - words["en"]:
+                assert word in plain
+                assert docnum in list(searcher.document_numbers(text_plain=word)), (lang, word)
+
+
+def test_a_snapshot_is_labelled_with_the_generation_it_read_not_a_newer_one(app, monkeypatch):
+    """A commit that lands while a snapshot is being loaded (the merger's, another worker's) makes a newer
+    generation: the snapshot must not claim it, or it would be taken as current and its document numbers
+    used to delete the wrong documents."""
+    from webapp.search import snapshots
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        first, second = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(2))
+        before = snapshots.snapshot(index_dir)
+        update_units(sess, index_dir, [first])
+        original = snapshots.open_searcher
+
+        def then_a_commit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            opened = original(*args, **kwargs)
+            update_units(sess, index_dir, [second])  # lands while the snapshot is built
+            return opened
+        monkeypatch.setattr(snapshots, "open_searcher", then_a_commit)
+        loaded = snapshots.snapshot(index_dir)
+        monkeypatch.setattr(snapshots, "open_searcher", original)
+        assert loaded.generation == before.generation + 1  # what it read, not the newer one
+        current = snapshots.snapshot(index_dir)
+        assert current is not loaded and current.generation == before.generation + 2
+        assert current.docnum_by_id() is not None
+        for unit_id in (first, second):
+            assert _live_documents(index_dir, unit_id) == 1
+
+
+def test_a_file_gone_while_a_searcher_opens_is_read_again_and_nothing_stays_counted(app, monkeypatch):
+    """Another process may commit and delete a file between reading the table of contents and opening a
+    segment: the table is read again (as Whoosh does), and no reader is left counted or open."""
+    from whoosh.reading import SegmentReader
+
+    from webapp.search import readers
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        update_units(db.session(), index_dir, [db.session().scalars(select(Unit.id).order_by(Unit.id)).first()])
+    ix = windex.open_dir(str(current_version(index_dir)))
+    opened: list = []
+    failures = iter([True])
+
+    class Flaky(SegmentReader):
+        def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+            if next(failures, False):
+                raise FileNotFoundError("a segment file went meanwhile")
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+    monkeypatch.setattr(readers, "SegmentReader", Flaky)
+    uses, files = dict(readers._uses), dict(readers._files_users)  # noqa: SLF001
+    searcher, _generation = readers.open_searcher(ix)
+    assert len(opened) == 2  # two segments, opened after the table was read again
+    assert searcher.reader().doc_count() > 0
+    readers.close_searcher(searcher)
+    assert all(r.is_closed for r in opened)
+    assert readers._uses == uses and readers._files_users == files  # noqa: SLF001

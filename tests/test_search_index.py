@@ -400,7 +400,8 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
             current = snapshot(index_dir)
             merged += len(current.segment_rows) < segments  # the update folded small segments into its own
             segments = len(current.segment_rows)
-            followed += follow(Snapshot, previous, current.ix, current.searcher, _subs(current)) is not None
+            followed += follow(Snapshot, previous, current.ix, current.searcher, _subs(current),
+                               current.generation) is not None
             assert_same_snapshot(current, Snapshot.load(current.path))
         assert followed >= 10  # most generations really were followed by difference
         assert merged >= 1  # and some of them after a merge

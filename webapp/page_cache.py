@@ -118,7 +118,8 @@ def _key(app, scope: Scope, view_args: dict) -> tuple | None:  # noqa: ANN001
     index_dir = app.config["INDEX_DIR"]
     sess = db.session()
     interval = int(app.config.get("INDEX_SYNC_INTERVAL_MS", 50))
-    follow.catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=int(app.config.get("INDEX_MERGE_IDLE_MS", 0)))
+    follow.catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=int(app.config.get("INDEX_MERGE_IDLE_MS", 0)),
+                    merge_context=app.app_context)
     try:
         snap = snapshot(index_dir, max_age_ms=interval)
     except IndexMissing:

@@ -34,13 +34,19 @@ def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = 
     """Execute a search on this node's index, first brought up to the database's change log (follow.py);
     a node without an index builds it first."""
     interval, merge_idle = _sync_settings()
-    catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=merge_idle)
+    catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=merge_idle, merge_context=_app_context_maker())
     try:
         snap = snapshot(index_dir, max_age_ms=interval)
     except IndexMissing:  # another worker is building the first index: wait for it
         catch_up(sess, index_dir, force=True)
         snap = snapshot(index_dir)
     return execute(snap, params, lang=lang, facets=facets, paginate=paginate)
+
+
+def _app_context_maker():  # noqa: ANN202
+    """The current app's `app_context` (the merger's thread writes documents in it), or None outside one."""
+    from flask import current_app, has_app_context
+    return current_app._get_current_object().app_context if has_app_context() else None  # noqa: SLF001
 
 
 def _sync_settings() -> tuple[int, int]:

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable, ContextManager
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -152,11 +153,12 @@ def _needs_rebuild(state: LogState | None, now: float) -> bool:
 
 
 def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = False,
-             merge_idle_ms: int = 0) -> Status:
+             merge_idle_ms: int = 0, merge_context: Callable[[], ContextManager] | None = None) -> Status:
     """Bring this node's index up to the change log's head (see the module's docstring). Within
     `interval_ms` of the last check, and with no commit of this process since, nothing is read: neither
     the log nor the index's files. With `merge_idle_ms`, small segments that the changes leave are merged
-    once changes pause that long (merger.py); without, by the change that makes a merge due."""
+    once changes pause that long (merger.py), in `merge_context()` (the app's context); without, by the
+    change that makes a merge due."""
     last = _last_check.get(index_dir)
     if (not force and last is not None and not _local_change.is_set()
             and (time.monotonic() - last[0]) * 1000 < interval_ms):
@@ -179,7 +181,7 @@ def catch_up(sess: Session, index_dir: str, interval_ms: int = 0, force: bool = 
     status = _apply_locked(sess, index_dir, rows, (version, state), merge=merge_idle_ms <= 0)
     _last_check[index_dir] = (checked, status)
     if merge_idle_ms > 0 and not status.rebuilt:
-        merger.change_applied(sess.get_bind(), index_dir, merge_idle_ms)
+        merger.change_applied(sess.get_bind(), index_dir, merge_idle_ms, merge_context)
     return status
 
 

@@ -9,7 +9,7 @@ segment is written without the index's write lock, so a change that comes meanwh
 The thread waits for a pause of INDEX_MERGE_IDLE_MS in this process's changes, or at most four times that
 since the merge became due (when a whole region chooses at once, the changes that free and fill places
 never pause): the merge shares this process's interpreter with its requests, so it is better done when
-they are few. One merger per node: the others find its lock taken and leave it. Merges that wait too long
+they are few. One merger per node: the others find its lock taken and look again after a pause. Merges that wait too long
 are done by the change after all (merging.MAX_PENDING).
 
 The merge shares this process's interpreter lock with its requests: while it wrote, a change answered in
@@ -27,9 +27,9 @@ import fcntl
 import logging
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, ContextManager, Iterator
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -51,16 +51,21 @@ _due_since: dict[str, float] = {}            # per index directory: since when a
 _idle_s: dict[str, float] = {}               # per index directory: the pause to wait for, as last asked
 _threads: dict[str, threading.Thread] = {}   # per index directory: the merger thread, while it runs
 _last_run: dict[str, tuple[int, float]] = {}  # per index directory: merges done and ms taken, last time
+# Per index directory: makes the context the units are read and written in (the app's: documents are written
+# with the labels of its translations, and outside an app they would be English).
+_contexts: dict[str, Callable[[], ContextManager]] = {}
 
 
-def change_applied(engine: Engine, index_dir: str, idle_ms: int) -> None:
+def change_applied(engine: Engine, index_dir: str, idle_ms: int,
+                   context: Callable[[], ContextManager] | None = None) -> None:
     """This process applied a change to the index; when it left a merge due, merge after a pause of `idle_ms`
-    in a thread that reads the units to merge through `engine`."""
+    in a thread that reads the units to merge through `engine`, within `context()` (the app's context)."""
     index_dir = str(index_dir)
     now = time.monotonic()
     with _lock:
         _last_change[index_dir] = now
         _idle_s[index_dir] = idle_ms / 1000
+        _contexts[index_dir] = context or nullcontext
         if not merge_due.get(index_dir):
             return
         _due_since.setdefault(index_dir, now)
@@ -68,7 +73,11 @@ def change_applied(engine: Engine, index_dir: str, idle_ms: int) -> None:
             return
         thread = threading.Thread(target=_run, args=(engine, index_dir), daemon=True, name="index-merger")
         _threads[index_dir] = thread
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had: the next change tries again
+        _stop(index_dir)
+        raise
 
 
 def request_started() -> None:
@@ -120,9 +129,9 @@ def _run(engine: Engine, index_dir: str) -> None:
                 continue
             with _lock:
                 _due_since.pop(index_dir, None)
-            if not _merge(engine, index_dir):
-                return _stop(index_dir)  # another process of this node merges
-            if merge_due.get(index_dir):  # a rebuild or an in-line merge came first: plan again after a pause
+            # When another process of the node holds the merge lock, or a rebuild or an in-line merge came
+            # first, look again after a pause: what is due then may have been due after its plan.
+            if not _merge(engine, index_dir) or merge_due.get(index_dir):
                 with _lock:
                     _last_change[index_dir] = time.monotonic()
     except Exception:  # noqa: BLE001  a merge left undone is done after a later change; searches are unaffected
@@ -157,7 +166,7 @@ def _merge(engine: Engine, index_dir: str) -> bool:
         if not locked:
             return False
         started = time.perf_counter()
-        with Session(engine) as sess:
+        with _contexts.get(index_dir, nullcontext)(), Session(engine) as sess:
             merges = merge_all(sess, index_dir, pause=give_way)
         took_ms = (time.perf_counter() - started) * 1000
         _last_run[index_dir] = (merges, took_ms)

@@ -23,62 +23,84 @@ from whoosh.searching import Searcher
 # Counted per open searcher using them, keyed by id() (entries go when the count does, while the reader lives):
 _uses: dict[int, int] = {}               # a reader (one that opened the files, or a copy with other deletions)
 _files_users: dict[int, int] = {}        # the reader that opened the files: uses of it and of its copies
-_opener: dict[int, SegmentReader] = {}   # a copy -> the reader that opened the files it shares
-_lock = threading.Lock()
+# Re-entrant: a snapshot's finalizer (close_searcher) could run in a collection inside open_searcher's lock.
+_lock = threading.RLock()
+RETRIES = 10
 
 
 def _deleted(segment) -> frozenset:  # noqa: ANN001
     return frozenset(segment.deleted_docs()) if segment.has_deletions() else frozenset()
 
 
-def open_searcher(ix, previous: Searcher | None = None) -> Searcher:  # noqa: ANN001
-    """A searcher over the index's latest generation, with `previous`'s readers of unchanged segments."""
-    toc = ix._read_toc()  # noqa: SLF001  (what ix.reader() reads; one read for segments and generation)
+def open_searcher(ix, previous: Searcher | None = None) -> tuple[Searcher, int]:  # noqa: ANN001
+    """A searcher over the index's latest generation, with `previous`'s readers of unchanged segments, and
+    that generation's number (as read with the segments: the directory may hold a newer one already).
+
+    Another process may commit meanwhile and delete the table of contents just read, or a merged segment's
+    files: then the table is read again, as Whoosh's own `reader()` does."""
     old = {}
     if previous is not None:
         for reader, _offset in previous.reader().leaf_readers():
             segment = reader.segment() if isinstance(reader, SegmentReader) else None
             if segment is not None and not reader.is_closed:
                 old[segment.segment_id()] = reader
-    readers = []
+    for attempt in range(RETRIES):
+        opened: list[SegmentReader] = []
+        try:
+            toc = ix._read_toc()  # noqa: SLF001  (what ix.reader() reads)
+            readers = []
+            for segment in toc.segments:
+                reader = old.get(segment.segment_id())
+                if reader is None:
+                    reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
+                    opened.append(reader)
+                elif _deleted(reader.segment()) != _deleted(segment):
+                    reader = _with_deletions_of(reader, segment)
+                readers.append(reader)
+        except OSError:
+            for reader in opened:
+                reader.close()
+            if attempt == RETRIES - 1:
+                raise
+            continue
+        break
     with _lock:
-        for segment in toc.segments:
-            reader = old.get(segment.segment_id())
-            if reader is None:
-                reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
-            elif _deleted(reader.segment()) != _deleted(segment):
-                reader = _with_deletions_of(reader, segment)
-            opener = _opener.get(id(reader), reader)
+        for reader in readers:
+            opener = _opener_of(reader)
             _uses[id(reader)] = _uses.get(id(reader), 0) + 1
             _files_users[id(opener)] = _files_users.get(id(opener), 0) + 1
-            readers.append(reader)
     if not readers:
         combined = EmptyReader(toc.schema)
     elif len(readers) == 1:
         combined = readers[0]
     else:
         combined = MultiReader(readers, generation=toc.generation)
-    return Searcher(combined, fromindex=ix)
+    return Searcher(combined, fromindex=ix), toc.generation
 
 
 def _with_deletions_of(reader: SegmentReader, segment) -> SegmentReader:  # noqa: ANN001
     """A copy of the reader, sharing its open files and caches, that reads `segment`'s deletions (the
     deletions are all a reader takes from its segment object; the files of a segment never change)."""
     copied = copy.copy(reader)
+    copied.__dict__.pop("deleted_docs_set", None)  # a cached_property: the old deletions, filtered from postings
     copied._segment = segment  # noqa: SLF001
     copied._perdoc = copy.copy(reader._perdoc)  # noqa: SLF001
     copied._perdoc._segment = segment  # noqa: SLF001
-    _opener[id(copied)] = _opener.get(id(reader), reader)
+    copied._shares_files_of = _opener_of(reader)
     return copied
+
+
+def _opener_of(reader: SegmentReader) -> SegmentReader:
+    """The reader that opened the files `reader` reads (itself, unless it is a copy)."""
+    return getattr(reader, "_shares_files_of", reader)
 
 
 def close_searcher(searcher: Searcher) -> None:
     """Close the searcher, and the files of those of its readers that no other open searcher uses."""
     with _lock:
         for reader, _offset in searcher.reader().leaf_readers():
-            opener = _opener.get(id(reader), reader)
+            opener = _opener_of(reader)
             if _drop(_uses, reader) and reader is not opener:
-                _opener.pop(id(reader), None)
                 reader.is_closed = True  # (its files close with the opener's)
             if _drop(_files_users, opener):
                 opener.close()

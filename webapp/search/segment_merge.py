@@ -180,9 +180,14 @@ def merge_all(sess: Session, index_dir: str, pause: Callable[[], None] | None = 
     """Do the merges that are due, one after another, until none is; returns how many were swapped in."""
     remove_stale_scratch(index_dir)
     done = 0
-    while (planned := plan(index_dir)) is not None:
+    while True:
+        planned = plan(index_dir)
+        if planned is None:
+            with _write_lock:  # update_units notes a merge due under it: none may come between plan and note
+                if plan(index_dir) is None:
+                    merge_due[str(index_dir)] = False
+                    return done
+            continue
         if not swap(index_dir, planned, build(sess, planned, pause)):
-            return done  # the index changed under the plan: the next change plans again
+            return done  # a rebuild or an in-line merge came first: merge_due stays, the merger looks again
         done += 1
-    merge_due[str(index_dir)] = False
-    return done

@@ -10,7 +10,8 @@ import numpy as np
 from webapp.search.snapshots import Row, Snapshot, _row, _segid, place_rows, value_lists
 
 
-def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Snapshot | None:  # noqa: ANN001
+def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list,  # noqa: ANN001
+           generation: int) -> Snapshot | None:
     """The next generation from `prev` by difference, as update_units and the merges leave it: segments kept
     at their offsets, some documents deleted, new segments after them; a run of small segments replaced by
     their merge, and the segments after it moved to new offsets. Only the new segments' documents are read,
@@ -52,7 +53,7 @@ def follow(cls: type[Snapshot], prev: Snapshot, ix, searcher, subs: list) -> Sna
     by_docnum = (by_docnum + [None] * size)[:size]
     for r in added:
         by_docnum[r.docnum] = r
-    snap = cls(path=prev.path, generation=ix.latest_generation(), ix=ix, searcher=searcher,
+    snap = cls(path=prev.path, generation=generation, ix=ix, searcher=searcher,
                by_docnum=by_docnum,
                all_mask=0, masks={}, segment_rows=segment_rows)
     snap._docnum_by_id = _docnums_followed(prev, removed, added)

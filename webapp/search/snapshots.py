@@ -178,15 +178,24 @@ class Snapshot:
         the small new segment is read, not all 10,000 stored documents."""
         ix = windex.open_dir(str(path))
         same_version = previous is not None and previous.path == path
-        searcher = open_searcher(ix, previous.searcher if same_version else None)
+        searcher, generation = open_searcher(ix, previous.searcher if same_version else None)
+        try:
+            return cls._from_searcher(path, ix, searcher, generation, previous if same_version else None)
+        except BaseException:
+            close_searcher(searcher)  # its readers' counts, or files shared with other snapshots stay open
+            raise
+
+    @classmethod
+    def _from_searcher(cls, path: Path, ix, searcher, generation: int,  # noqa: ANN001
+                       previous: "Snapshot | None") -> "Snapshot":
         reader = searcher.reader()
         subs = list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
-        if same_version:
+        if previous is not None:
             from webapp.search.snapshot_diff import follow  # (imports this module)
-            followed = follow(cls, previous, ix, searcher, subs)
+            followed = follow(cls, previous, ix, searcher, subs, generation)
             if followed is not None:
                 return followed
-        reusable = previous.segment_rows if same_version else {}
+        reusable = previous.segment_rows if previous is not None else {}
         # Per segment: its rows numbered from the offset it had then (document numbers are the offset plus
         # the local number; they shift only when an earlier segment is merged away).
         segment_rows: dict[str, tuple[int, dict[int, Row]]] = {}
@@ -209,7 +218,7 @@ class Snapshot:
         by_docnum: list[Row | None] = [None] * size
         for r in rows:
             by_docnum[r.docnum] = r
-        snap = cls(path=path, generation=ix.latest_generation(), ix=ix, searcher=searcher, _rows=rows,
+        snap = cls(path=path, generation=generation, ix=ix, searcher=searcher, _rows=rows,
                    by_docnum=by_docnum, all_mask=0, masks={}, segment_rows=segment_rows)
         snap.all_mask = snap.mask_of(r.docnum for r in rows)
         snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in value_lists(rows).items()}
