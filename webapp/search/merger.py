@@ -171,5 +171,6 @@ def _merge(engine: Engine, index_dir: str) -> bool:
         took_ms = (time.perf_counter() - started) * 1000
         _last_run[index_dir] = (merges, took_ms)
         log.debug("search index: %d merges in %.0f ms", merges, took_ms)
+    give_way()  # loading it holds the snapshot lock that a search needs
     snapshot(index_dir)
     return True

@@ -188,6 +188,9 @@ def merge_all(sess: Session, index_dir: str, pause: Callable[[], None] | None = 
                     merge_due[str(index_dir)] = False
                     return done
             continue
-        if not swap(index_dir, planned, build(sess, planned, pause)):
+        merged = build(sess, planned, pause)
+        if pause is not None:
+            pause()  # the swap holds the write lock that the next change needs
+        if not swap(index_dir, planned, merged):
             return done  # a rebuild or an in-line merge came first: merge_due stays, the merger looks again
         done += 1
