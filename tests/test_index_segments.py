@@ -360,3 +360,21 @@ def test_a_file_gone_while_a_searcher_opens_is_read_again_and_nothing_stays_coun
     readers.close_searcher(searcher)
     assert all(r.is_closed for r in opened)
     assert readers._uses == uses and readers._files_users == files  # noqa: SLF001
+
+
+def test_a_replaced_snapshot_still_gives_its_own_stamps_after_handing_its_map_over(app):
+    """The unit -> document map moves to the next generation (snapshot_diff, not copied); the replaced
+    snapshot, still used by a search in progress, answers stamp_of with its own documents' stamps."""
+    from webapp.search.snapshots import snapshot
+    index_dir = app.config["INDEX_DIR"]
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).all()
+        old = snapshot(index_dir)
+        expected = {row.id: row.stamp for row in old.rows}
+        assert old.docnum_by_id() is not None
+        update_units(sess, index_dir, ids[:2])
+        new = snapshot(index_dir)
+        assert new is not old and new.docnum_by_id() is not None
+        assert {unit_id: old.stamp_of(unit_id) for unit_id in ids} == expected
+        assert new.stamp_of(ids[0]) != expected[ids[0]] and new.stamp_of(ids[5]) == expected[ids[5]]

@@ -246,7 +246,11 @@ class Snapshot:
     def stamp_of(self, unit_id: int) -> str | None:
         """The stamp of a unit's document (None: not in the index, i.e. hidden or unknown)."""
         docnum = self._docnums().get(unit_id)
-        return None if docnum is None else self.by_docnum[docnum].stamp
+        row = self.by_docnum[docnum] if docnum is not None and docnum < len(self.by_docnum) else None
+        if docnum is not None and (row is None or row.id != unit_id):
+            # The map was just handed over to the next generation (snapshot_diff): look the unit up directly.
+            row = next((r for r in self.rows if r.id == unit_id), None)
+        return None if row is None else row.stamp
 
     def _sort_arrays(self) -> None:
         size = len(self.by_docnum)
