@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from whoosh import index as windex
 from whoosh.qparser import QueryParser
+from whoosh.writing import NO_MERGE
 
 from webapp import db
 from webapp.models import Unit
@@ -320,7 +321,9 @@ def test_a_snapshot_is_labelled_with_the_generation_it_read_not_a_newer_one(app,
 
         def then_a_commit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
             opened = original(*args, **kwargs)
-            update_units(sess, index_dir, [second])  # lands while the snapshot is built
+            other = windex.open_dir(str(current_version(index_dir)))  # another process's commit lands now
+            other.writer().commit(mergetype=NO_MERGE)
+            other.close()
             return opened
         monkeypatch.setattr(snapshots, "open_searcher", then_a_commit)
         loaded = snapshots.snapshot(index_dir)
@@ -329,6 +332,7 @@ def test_a_snapshot_is_labelled_with_the_generation_it_read_not_a_newer_one(app,
         current = snapshots.snapshot(index_dir)
         assert current is not loaded and current.generation == before.generation + 2
         assert current.docnum_by_id() is not None
+        update_units(sess, index_dir, [second])  # by the snapshot's document numbers: the right ones
         for unit_id in (first, second):
             assert _live_documents(index_dir, unit_id) == 1
 

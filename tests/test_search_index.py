@@ -482,8 +482,10 @@ def test_an_update_replaces_documents_by_the_snapshots_numbers_without_a_searche
             assert (second.id in _ids(app, {})) == (round_no != 1)
 
 
-def test_an_update_from_a_stale_snapshot_asks_the_index(app):
-    """A snapshot older than the index (another process wrote meanwhile) is not used for document numbers."""
+def test_an_update_from_a_stale_snapshot_follows_the_index_first(app):
+    """A snapshot older than the index (a merge or another process wrote meanwhile) is brought up to the
+    generation the writer starts from before its document numbers are used; numbers of any other generation,
+    or of another version, are not used at all."""
     from webapp.search.index import _docnums_at, current_version
     from webapp.search.snapshots import cached_snapshot
     index_dir = app.config["INDEX_DIR"]
@@ -493,9 +495,14 @@ def test_an_update_from_a_stale_snapshot_asks_the_index(app):
         _ids(app, {})
         snap = cached_snapshot(index_dir)
         path = current_version(index_dir)
-        assert _docnums_at(index_dir, path, snap.generation)[unit.id] is not None
+        old_number = _docnums_at(index_dir, path, snap.generation)[unit.id]
         update_units(sess, index_dir, [unit.id])  # a new generation the snapshot has not followed yet
-        assert _docnums_at(index_dir, path, snap.generation + 1) is None
+        assert cached_snapshot(index_dir) is snap
+        numbers = _docnums_at(index_dir, path, snap.generation + 1)
+        assert cached_snapshot(index_dir).generation == snap.generation + 1  # followed first
+        assert numbers[unit.id] != old_number and numbers == cached_snapshot(index_dir).docnum_by_id()
+        assert _docnums_at(index_dir, path, snap.generation + 5) is None  # not a generation it can be at
+        assert _docnums_at(index_dir, path.with_name("v0-other"), snap.generation + 1) is None
         assert _live_documents_of(index_dir, unit.id) == 1
 
 

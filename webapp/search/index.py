@@ -185,10 +185,17 @@ def _docnums_at(index_dir: str, path: Path, generation: int) -> dict[int, int] |
     """Each unit's document number in the index generation the writer starts from, when this process's
     snapshot is of exactly that generation (the writer's lock keeps it so until the commit); else None.
     update_document would open a searcher over every segment just to find the old document: with a few
-    segments that is most of a one-unit update's time."""
-    from webapp.search.snapshots import cached_snapshot  # (snapshots imports this module)
+    segments that is most of a one-unit update's time.
+
+    A snapshot of an older generation of the same version (a merge, or another worker's change, came since)
+    first follows it by difference: the search after this update would do that anyway."""
+    from webapp.search.snapshots import cached_snapshot, snapshot  # (snapshots imports this module)
     snap = cached_snapshot(index_dir)
-    if snap is None or snap.path != path or snap.generation != generation:
+    if snap is None or snap.path != path:
+        return None
+    if snap.generation < generation:
+        snap = snapshot(index_dir)
+    if snap.path != path or snap.generation != generation:
         return None
     return snap.docnum_by_id()
 
