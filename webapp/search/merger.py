@@ -23,18 +23,18 @@ their numbers in it (index._docnums_at) and the next search does not have to loa
 """
 from __future__ import annotations
 
-import fcntl
 import logging
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
+from typing import Callable, ContextManager
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from webapp.search.index import merge_due
+from webapp.search.node_lock import file_lock
 from webapp.search.segment_merge import merge_all
 
 log = logging.getLogger(__name__)
@@ -145,24 +145,10 @@ def _stop(index_dir: str) -> None:
         _due_since.pop(index_dir, None)
 
 
-@contextmanager
-def _merge_lock(index_dir: str) -> Iterator[bool]:
-    with open(Path(index_dir) / MERGE_LOCK_FILE, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _merge(engine: Engine, index_dir: str) -> bool:
     """The merges due, under the node's merge lock; False when another process holds it."""
     from webapp.search.snapshots import snapshot  # (snapshots imports the index module, as this one does)
-    with _merge_lock(index_dir) as locked:
+    with file_lock(Path(index_dir) / MERGE_LOCK_FILE, blocking=False) as locked:
         if not locked:
             return False
         started = time.perf_counter()
