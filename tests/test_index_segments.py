@@ -120,7 +120,7 @@ def test_merges_wait_for_a_pause_in_the_changes_and_then_change_no_answer(make_a
     """As deployed (INDEX_MERGE_IDLE_MS > 0): no change waits for a merge. Changes that come one after another
     leave their one-unit segments, even past the point where a merge is due; a change during the pause starts
     it again; once the changes pause that long, a thread merges and searches answer as before."""
-    idle_ms = 3000
+    idle_ms = 1500
     app = make_app(INDEX_MERGE_IDLE_MS=idle_ms)
     index_dir = app.config["INDEX_DIR"]
     client = app.test_client()
