@@ -113,15 +113,14 @@ def _eligible(app) -> bool:  # noqa: ANN001
 
 
 def _key(app, scope: Scope, view_args: dict) -> tuple | None:  # noqa: ANN001
-    from webapp.search import follow, reference
+    from webapp.search import follow, reference, sync_settings
     from webapp.search.snapshots import IndexMissing, snapshot
     index_dir = app.config["INDEX_DIR"]
     sess = db.session()
-    interval = int(app.config.get("INDEX_SYNC_INTERVAL_MS", 50))
-    follow.catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=int(app.config.get("INDEX_MERGE_IDLE_MS", 0)),
-                    merge_context=app.app_context)
+    settings = sync_settings()
+    follow.catch_up(sess, index_dir, **settings)
     try:
-        snap = snapshot(index_dir, max_age_ms=interval)
+        snap = snapshot(index_dir, max_age_ms=settings["interval_ms"])
     except IndexMissing:
         return None
     part = scope(snap, **view_args)

@@ -33,25 +33,23 @@ def run_search(sess: Session, index_dir: str, params: SearchParams, lang: str = 
                paginate: bool = True) -> SearchResult:
     """Execute a search on this node's index, first brought up to the database's change log (follow.py);
     a node without an index builds it first."""
-    interval, merge_idle = _sync_settings()
-    catch_up(sess, index_dir, interval_ms=interval, merge_idle_ms=merge_idle, merge_context=_app_context_maker())
+    settings = sync_settings()
+    catch_up(sess, index_dir, **settings)
     try:
-        snap = snapshot(index_dir, max_age_ms=interval)
+        snap = snapshot(index_dir, max_age_ms=settings["interval_ms"])
     except IndexMissing:  # another worker is building the first index: wait for it
         catch_up(sess, index_dir, force=True)
         snap = snapshot(index_dir)
     return execute(snap, params, lang=lang, facets=facets, paginate=paginate)
 
 
-def _app_context_maker():  # noqa: ANN202
-    """The current app's `app_context` (the merger's thread writes documents in it), or None outside one."""
-    from flask import current_app, has_app_context
-    return current_app._get_current_object().app_context if has_app_context() else None  # noqa: SLF001
-
-
-def _sync_settings() -> tuple[int, int]:
-    """INDEX_SYNC_INTERVAL_MS and INDEX_MERGE_IDLE_MS; outside an app, check every time and merge at once."""
+def sync_settings() -> dict:
+    """catch_up's settings from the current app: INDEX_SYNC_INTERVAL_MS, INDEX_MERGE_IDLE_MS and the app's
+    context for the merger's thread (it writes documents with the app's translations). Outside an app: check
+    every time, merge at once."""
     from flask import current_app, has_app_context
     if not has_app_context():
-        return 0, 0
-    return int(current_app.config.get("INDEX_SYNC_INTERVAL_MS", 50)), int(current_app.config.get("INDEX_MERGE_IDLE_MS", 0))
+        return {"interval_ms": 0, "merge_idle_ms": 0, "merge_context": None}
+    app = current_app._get_current_object()  # noqa: SLF001
+    return {"interval_ms": int(app.config.get("INDEX_SYNC_INTERVAL_MS", 50)),
+            "merge_idle_ms": int(app.config.get("INDEX_MERGE_IDLE_MS", 0)), "merge_context": app.app_context}

@@ -8,15 +8,14 @@ segment is written without the index's write lock, so a change that comes meanwh
 
 The thread waits for a pause of INDEX_MERGE_IDLE_MS in this process's changes, or at most four times that
 since the merge became due (when a whole region chooses at once, the changes that free and fill places
-never pause): the merge shares this process's interpreter with its requests, so it is better done when
-they are few. One merger per node: the others find its lock taken and look again after a pause. Merges that wait too long
-are done by the change after all (merging.MAX_PENDING).
+never pause). One merger per node: the others find its lock taken and look again after a pause. Merges that
+wait too long are done by the change after all (merging.MAX_PENDING).
 
 The merge shares this process's interpreter lock with its requests: while it wrote, a change answered in
-the same process took up to twice as long. So it gives way: between documents, and every few hundred
-postings, it waits while this process answers a request (`request_started`/`request_finished`, counted
-around every request by the app), though never more than PAUSE_AT_MOST_S at a time, so that under steady
-load the merge still gets done.
+the same process took up to twice as long. So it gives way: before each step, between documents and every
+few hundred postings, it waits while this process answers a request (`request_started`/`request_finished`,
+counted around every request by the app), though never more than PAUSE_AT_MOST_S at a time, so that under
+steady load the merge still gets done.
 
 After merging, the thread loads the new snapshot: the next change's update finds the old documents by
 their numbers in it (index._docnums_at) and the next search does not have to load it.
