@@ -28,7 +28,8 @@ _lock = threading.RLock()
 RETRIES = 10
 
 
-def _deleted(segment) -> frozenset:  # noqa: ANN001
+def deleted_docs(segment) -> frozenset[int]:  # noqa: ANN001
+    """A segment's deleted document numbers (segment_merge.py uses them too)."""
     return frozenset(segment.deleted_docs()) if segment.has_deletions() else frozenset()
 
 
@@ -54,7 +55,7 @@ def open_searcher(ix, previous: Searcher | None = None) -> tuple[Searcher, int]:
                 if reader is None:
                     reader = SegmentReader(ix.storage, toc.schema, segment, generation=toc.generation)
                     opened.append(reader)
-                elif _deleted(reader.segment()) != _deleted(segment):
+                elif deleted_docs(reader.segment()) != deleted_docs(segment):
                     reader = _with_deletions_of(reader, segment)
                 readers.append(reader)
         except OSError:

@@ -35,6 +35,7 @@ from webapp.search import whoosh_fixes
 from webapp.search.documents import _load_units, unit_document
 from webapp.search.index import _write_lock, current_version, merge_due, note_change
 from webapp.search.merging import merge_start
+from webapp.search.readers import deleted_docs
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +55,6 @@ class Merged:
     local: dict[int, int]                   # unit id -> its document number in the merged segment
 
 
-def _deleted(segment) -> frozenset[int]:  # noqa: ANN001
-    return frozenset(segment.deleted_docs()) if segment.has_deletions() else frozenset()
-
-
 def plan(index_dir: str) -> Plan | None:
     """The merge due in the live version, or None."""
     from webapp.search.snapshots import cached_snapshot  # (snapshots imports the index module, as this one does)
@@ -75,7 +72,7 @@ def plan(index_dir: str) -> Plan | None:
         known = snap.segment_rows if snap is not None and snap.path == path else {}
         unit_at: dict[tuple[str, int], int] = {}
         for seg in run:
-            segid, deleted = seg.segment_id(), _deleted(seg)
+            segid, deleted = seg.segment_id(), deleted_docs(seg)
             if segid in known:  # the snapshot read its documents already (opening 36 readers took 20-30 ms)
                 unit_at.update(((segid, local), row.id) for local, row in known[segid][1].items()
                                if local not in deleted)
@@ -85,7 +82,7 @@ def plan(index_dir: str) -> Plan | None:
                 unit_at.update(((segid, docnum), int(fields["id"])) for docnum, fields in reader.iter_docs())
             finally:
                 reader.close()
-        return Plan(path, [seg.segment_id() for seg in run], {seg.segment_id(): _deleted(seg) for seg in run}, unit_at)
+        return Plan(path, [seg.segment_id() for seg in run], {seg.segment_id(): deleted_docs(seg) for seg in run}, unit_at)
     finally:
         ix.close()
 
@@ -144,7 +141,7 @@ def swap(index_dir: str, planned: Plan, merged: Merged) -> bool:
                     return False
                 if merged.segment is not None:
                     for seg in segments[start:start + count]:
-                        for docnum in _deleted(seg) - planned.deleted[seg.segment_id()]:
+                        for docnum in deleted_docs(seg) - planned.deleted[seg.segment_id()]:
                             unit_id = planned.unit_at.get((seg.segment_id(), docnum))
                             if unit_id in merged.local:
                                 merged.segment.delete_document(merged.local[unit_id])
