@@ -60,7 +60,9 @@ def existing_choice(choice: Choice, pilot_slug: str) -> ExistingChoice:
 
 
 def existing_choices(sess: Session, resident_id: int) -> list[tuple[Choice, ExistingChoice]]:
-    """All of a resident's choices with their rules view (pilot slug filled in)."""
+    """All of a resident's choices with their rules view (pilot slug filled in), read anew from the database
+    (populate_existing: a Choice already in the session may be from before a lock was taken)."""
     rows = sess.execute(select(Choice, Pilot.slug).join(Pilot, Choice.pilot_id == Pilot.id)
-                        .where(Choice.resident_id == resident_id).order_by(Choice.created_on, Choice.id)).all()
+                        .where(Choice.resident_id == resident_id).order_by(Choice.created_on, Choice.id)
+                        .execution_options(populate_existing=True)).all()
     return [(c, existing_choice(c, slug)) for c, slug in rows]

@@ -18,13 +18,14 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp import db
 from webapp.choice import inbox
 from webapp.choice.adapters import waiting_rules_for
+from webapp.choice.locking import Locks
 from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
-from webapp.choice.waiting import _audit_entry, _end_entry, entry_params, expire_entries
+from webapp.choice.waiting import _audit_entry, _end_entry, entry_params, expire_entries, lock_entry
 from webapp.models import Choice, Unit, WaitingEntry
-from webapp.rules import Decision
+from webapp.rules import ChoiceRules, Decision, ExistingChoice, ResidentFacts, UnitFacts
+from webapp.transactions import in_transaction
 from webapp.waiting_rules import WaitingRules, promotion_decision, skip_action
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,14 @@ class _Promotion:
         self.entry_id, self.reference, self.rules = entry.id, entry.reference, rules
         self.counts_as_switch = rules.counts_as_switch
 
-    def decide(self, resident, unit, existing, choice_rules, today):  # noqa: ANN001, ANN201
+    def decide(self, resident: ResidentFacts, unit: UnitFacts, existing: list[ExistingChoice],
+               choice_rules: ChoiceRules, today: date) -> Decision:
         return promotion_decision(resident, unit, existing, choice_rules, self.rules, today)
 
-    def claim(self, sess: Session, choice: Choice) -> None:
-        """Mark the entry promoted in the choice's transaction, or undo everything."""
+    def claim(self, sess: Session, locks: Locks, choice: Choice) -> None:
+        """Mark the entry promoted in the choice's transaction (which holds the resident and the unit),
+        or undo everything."""
+        locks.entries([self.entry_id])
         entry = sess.get(WaitingEntry, self.entry_id, populate_existing=True)
         if entry is None or entry.unit_id != choice.unit_id or not _end_entry(sess, entry, "promoted", "promoted",
                                                                                   choice.created_on):
@@ -71,8 +75,9 @@ def _skip(sess: Session, entry_id: int, decision: Decision, rules: WaitingRules,
     """Record that the entry's resident was passed over; tell them when the reasons are new."""
     action = skip_action(decision, rules)
     codes = ",".join(decision.codes)[:200]
-    with db.write_transaction(sess):
-        entry = sess.get(WaitingEntry, entry_id, populate_existing=True)
+
+    def skip() -> None:
+        entry = lock_entry(sess, Locks(sess), entry_id)
         if entry is None or entry.status != "waiting":
             return
         _audit_entry(sess, "waiting_skipped", entry, reasons=list(decision.codes), actor_type="system",
@@ -85,6 +90,8 @@ def _skip(sess: Session, entry_id: int, decision: Decision, rules: WaitingRules,
             inbox.notify(sess, entry.resident_id, "skipped", params)
         sess.execute(update(WaitingEntry).where(WaitingEntry.id == entry.id).values(last_skip=codes)
                      .execution_options(synchronize_session=False))
+
+    in_transaction(sess, skip, use_case="skip_waiting_entry")
 
 
 def _free_places(unit: Unit | None) -> int:

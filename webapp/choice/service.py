@@ -8,11 +8,11 @@ Capacity (never more than ``Unit.capacity`` listed customers):
   is reserved at once when the choice is submitted; the place at the old unit is released when
   the new choice takes effect (``activate_due_choices``), or the new place is released when a
   pending choice is cancelled.
-- ``submit_choice`` re-decides inside one write transaction: on PostgreSQL it locks the resident's
-  row and then the unit's row (SELECT ... FOR UPDATE, always in that order, one unit per
-  transaction, so no deadlocks); on SQLite the transaction starts with BEGIN IMMEDIATE, which
-  serialises writers. The counter is then raised with a guarded UPDATE
-  (``listed_count < capacity``) as a second line of defence.
+- Every decision runs in one transaction (webapp/transactions.py, run again on a deadlock) that
+  takes its row locks through webapp/choice/locking.py, in its one order, and reads what it decides
+  on only after them. The counter is then raised with a guarded UPDATE (``listed_count <
+  capacity``); the database itself refuses a counter out of range and a second pending or active
+  choice per resident and element (migration 0015).
 - Everything (choice row, counter, audit event) commits together or not at all.
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from typing import Protocol
 from datetime import date, datetime, timezone
 
 from sqlalchemy import bindparam, func, select, update
@@ -27,12 +28,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp import db
+from webapp.choice.locking import Locks
 from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers import it from here)
 from webapp.choice.adapters import (choice_rules, existing_choice, existing_choices, resident_facts, rules_for,
                                     unit_facts)
 from webapp.models import AuditEvent, Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
 from webapp.rules import (ChoiceRules, Decision, ExistingChoice, Reason, ResidentFacts, UnitFacts, decide,
                           pending_choice)
+from webapp.transactions import in_transaction
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
@@ -143,9 +146,8 @@ def _snapshot(choice: Choice) -> dict:
             "binding_until": choice.binding_until.isoformat() if choice.binding_until else None}
 
 
-def _lock_resident(sess: Session, resident_id: int) -> None:
-    found = sess.execute(select(Resident.id).where(Resident.id == resident_id).with_for_update()).first()
-    if found is None:
+def lock_resident(locks: Locks, resident_id: int) -> None:
+    if not locks.resident(resident_id):
         raise ChoiceNotFound("resident")
 
 
@@ -160,20 +162,15 @@ _RESIDENT_WITH_CHOICES = (
     select(Resident.birth_date, Resident.home_municipality_code, Resident.in_institutional_care, Pilot.slug,
            *_CHOICE_COLUMNS)
     .outerjoin(Choice, Choice.resident_id == Resident.id).outerjoin(Pilot, Pilot.id == Choice.pilot_id)
-    .where(Resident.id == bindparam("resident_id")).order_by(Choice.created_on, Choice.id)
-    .with_for_update(of=Resident))
+    .where(Resident.id == bindparam("resident_id")).order_by(Choice.created_on, Choice.id))
 
 
-def _locked_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, list]:
-    """The resident's facts, their row locked and read fresh, with all their choices (one statement). The
-    choices come as (row, ExistingChoice) like existing_choices gives them; a row has a Choice's columns."""
-    found = sess.execute(_RESIDENT_WITH_CHOICES, {"resident_id": resident_id}).all()
-    if not found:
-        raise ChoiceNotFound("resident")
-    first = found[0]
-    return (ResidentFacts(birth_date=first.birth_date, home_municipality=first.home_municipality_code,
-                          in_institutional_care=first.in_institutional_care),
-            [(r, existing_choice(r, r.slug)) for r in found if r.id is not None])
+def _locked_resident(sess: Session, locks: Locks, resident_id: int) -> tuple[ResidentFacts, list]:
+    """Lock the resident's row, then read their facts with all their choices. The choices come as
+    (row, ExistingChoice) like existing_choices gives them; a row has a Choice's columns. Two statements:
+    one that joined the choices to the lock would return them as they were before it waited for the lock."""
+    lock_resident(locks, resident_id)
+    return _read_resident(sess, resident_id)
 
 
 @dataclass(frozen=True)
@@ -204,12 +201,13 @@ _LOCKED_UNIT = (
            Pilot.choice_closes_on, *_PE, _AREA)
     .join(Pilot, Pilot.id == Unit.pilot_id)
     .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
-    .where(Unit.id == bindparam("unit_id")).with_for_update(of=Unit))
+    .where(Unit.id == bindparam("unit_id")))
 
 
-def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
-    """Lock the unit's row and read it with its pilot's rules and municipalities (one statement, no ORM
+def _locked_unit(sess: Session, locks: Locks, unit_id: int) -> LockedUnit:
+    """The unit, locked (by the caller, or here), read with its pilot's rules and municipalities (no ORM
     objects)."""
+    locks.units([unit_id])
     row = sess.execute(_LOCKED_UNIT, {"unit_id": unit_id}).first()
     if row is None:
         raise ChoiceNotFound("unit")
@@ -223,7 +221,7 @@ def _locked_unit(sess: Session, unit_id: int) -> LockedUnit:
 
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
                   channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None,
-                  promotion=None) -> Outcome:  # noqa: ANN001
+                  promotion: Promotion | None = None) -> Outcome:
     """Register or switch `resident_id` to `unit_id`, deciding again under locks.
 
     - The same `request_token` twice (double submit, reload, back-and-submit) gives the first
@@ -236,62 +234,31 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
     Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
     the token belongs to another resident's choice.
 
-    Six statements when nothing is due (tests/test_query_counts.py): lock and read the resident with all
-    their choices, lock and read the unit with its rules and its pilot's municipalities, reserve the place,
-    insert the choice and the audit event, and the change-log row (webapp/changelog.py). The row locks make
-    re-reading anything unnecessary.
+    Eight statements when nothing is due (tests/test_query_counts.py): lock the resident, read them with
+    all their choices, lock the unit, read it with its rules and its pilot's municipalities, reserve the
+    place, insert the choice and the audit event, and the change-log row (webapp/changelog.py).
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
     freed: set[int] = set()  # units whose place a switch taking effect here released
+
+    def decide_and_write() -> Outcome:
+        freed.clear()  # a transaction run again starts from nothing
+        return _submit(sess, Locks(sess), resident_id, unit_id, request_token, today, channel, actor_type, actor_id,
+                       promotion, freed)
+
     try:
-        with db.write_transaction(sess):
-            resident, rows = _locked_resident(sess, resident_id)
-            if _activate(sess, [c.id for c, ex in rows if c.status == "pending" and c.effective_from <= today], freed):
-                rows = existing_choices(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
-            if request_token:
-                earlier = next((c for c, _ex in rows if c.request_token == request_token), None)
-                if earlier is not None:
-                    return Outcome("duplicate", choice=sess.get(Choice, earlier.id))
-            unit = _locked_unit(sess, unit_id)
-            facts = (resident, unit.facts, [ex for _c, ex in rows], unit.rules, today)
-            decision = promotion.decide(*facts) if promotion is not None else decide(*facts)
-            if decision.allowed:
-                reserved = sess.execute(
-                    update(Unit).where(Unit.id == unit_id,
-                                       (Unit.capacity.is_(None)) | (Unit.listed_count < Unit.capacity))
-                    .values(listed_count=Unit.listed_count + 1).execution_options(synchronize_session=False))
-                if reserved.rowcount != 1:  # cannot happen under the lock; kept as a guard
-                    decision = Decision(False, decision.kind, (Reason("unit_full"),), None, None, None,
-                                        decision.current)
-            if not decision.allowed:
-                _audit(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
-                       provider_id=unit.provider_id, reasons=list(decision.codes),
-                       after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
-                return Outcome("refused", decision=decision, reasons=decision.reasons)
-            previous = _row_of(rows, decision.current)
-            effective = decision.effective_from
-            assert effective is not None
-            values = dict(
-                resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
-                status="pending", channel=channel, reference=new_reference(),
-                request_token=request_token or secrets.token_urlsafe(24), created_on=today, effective_from=effective,
-                binding_until=decision.binding_until, previous_choice_id=previous.id if previous is not None else None,
-                ended_on=None, cancelled_at=None,
-                counts_as_switch=promotion.counts_as_switch if promotion is not None else True)
-            # A Core INSERT ... RETURNING id: the ORM's flush costs more than the whole decision. The Choice
-            # handed back is not attached to the session (its columns are as inserted).
-            choice = Choice(id=sess.connection().execute(_CHOICE_INSERT, values).scalar_one(), **values)
-            _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
-                   provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
-                   before=_snapshot(previous) if previous is not None else None)
-            if promotion is not None:
-                promotion.claim(sess, choice)
-            outcome = Outcome("created", choice=choice, decision=decision)
-    except IntegrityError:
+        outcome = in_transaction(sess, decide_and_write, use_case="submit_choice")
+    except IntegrityError as exc:
+        sess.rollback()
+        freed.clear()
+        if one_choice_violated(exc):
+            # Cannot happen under the resident's lock; the database's own rule answers if it ever does.
+            reasons = (Reason("pending_choice_exists"),)
+            return Outcome("refused", decision=Decision(False, "switch", reasons, None, None, None, None),
+                           reasons=reasons)
         # The token is taken (unique request_token): by this resident's request that won a race, whose
         # choice stands, or by another resident's choice, which is refused.
-        sess.rollback()
         earlier = sess.scalar(select(Choice).where(Choice.request_token == request_token)) if request_token else None
         if earlier is None:
             raise
@@ -300,26 +267,126 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
         return Outcome("duplicate", choice=earlier)
     finally:
         _promote(sess, freed, today)
-    if effective <= today:  # an 'after_notice_days' rule with 0 days: in force at once
-        activate_due_choices(sess, today, resident_id=resident_id)
+    if outcome.status == "created" and outcome.choice is not None and outcome.choice.effective_from <= today:
+        activate_due_choices(sess, today, resident_id=resident_id)  # an 'after_notice_days' rule with 0 days
     return outcome
+
+
+def one_choice_violated(exc: IntegrityError) -> bool:
+    """Whether the database refused a second pending or active choice of one resident and element."""
+    text = str(exc.orig)
+    return any(name in text for name in ONE_CHOICE_INDEXES) or \
+        "choice.resident_id, choice.pilot_id, choice.element" in text  # SQLite names the columns
+
+
+ONE_CHOICE_INDEXES = ("uq_choice_one_pending", "uq_choice_one_active")
+
+
+def _submit(sess: Session, locks: Locks, resident_id: int, unit_id: int, request_token: str | None, today: date,
+            channel: str, actor_type: str, actor_id: int | None, promotion: Promotion | None,
+            freed: set[int]) -> Outcome:
+    resident, rows = _locked_resident(sess, locks, resident_id)
+    if request_token:
+        earlier = next((c for c, _ex in rows if c.request_token == request_token), None)
+        if earlier is not None:
+            return Outcome("duplicate", choice=sess.get(Choice, earlier.id))
+    due = [c for c, _ex in rows if c.status == "pending" and c.effective_from <= today]
+    # The units whose counters change here, locked together in id order: this one, and those a due
+    # switch releases.
+    locks.units({unit_id} | _units_released_by(rows, due))
+    if _activate(sess, [c.id for c in due], freed):
+        _resident, rows = _read_resident(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
+    unit = _locked_unit(sess, locks, unit_id)
+    facts = (resident, unit.facts, [ex for _c, ex in rows], unit.rules, today)
+    decision = promotion.decide(*facts) if promotion is not None else decide(*facts)
+    if decision.allowed:
+        reserved = sess.execute(
+            update(Unit).where(Unit.id == unit_id,
+                               (Unit.capacity.is_(None)) | (Unit.listed_count < Unit.capacity))
+            .values(listed_count=Unit.listed_count + 1).execution_options(synchronize_session=False))
+        if reserved.rowcount != 1:  # cannot happen under the lock; kept as a guard
+            decision = Decision(False, decision.kind, (Reason("unit_full"),), None, None, None,
+                                decision.current)
+    if not decision.allowed:
+        _audit(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+               provider_id=unit.provider_id, reasons=list(decision.codes),
+               after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
+        return Outcome("refused", decision=decision, reasons=decision.reasons)
+    previous = _row_of(rows, decision.current)
+    effective = decision.effective_from
+    assert effective is not None
+    values = dict(
+        resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
+        status="pending", channel=channel, reference=new_reference(),
+        request_token=request_token or secrets.token_urlsafe(24), created_on=today, effective_from=effective,
+        binding_until=decision.binding_until, previous_choice_id=previous.id if previous is not None else None,
+        ended_on=None, cancelled_at=None,
+        counts_as_switch=promotion.counts_as_switch if promotion is not None else True)
+    # A Core INSERT ... RETURNING id: the ORM's flush costs more than the whole decision. The Choice
+    # handed back is not attached to the session (its columns are as inserted).
+    choice = Choice(id=sess.connection().execute(_CHOICE_INSERT, values).scalar_one(), **values)
+    _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
+           provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
+           before=_snapshot(previous) if previous is not None else None)
+    if promotion is not None:
+        promotion.claim(sess, locks, choice)
+    return Outcome("created", choice=choice, decision=decision)
+
+
+def _read_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, list]:
+    found = sess.execute(_RESIDENT_WITH_CHOICES, {"resident_id": resident_id}).all()
+    first = found[0]
+    return (ResidentFacts(birth_date=first.birth_date, home_municipality=first.home_municipality_code,
+                          in_institutional_care=first.in_institutional_care),
+            [(r, existing_choice(r, r.slug)) for r in found if r.id is not None])
+
+
+def _units_released_by(rows: list, due: list) -> set[int]:
+    """Units of the active choices that the due pending choices `due` replace when they take effect."""
+    elements = {(c.slug, c.element) for c in due}
+    return {c.unit_id for c, _ex in rows if c.status == "active" and (c.slug, c.element) in elements}
+
+
+class Promotion(Protocol):
+    """The waiting-list part of a submission (webapp/choice/promotion.py)."""
+    counts_as_switch: bool
+
+    def decide(self, resident: ResidentFacts, unit: UnitFacts, existing: list[ExistingChoice],
+               rules: ChoiceRules, today: date) -> Decision: ...
+
+    def claim(self, sess: Session, locks: Locks, choice: Choice) -> None: ...
 
 
 def activate_due_choices(sess: Session, today: date, resident_id: int | None = None) -> int:
     """Make pending choices whose effective date has come active, end the choice each replaces
-    and release the old unit's place. Lazily called on read; safe to run concurrently (each
-    change is a guarded UPDATE that only one transaction can win). Returns how many it activated."""
-    due = select(Choice.id).where(Choice.status == "pending", Choice.effective_from <= today)
+    and release the old unit's place. Lazily called on read and by the scheduled job; one transaction
+    per resident, under the resident's lock, so it never races the resident's own choices. Returns how
+    many it activated."""
+    due = select(Choice.resident_id).where(Choice.status == "pending", Choice.effective_from <= today)
     if resident_id is not None:
         due = due.where(Choice.resident_id == resident_id)
-    if sess.scalars(due.limit(1)).first() is None:
-        if sess.in_transaction():
-            sess.rollback()  # end the read so the caller's next transaction starts fresh
-        return 0
+    residents = sorted(set(sess.scalars(due)))
+    if sess.in_transaction():
+        sess.rollback()  # end the read so the next transaction starts fresh
+    activated = 0
     freed: set[int] = set()
-    with db.write_transaction(sess):
-        activated = _activate(sess, list(sess.scalars(due)), freed)
-    sess.expire_all()
+    for rid in residents:
+        mine: set[int] = set()
+
+        def activate_one(rid: int = rid, mine: set[int] = mine) -> int:
+            mine.clear()
+            locks = Locks(sess)
+            if not locks.resident(rid):
+                return 0
+            _facts, rows = _read_resident(sess, rid)
+            pending = [c for c, _ex in rows if c.status == "pending" and c.effective_from <= today]
+            locks.units(_units_released_by(rows, pending))
+            return _activate(sess, [c.id for c in pending], mine)
+
+        activated += in_transaction(sess, activate_one, use_case="activate_due_choices")
+        freed |= mine
+    if activated:
+        sess.expire_all()
     _promote(sess, freed, today)
     return activated
 
@@ -340,18 +407,17 @@ def _promote(sess: Session, unit_ids: set[int], today: date) -> None:
 
 
 def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = None) -> int:
-    """Inside the caller's transaction: activate these pending choices (oldest effective date first),
-    end the choices they replace and release the old units' places (their ids are added to `freed`).
-    Returns how many it activated."""
+    """Inside the caller's transaction, with the resident and the units concerned locked: activate these
+    pending choices (oldest effective date first), end the choices they replace and release the old units'
+    places (their ids are added to `freed`). The old choice ends before the new one becomes active: the
+    database allows one active choice per resident and element. Returns how many it activated."""
     if not choice_ids:
         return 0
     activated = 0
-    for choice in sess.scalars(select(Choice).where(Choice.id.in_(choice_ids)).order_by(Choice.effective_from)).all():
-        won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
-                           .values(status="active").execution_options(synchronize_session=False))
-        if won.rowcount != 1:
+    for choice in sess.scalars(select(Choice).where(Choice.id.in_(choice_ids)).order_by(Choice.effective_from)
+                               .execution_options(populate_existing=True)).all():
+        if choice.status != "pending":
             continue
-        activated += 1
         olds = sess.scalars(select(Choice).where(
             Choice.resident_id == choice.resident_id, Choice.pilot_id == choice.pilot_id,
             Choice.element == choice.element, Choice.status == "active", Choice.id != choice.id,
@@ -366,6 +432,9 @@ def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = Non
                              .execution_options(synchronize_session=False))
                 if freed is not None:
                     freed.add(old.unit_id)
+        won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
+                           .values(status="active").execution_options(synchronize_session=False))
+        activated += won.rowcount
     if activated:
         sess.expire_all()  # the updates above bypassed the identity map
     return activated
@@ -376,18 +445,22 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
     """Cancel a pending choice before it takes effect and release its place at the unit.
     Raises ChoiceNotFound (not this resident's) or ChoiceConflict('not_cancellable')."""
     activate_due_choices(sess, today, resident_id=resident_id)
-    with db.write_transaction(sess):
-        _lock_resident(sess, resident_id)
-        choice = sess.scalar(select(Choice).where(Choice.reference == reference, Choice.resident_id == resident_id))
+
+    def cancel() -> Choice:
+        locks = Locks(sess)
+        lock_resident(locks, resident_id)
+        choice = sess.scalar(select(Choice).where(Choice.reference == reference, Choice.resident_id == resident_id)
+                             .execution_options(populate_existing=True))
         if choice is None:
             raise ChoiceNotFound("choice")
         if choice.status != "pending" or choice.effective_from <= today:
             raise ChoiceConflict("not_cancellable")
+        locks.units([choice.unit_id])
         before = _snapshot(choice)
         cancelled = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
                                  .values(status="cancelled", cancelled_at=datetime.now(timezone.utc))
                                  .execution_options(synchronize_session=False))
-        if cancelled.rowcount != 1:  # took effect meanwhile (activation raced us): change nothing
+        if cancelled.rowcount != 1:  # cannot happen under the resident's lock; kept as a guard
             raise ChoiceConflict("not_cancellable")
         sess.execute(update(Unit).where(Unit.id == choice.unit_id, Unit.listed_count > 0)
                      .values(listed_count=Unit.listed_count - 1).execution_options(synchronize_session=False))
@@ -395,6 +468,9 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
         _audit(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
                provider_id=unit.provider_id if unit else None, before=before,
                after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
+        return choice
+
+    choice = in_transaction(sess, cancel, use_case="cancel_choice")
     sess.expire_all()
     _promote(sess, {choice.unit_id}, today)
     return sess.get(Choice, choice.id)

@@ -1,9 +1,10 @@
 """Waiting lists: join, leave, where I stand, expiry. Plain functions of a session and a date.
 
-Locks follow submit_choice's order: the resident's row first, then unit rows (in id order when a
-join replaces an entry at another unit), so joins, leaves, choices and promotions never deadlock.
-`Unit.waiting_count` counts the unit's 'waiting' entries and changes in the same transaction as
-the entries. The rules are pure functions in webapp/waiting_rules.py.
+Every change to an entry takes its locks through webapp/choice/locking.py (the resident, the units,
+then the entries) and reads the entry again after them, in one transaction that is run again on a
+deadlock (webapp/transactions.py). `Unit.waiting_count` counts the unit's 'waiting' entries and
+changes in the same transaction as the entries. The rules are pure functions in
+webapp/waiting_rules.py.
 """
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from webapp import db
 from webapp.choice import inbox
 from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts, waiting_rules_for
-from webapp.choice.service import (ChoiceConflict, ChoiceNotFound, Evaluation, _audit, _lock_resident,
-                                   activate_due_choices, evaluate, is_reference, new_reference)
+from webapp.choice.locking import Locks
+from webapp.choice.service import (ChoiceConflict, ChoiceNotFound, Evaluation, _audit, activate_due_choices, evaluate,
+                                   is_reference, lock_resident, new_reference)
 from webapp.models import Resident, Unit, WaitingEntry
 from webapp.rules import decide
+from webapp.transactions import in_transaction
 from webapp.waiting_rules import QUEUE_REASONS, JoinDecision, expires_on, join_decision
 
 
@@ -58,7 +60,7 @@ class Standing:
 def _current_entry(sess: Session, resident_id: int, pilot_id: int, element: str) -> WaitingEntry | None:
     return sess.scalar(select(WaitingEntry).where(
         WaitingEntry.resident_id == resident_id, WaitingEntry.pilot_id == pilot_id,
-        WaitingEntry.element == element, WaitingEntry.status == "waiting"))
+        WaitingEntry.element == element, WaitingEntry.status == "waiting").execution_options(populate_existing=True))
 
 
 def entry_params(entry: WaitingEntry, unit: Unit) -> dict:
@@ -85,14 +87,9 @@ def join_offer(sess: Session, ev: Evaluation, today: date) -> JoinEvaluation:
     return JoinEvaluation(ev, join, current)
 
 
-def _lock_units(sess: Session, unit_ids: list[int]) -> None:
-    for uid in sorted(set(unit_ids)):
-        if sess.execute(select(Unit.id).where(Unit.id == uid).with_for_update()).first() is None:
-            raise ChoiceNotFound("unit")
-
-
 def _end_entry(sess: Session, entry: WaitingEntry, status: str, reason: str, today: date) -> bool:
-    """Take an entry off its list (guarded: only a 'waiting' entry) and lower the unit's count."""
+    """Take an entry off its list (guarded: only a 'waiting' entry) and lower the unit's count; the caller
+    holds the locks of the resident, the unit and the entry."""
     ended = sess.execute(update(WaitingEntry).where(WaitingEntry.id == entry.id, WaitingEntry.status == "waiting")
                          .values(status=status, end_reason=reason, ended_on=today)
                          .execution_options(synchronize_session=False))
@@ -109,10 +106,15 @@ def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_tok
     pilot and element. The same `request_token` twice gives the first entry back ('duplicate')."""
     activate_due_choices(sess, today, resident_id=resident_id)
     try:
-        outcome = _join(sess, resident_id, unit_id, request_token, today, channel, actor_type, actor_id)
-    except IntegrityError:  # the same token (or a second list) won a race: the first entry stands
+        outcome = in_transaction(
+            sess, lambda: _join(sess, Locks(sess), resident_id, unit_id, request_token, today, channel, actor_type,
+                                actor_id), use_case="join_waiting_list")
+    except IntegrityError as exc:  # the same token won a race: the first entry stands
         sess.rollback()
         earlier = sess.scalar(select(WaitingEntry).where(WaitingEntry.request_token == request_token))
+        if earlier is None and (ONE_ENTRY_INDEX in str(exc.orig) or "waiting_entry.resident_id" in str(exc.orig)):
+            # Cannot happen under the resident's lock; the database's own rule answers if it ever does.
+            return JoinOutcome("refused", refusal="already_waiting")
         if earlier is None or earlier.resident_id != resident_id:
             raise
         return JoinOutcome("duplicate", entry=earlier)
@@ -124,50 +126,55 @@ def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_tok
     return outcome
 
 
-def _join(sess: Session, resident_id: int, unit_id: int, token: str, today: date, channel: str, actor_type: str,
-          actor_id: int | None) -> JoinOutcome:
-    with db.write_transaction(sess):
-        _lock_resident(sess, resident_id)
-        earlier = sess.scalar(select(WaitingEntry).where(WaitingEntry.request_token == token))
-        if earlier is not None:
-            if earlier.resident_id != resident_id:
-                raise ChoiceConflict("token_mismatch")
-            return JoinOutcome("duplicate", entry=earlier)
-        unit = sess.get(Unit, unit_id)
-        if unit is None or unit.is_hidden:
-            raise ChoiceNotFound("unit")
-        current = _current_entry(sess, resident_id, unit.pilot_id, unit.element)
-        _lock_units(sess, [unit_id] + ([current.unit_id] if current is not None else []))
-        unit = sess.get(Unit, unit_id, populate_existing=True)
-        resident = sess.get(Resident, resident_id, populate_existing=True)
-        rules = rules_for(unit.pilot, unit.element)
-        decision = decide(resident_facts(resident), unit_facts(unit),
-                          [ex for _c, ex in existing_choices(sess, resident_id)], rules, today)
-        wrules = waiting_rules_for(unit.pilot, unit.element)
-        join = join_decision(decision, wrules, rules, today,
-                             already_waiting_here=current is not None and current.unit_id == unit_id,
-                             unit_lets_queue_form=unit.waiting_when_closed)
-        if not join.allowed:
-            _audit(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
-                   provider_id=unit.provider_id, reasons=[join.refusal, *decision.codes],
-                   after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
-            return JoinOutcome("refused", refusal=join.refusal)
-        replaced = None
-        if current is not None and _end_entry(sess, current, "replaced", "replaced", today):
-            replaced = current
-            _audit_entry(sess, "waiting_left", current, reasons=["replaced"], actor_type=actor_type, actor_id=actor_id)
-            inbox.notify(sess, resident_id, "left", {**entry_params(current, current.unit), "why": "replaced",
-                                                     "on": today.isoformat()})
-        entry = WaitingEntry(resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
-                             status="waiting", channel=channel, reference=new_reference(), request_token=token,
-                             joined_on=today, expires_on=expires_on(wrules, today))
-        sess.add(entry)
-        sess.execute(update(Unit).where(Unit.id == unit_id).values(waiting_count=Unit.waiting_count + 1)
-                     .execution_options(synchronize_session=False))
-        sess.flush()
-        _audit_entry(sess, "waiting_joined", entry, actor_type=actor_type, actor_id=actor_id,
-                     extra={"replaced": replaced.reference if replaced else None})
-        return JoinOutcome("created", entry=entry, replaced=replaced)
+ONE_ENTRY_INDEX = "uq_waiting_entry_one_per_element"
+
+
+def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: str, today: date, channel: str,
+          actor_type: str, actor_id: int | None) -> JoinOutcome:
+    lock_resident(locks, resident_id)
+    earlier = sess.scalar(select(WaitingEntry).where(WaitingEntry.request_token == token))
+    if earlier is not None:
+        if earlier.resident_id != resident_id:
+            raise ChoiceConflict("token_mismatch")
+        return JoinOutcome("duplicate", entry=earlier)
+    unit = sess.get(Unit, unit_id)
+    if unit is None or unit.is_hidden:
+        raise ChoiceNotFound("unit")
+    current = _current_entry(sess, resident_id, unit.pilot_id, unit.element)
+    if unit_id not in locks.units([unit_id] + ([current.unit_id] if current is not None else [])):
+        raise ChoiceNotFound("unit")
+    if current is not None:
+        locks.entries([current.id])
+    unit = sess.get(Unit, unit_id, populate_existing=True)
+    resident = sess.get(Resident, resident_id, populate_existing=True)
+    rules = rules_for(unit.pilot, unit.element)
+    decision = decide(resident_facts(resident), unit_facts(unit),
+                      [ex for _c, ex in existing_choices(sess, resident_id)], rules, today)
+    wrules = waiting_rules_for(unit.pilot, unit.element)
+    join = join_decision(decision, wrules, rules, today,
+                         already_waiting_here=current is not None and current.unit_id == unit_id,
+                         unit_lets_queue_form=unit.waiting_when_closed)
+    if not join.allowed:
+        _audit(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+               provider_id=unit.provider_id, reasons=[join.refusal, *decision.codes],
+               after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
+        return JoinOutcome("refused", refusal=join.refusal)
+    replaced = None
+    if current is not None and _end_entry(sess, current, "replaced", "replaced", today):
+        replaced = current
+        _audit_entry(sess, "waiting_left", current, reasons=["replaced"], actor_type=actor_type, actor_id=actor_id)
+        inbox.notify(sess, resident_id, "left", {**entry_params(current, current.unit), "why": "replaced",
+                                                 "on": today.isoformat()})
+    entry = WaitingEntry(resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
+                         status="waiting", channel=channel, reference=new_reference(), request_token=token,
+                         joined_on=today, expires_on=expires_on(wrules, today))
+    sess.add(entry)
+    sess.execute(update(Unit).where(Unit.id == unit_id).values(waiting_count=Unit.waiting_count + 1)
+                 .execution_options(synchronize_session=False))
+    sess.flush()
+    _audit_entry(sess, "waiting_joined", entry, actor_type=actor_type, actor_id=actor_id,
+                 extra={"replaced": replaced.reference if replaced else None})
+    return JoinOutcome("created", entry=entry, replaced=replaced)
 
 
 def _audit_entry(sess: Session, action: str, entry: WaitingEntry, *, reasons: list[str] | None = None,
@@ -192,39 +199,57 @@ def entry_of(sess: Session, resident_id: int, reference: str) -> WaitingEntry:
 def leave_waiting_list(sess: Session, resident_id: int, reference: str, today: date, *,
                        actor_type: str = "resident", actor_id: int | None = None) -> WaitingEntry:
     """Take the resident off a list. ChoiceNotFound (not theirs) or ChoiceConflict('not_waiting')."""
-    entry = entry_of(sess, resident_id, reference)
-    with db.write_transaction(sess):
-        _lock_resident(sess, resident_id)
-        entry = sess.get(WaitingEntry, entry.id, populate_existing=True)
-        if entry.status != "waiting" or not _end_entry(sess, entry, "left", "resident", today):
+    entry_id = entry_of(sess, resident_id, reference).id
+
+    def leave() -> WaitingEntry:
+        entry = lock_entry(sess, Locks(sess), entry_id)
+        if entry is None or entry.status != "waiting" or not _end_entry(sess, entry, "left", "resident", today):
             raise ChoiceConflict("not_waiting")
         _audit_entry(sess, "waiting_left", entry, reasons=["resident"], actor_type=actor_type, actor_id=actor_id)
         inbox.notify(sess, resident_id, "left", {**entry_params(entry, entry.unit), "why": "resident",
                                                  "on": today.isoformat()})
+        return entry
+
+    unit_id = in_transaction(sess, leave, use_case="leave_waiting_list").unit_id
     from webapp.choice.promotion import promote_from_waiting_lists
-    promote_from_waiting_lists(sess, [entry.unit_id], today)
+    promote_from_waiting_lists(sess, [unit_id], today)
     sess.expire_all()
-    return sess.get(WaitingEntry, entry.id)
+    return sess.get(WaitingEntry, entry_id)
+
+
+def lock_entry(sess: Session, locks: Locks, entry_id: int) -> WaitingEntry | None:
+    """Lock an entry the way every change to it does, its resident, its unit and itself, and read it again
+    after the locks (None: gone). An entry's resident and unit never change, so reading them first is safe."""
+    owner = sess.execute(select(WaitingEntry.resident_id, WaitingEntry.unit_id)
+                         .where(WaitingEntry.id == entry_id)).first()
+    if owner is None:
+        return None
+    lock_resident(locks, owner.resident_id)
+    locks.units([owner.unit_id])
+    locks.entries([entry_id])
+    return sess.get(WaitingEntry, entry_id, populate_existing=True)
 
 
 def expire_entries(sess: Session, today: date, unit_ids: list[int] | None = None) -> int:
-    """End every entry whose last day has passed, with an audit event and a message each."""
+    """End every entry whose last day has passed, with an audit event and a message each (a transaction
+    per entry, locked like every other change to it)."""
     stmt = select(WaitingEntry.id).where(WaitingEntry.status == "waiting", WaitingEntry.expires_on < today)
     if unit_ids is not None:
         stmt = stmt.where(WaitingEntry.unit_id.in_(unit_ids))
     due = list(sess.scalars(stmt.order_by(WaitingEntry.id)))
     if sess.in_transaction():
         sess.rollback()
-    expired = 0
-    for entry_id in due:
-        with db.write_transaction(sess):
-            entry = sess.get(WaitingEntry, entry_id, populate_existing=True)
-            if entry is None or not _end_entry(sess, entry, "expired", "expired", today):
-                continue
-            expired += 1
-            _audit_entry(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
-            inbox.notify(sess, entry.resident_id, "expired", entry_params(entry, entry.unit))
-    return expired
+
+    def expire(entry_id: int) -> bool:
+        entry = lock_entry(sess, Locks(sess), entry_id)
+        if entry is None or not entry.expires_on < today or not _end_entry(sess, entry, "expired", "expired", today):
+            return False
+        _audit_entry(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
+        inbox.notify(sess, entry.resident_id, "expired", entry_params(entry, entry.unit))
+        return True
+
+    return sum(in_transaction(sess, lambda e=entry_id: expire(e), use_case="expire_waiting_entries")
+               for entry_id in due)
 
 
 def place_of(sess: Session, entry: WaitingEntry) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, func
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.db import Base
@@ -24,7 +24,14 @@ class Resident(Base):
 
 class Choice(Base):
     __tablename__ = "choice"
-    __table_args__ = (Index("ix_choice_resident_element", "resident_id", "pilot_id", "element"),)
+    __table_args__ = (
+        Index("ix_choice_resident_element", "resident_id", "pilot_id", "element"),
+        # At most one pending and one active choice per resident, pilot and element (migration 0015).
+        Index("uq_choice_one_pending", "resident_id", "pilot_id", "element", unique=True,
+              sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),
+        Index("uq_choice_one_active", "resident_id", "pilot_id", "element", unique=True,
+              sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import (Boolean, Date, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text,
+from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text,
                         Time, UniqueConstraint, func)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
@@ -83,6 +83,13 @@ class Unit(Base):
         cascade="all, delete-orphan", lazy="select", order_by="AccessibilitySentence.position")
 
     __mapper_args__ = {"version_id_col": version}
+    # The counters' ranges (migration 0015; on SQLite triggers of the same names).
+    __table_args__ = (
+        CheckConstraint("listed_count >= 0 AND (capacity IS NULL OR listed_count <= capacity)",
+                        name="ck_unit_listed_count_within_capacity"),
+        CheckConstraint("waiting_count >= 0", name="ck_unit_waiting_count_not_negative"),
+        CheckConstraint("capacity IS NULL OR capacity >= 0", name="ck_unit_capacity_not_negative"),
+    )
 
     def name(self, lang: str) -> str:
         return self.name_sv if lang == "sv" and self.name_sv else self.name_fi

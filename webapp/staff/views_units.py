@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp import db
+from webapp.choice.locking import Locks
 from webapp.collation import collation_key
 from webapp.errors import UserError
 from webapp.i18n import current_lang
@@ -46,7 +47,15 @@ def units():
 
 def _load_unit(unit_id: int, write: bool) -> Unit:
     user = current_staff()
-    unit = db.session().get(Unit, unit_id, options=with_collections())
+    sess = db.session()
+    if write:
+        # A save decides on the unit's counters (the capacity may not go below the listed customers), which
+        # choices change meanwhile: lock the row first (BEGIN IMMEDIATE on SQLite), then read it.
+        if sess.in_transaction():
+            sess.rollback()
+        sess.connection(execution_options={"sqlite_immediate": True})
+        Locks(sess).units([unit_id])
+    unit = sess.get(Unit, unit_id, options=with_collections(), populate_existing=write)
     if unit is None:
         abort(404)
     allowed = may_edit_unit(user, unit) if write else may_see_unit(user, unit)
