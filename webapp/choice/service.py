@@ -254,7 +254,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
         freed.clear()
         if one_choice_violated(exc):
             # Cannot happen under the resident's lock; the database's own rule answers if it ever does.
-            reasons = (Reason("pending_choice_exists"),)
+            reasons = (Reason("pending_choice_exists", _pending_from(sess, resident_id, unit_id)),)
             return Outcome("refused", decision=Decision(False, "switch", reasons, None, None, None, None),
                            reasons=reasons)
         # The token is taken (unique request_token): by this resident's request that won a race, whose
@@ -280,6 +280,16 @@ def one_choice_violated(exc: IntegrityError) -> bool:
 
 
 ONE_CHOICE_INDEXES = ("uq_choice_one_pending", "uq_choice_one_active")
+
+
+def _pending_from(sess: Session, resident_id: int, unit_id: int) -> date | None:
+    """When the resident's pending choice of the unit's pilot and element takes effect."""
+    unit = sess.get(Unit, unit_id)
+    if unit is None:
+        return None
+    return sess.scalar(select(Choice.effective_from).where(
+        Choice.resident_id == resident_id, Choice.pilot_id == unit.pilot_id, Choice.element == unit.element,
+        Choice.status == "pending").order_by(Choice.effective_from).limit(1))
 
 
 def _submit(sess: Session, locks: Locks, resident_id: int, unit_id: int, request_token: str | None, today: date,

@@ -23,6 +23,7 @@ from webapp import db
 from webapp.clock import helsinki_today
 from webapp.imports import ptv as ptv_import
 from webapp.imports.ptv_client import PtvFetchError, fetch_service_locations
+from webapp.imports.units_csv import lock_planned_units
 from webapp.models import Pilot, Provider
 from webapp.staff.unit_data import label, normalise_ytunnus
 from webapp.vocab import ELEMENTS
@@ -142,6 +143,11 @@ def run_import(items: list[dict], pilot: Pilot, provider: Provider, element: str
     if apply:
         from webapp.staff.changes import record
         with db.write_transaction(sess):
+            too_low = lock_planned_units(sess, result.plan)
+            if too_low:
+                click.echo(_("Nothing was imported: the capacity would now be below the listed customers in %(units)s.",
+                             units=", ".join(too_low)), err=True)
+                sys.exit(1)
             ptv_import.apply_import(sess, None, result.plan)
             record(sess, None, "import.apply", "import", None, None,
                    {"created": len(result.plan.creates), "changed": len(result.plan.changes),

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.choice.locking import Locks
 from webapp.models import Municipality, Postcode, StaffUser, Unit, with_collections
 from webapp.staff import unit_data as ud
 from webapp.staff.auth import may_edit_unit
@@ -272,6 +273,17 @@ def _plan_row(sess: Session, user: StaffUser | None, row: RowInput, seen_ids: se
 
 
 ApplyExtra = Callable[[Session, Unit, dict], None]
+
+
+def lock_planned_units(sess: Session, p: Plan) -> list[str]:
+    """Lock the units a plan changes (webapp/choice/locking.py: in id order) and check again, after the
+    locks, what choices change meanwhile: a planned capacity may not be below the listed customers. The
+    names of the units whose planned capacity is now too low (the plan must not be applied then)."""
+    ids = sorted(c["unit_id"] for c in p.changes)
+    Locks(sess).units(ids)
+    listed = dict(sess.execute(select(Unit.id, Unit.listed_count).where(Unit.id.in_(ids))).tuples().all())
+    return [c["name"] for c in p.changes
+            if c["values"].get("capacity") and int(c["values"]["capacity"]) < listed.get(c["unit_id"], 0)]
 
 
 def apply_plan(sess: Session, user: StaffUser | None, p: Plan, apply_extra: ApplyExtra | None = None) -> list[int]:

@@ -179,7 +179,7 @@ def import_apply():
                 plan = _plan(sess, user, content, ptv)
             except (units_csv.ImportFileError, PtvFileError):
                 raise _PlanChanged() from None
-            if not plan.ok or plan.digest() != pending.get("digest"):
+            if not plan.ok or plan.digest() != pending.get("digest") or units_csv.lock_planned_units(sess, plan):
                 raise _PlanChanged()
             apply_import(sess, user, plan) if ptv else units_csv.apply_plan(sess, user, plan)
             record(sess, user, "import.apply", "import", None, None,
