@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Bootstrap for a fresh machine with only Python 3.11: `python3 dev.py serve` or `python3 dev.py test`.
 
+`test` also audits the dependencies for known vulnerabilities (`python3 dev.py audit` does only that;
+tools/dep_audit.py, docs/dependency-audit.md).
+
 Both are idempotent: the virtual environment, npm packages and Chromium are installed only when
 missing or when their manifest changed; the database is migrated and seeded without duplicates.
 This file uses only the standard library, because it runs before anything is installed.
@@ -13,6 +16,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from tools import dep_audit
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -36,7 +41,8 @@ def ensure_venv(extras: str) -> None:
         run(sys.executable, "-m", "venv", VENV)
     ok, stamp, digest = stamp_ok(f"pip-{extras or 'base'}", ROOT / "pyproject.toml")
     if not ok:
-        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+        # setuptools too: the one `python -m venv` brings (65.5.0 on 3.11) has known vulnerabilities.
+        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools")
         target = f".[{extras}]" if extras else "."
         run(PY, "-m", "pip", "install", "-q", "-e", target)
         stamp.write_text(digest)
@@ -109,21 +115,46 @@ def serve() -> None:
     ])
 
 
+def audit_dependencies(use_cache: bool) -> dep_audit.Verdict:
+    """pip-audit on .venv and npm audit on package-lock.json; exits at once on a malformed exceptions file."""
+    try:
+        return dep_audit.run(ROOT, VENV, in_ci=dep_audit.in_ci(), use_cache=use_cache)
+    except dep_audit.ExceptionsError as exc:
+        sys.exit(f"Dependency audit: {exc}")
+
+
+def audit() -> None:
+    ensure_venv("test")
+    ensure_npm()
+    sys.exit(1 if audit_dependencies(use_cache=False).failed else 0)
+
+
 def test(extra: list[str]) -> None:
     ensure_venv("test")
     ensure_chromium()
     ensure_npm()
     build_assets()
     flask("translations-compile")
+    # Locally a passing audit is reused for 12 hours while nothing changed; CI always audits.
+    verdict = audit_dependencies(use_cache=not dep_audit.in_ci())
     env = dict(os.environ)
     code = subprocess.run([str(PY), "-m", "pytest", *extra], cwd=ROOT, env=env).returncode
+    if verdict.failed:  # the tests still ran; the failures are repeated after their output
+        print("\n" + dep_audit.render(verdict), flush=True)
+        code = code or 1
     sys.exit(code)
 
 
 def main() -> None:
-    if len(sys.argv) < 2 or sys.argv[1] not in {"serve", "test"}:
-        sys.exit("usage: python3 dev.py serve | python3 dev.py test [pytest args]")
-    serve() if sys.argv[1] == "serve" else test(sys.argv[2:])
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "serve":
+        serve()
+    elif command == "test":
+        test(sys.argv[2:])
+    elif command == "audit":
+        audit()
+    else:
+        sys.exit("usage: python3 dev.py serve | python3 dev.py test [pytest args] | python3 dev.py audit")
 
 
 if __name__ == "__main__":
