@@ -72,7 +72,9 @@ def db_expected(sess, args: dict) -> set[int]:  # noqa: ANN001
             continue
         if "sector" in args and u.provider.sector not in _as_list(args["sector"]):
             continue
-        if args.get("accepting") and not (u.accepting_new and not (u.capacity is not None and u.listed_count >= u.capacity)):
+        # open to a resident outside the queue: a free place left once the queue has had its share
+        if args.get("accepting") and not (u.accepting_new and (u.capacity is None
+                                                               or u.capacity - u.listed_count - u.waiting_count > 0)):
             continue
         if "max_t3_doctor" in args and not ("doctor" in latest and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
             continue
@@ -311,6 +313,8 @@ def test_index_still_matches_database_after_several_updates(app):
         for round_no, unit in enumerate(units):
             if round_no % 3 == 0:
                 unit.services = [s for s in unit.services if s.code != "doctor"]
+                if unit.capacity is not None:  # every free place held for the queue: out of the accepting filter
+                    unit.waiting_count = max(unit.capacity - unit.listed_count, 0)
             elif round_no % 3 == 1:
                 unit.services.append(UnitService(code="oral_surgery"))
                 unit.accepting_new = not unit.accepting_new

@@ -53,6 +53,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
+    from webapp.rules import newcomer_status_of
+    # newcomer_status(unit): what the unit's "new customers" label says, the same rule as the choice itself.
+    app.jinja_env.globals["newcomer_status"] = newcomer_status_of
     app.wsgi_app = _counting_requests(app.wsgi_app)
     return app
 

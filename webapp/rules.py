@@ -221,6 +221,66 @@ def switches_in_window(
     return sorted(counted, key=lambda c: c.created_on)
 
 
+# --- room for a newcomer (pure) -------------------------------------------------------------
+# One rule for every surface that says whether a unit takes new customers (search filter, result card,
+# unit page, API, staff list) and for decide(): a newcomer is a resident who is not in the unit's queue.
+
+NEWCOMER_STATUSES = ("open", "queue_first", "full", "not_accepting", "hidden")
+
+
+def places_for_newcomers(capacity: int | None, listed_count: int, waiting_count: int) -> int | None:
+    """Free places not held for the unit's queue: capacity − listed − waiting, at least 0; None = no maximum.
+
+    Places that free up belong to the residents already waiting (first come, first served), so a unit with
+    3 free places and a queue of 3 has none for a newcomer; what it offers is its waiting list."""
+    if capacity is None:
+        return None
+    return max(capacity - listed_count - max(waiting_count, 0), 0)
+
+
+def capacity_refusal(capacity: int | None, listed_count: int, waiting_count: int) -> str | None:
+    """Why the unit's capacity refuses a newcomer: 'unit_full' (no free place at all), 'waiting_list_first'
+    (every free place is held for the queue), or None (a place is left, or there is no maximum)."""
+    if capacity is None:
+        return None
+    if listed_count >= capacity:
+        return "unit_full"
+    if places_for_newcomers(capacity, listed_count, waiting_count) == 0:
+        return "waiting_list_first"
+    return None
+
+
+def open_to_newcomers(accepting_new: bool, is_visible: bool, capacity: int | None, listed_count: int,
+                      waiting_count: int) -> bool:
+    """May a resident outside the queue choose the unit, as far as the unit is concerned? Exactly when
+    decide() reports none of unit_not_in_pilot (hidden), unit_not_accepting, unit_full, waiting_list_first."""
+    return bool(accepting_new and is_visible
+                and capacity_refusal(capacity, listed_count, waiting_count) is None)
+
+
+def newcomer_status(accepting_new: bool, is_visible: bool, capacity: int | None, listed_count: int,
+                    waiting_count: int) -> str:
+    """What the unit's label says (NEWCOMER_STATUSES): 'hidden', else 'full' (no free place), else
+    'not_accepting' (the provider's flag is off), else 'queue_first' (the free places go to those in the
+    queue), else 'open'. 'open' exactly when :func:`open_to_newcomers`."""
+    if not is_visible:
+        return "hidden"
+    refusal = capacity_refusal(capacity, listed_count, waiting_count)
+    if refusal == "unit_full":
+        return "full"
+    if not accepting_new:
+        return "not_accepting"
+    if refusal == "waiting_list_first":
+        return "queue_first"
+    return "open"
+
+
+def newcomer_status_of(unit) -> str:  # noqa: ANN001
+    """:func:`newcomer_status` of anything with the Unit model's attribute names (a Unit, a search Card)."""
+    return newcomer_status(unit.accepting_new, not getattr(unit, "is_hidden", False), unit.capacity,
+                           unit.listed_count, unit.waiting_count)
+
+
 # --- the decision ----------------------------------------------------------------------------
 
 # Reasons that pass by themselves once a date arrives (only when they carry that date).
@@ -297,11 +357,10 @@ def decide(
 
     if not unit.accepting_new:
         reasons.append(Reason("unit_not_accepting"))
-    if unit.capacity is not None and unit.listed_count >= unit.capacity:
-        reasons.append(Reason("unit_full"))
-    elif unit.capacity is not None and unit.waiting_count >= unit.capacity - unit.listed_count:
-        # Places that free up belong to the residents already waiting (first come, first served).
-        reasons.append(Reason("waiting_list_first"))
+    # unit_full, or waiting_list_first: places that free up belong to the residents already waiting.
+    refusal = capacity_refusal(unit.capacity, unit.listed_count, unit.waiting_count)
+    if refusal is not None:
+        reasons.append(Reason(refusal))
 
     allowed = not reasons
     starts = effective_date(rules, today) if allowed else None

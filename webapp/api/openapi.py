@@ -55,7 +55,8 @@ def search_params(catalogue: dict) -> list[dict]:
     _q("profile_only", {"type": "string", "enum": ["1", "true", "on", "yes", "0", "false", "off", "no", ""]},
        "With profile: only units that meet every need (a need whose fact is not known is not met)."),
     _q("accepting", {"type": "string", "enum": ["1", "true", "on", "yes", "0", "false", "off", "no", ""]},
-       "Only units that accept new customers and are not full."),
+       "Only units open to new customers (`open_to_newcomers`): the provider accepts new customers, the unit is "
+       "not full, and its free places are not all held for the residents already in its waiting list."),
     _q("sort", _filter(SORTS), "relevance (default with q), distance (default with postcode; needs postcode), "
                              "queue (doctor or dentist T3 ascending, unmeasured last), name (default otherwise). "
                              "distance without a postcode gives the default order; the answer's `sort` says which."),
@@ -106,7 +107,8 @@ def openapi_document(catalogue: dict) -> dict:
             "type": "object",
             "required": ["id", "name", "element", "pilot", "provider", "address", "postcode", "municipality", "lat",
                          "lon", "services", "languages", "features", "capacity", "listed_count", "accepting_new",
-                         "is_full", "waiting_list_length", "queue_times", "is_demo"],
+                         "is_full", "open_to_newcomers", "places_for_newcomers", "waiting_list_length", "queue_times",
+                         "is_demo"],
             "properties": {
                 "id": {"type": "integer"},
                 "name": {"$ref": "#/components/schemas/Bilingual"},
@@ -132,8 +134,21 @@ def openapi_document(catalogue: dict) -> dict:
                              "description": "Only when `profile` is given: per profile, in the given order."},
                 "capacity": {"type": "integer", "nullable": True},
                 "listed_count": {"type": "integer"},
-                "accepting_new": {"type": "boolean"},
-                "is_full": {"type": "boolean"},
+                "accepting_new": {"type": "boolean",
+                                  "description": "The provider's flag: the unit takes new customers. Whether a "
+                                                 "resident can choose it now is `open_to_newcomers`."},
+                "is_full": {"type": "boolean", "description": "listed_count has reached capacity."},
+                "open_to_newcomers": {
+                    "type": "boolean",
+                    "description": "A resident who is not in the unit's waiting list can choose it now (as far as "
+                                   "the unit goes): the provider accepts new customers, the unit is not full, and "
+                                   "places_for_newcomers is not 0. The same rule as the `accepting` filter and the "
+                                   "choice itself; a unit whose free places are all held for its queue is not open, "
+                                   "what it offers is its waiting list."},
+                "places_for_newcomers": {
+                    "type": "integer", "minimum": 0, "nullable": True,
+                    "description": "Free places not held for the waiting list: capacity − listed_count − "
+                                   "waiting_list_length, at least 0; null when the unit has no maximum."},
                 "waiting_list_length": {"type": "integer", "minimum": 0,
                                         "description": "Residents on the unit's waiting list (a number only)"},
                 "queue_times": {"type": "array", "items": {"$ref": "#/components/schemas/QueueTime"},

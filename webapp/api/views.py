@@ -98,6 +98,8 @@ def unit_json(card: Card, distance_km: float | None = None, with_distance: bool 
         "listed_count": card.listed_count,
         "accepting_new": card.accepting_new,
         "is_full": card.is_full,
+        "open_to_newcomers": card.open_to_newcomers,
+        "places_for_newcomers": card.places_for_newcomers,
         "waiting_list_length": card.waiting_count,
         "queue_times": [{"profession": _coded(labels["profession"], p), "t3_days": t3.t3_days,
                          "measured_on": t3.measured_on.isoformat()} for p, t3 in sorted(card.t3.items())],

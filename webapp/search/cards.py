@@ -14,6 +14,7 @@ from typing import Callable
 from markupsafe import Markup
 
 from webapp.lru import LRU
+from webapp.rules import newcomer_status, open_to_newcomers, places_for_newcomers
 from webapp.vocab import PROFESSIONS_BY_ELEMENT
 
 CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
@@ -94,6 +95,20 @@ class Card:
     def is_full(self) -> bool:
         return self.capacity is not None and self.listed_count >= self.capacity
 
+    # What a resident outside the queue can do (webapp.rules); cards are of visible units only.
+    @property
+    def open_to_newcomers(self) -> bool:
+        return open_to_newcomers(self.accepting_new, True, self.capacity, self.listed_count, self.waiting_count)
+
+    @property
+    def places_for_newcomers(self) -> int | None:
+        return places_for_newcomers(self.capacity, self.listed_count, self.waiting_count)
+
+    @property
+    def newcomer_status(self) -> str:
+        """'open', 'queue_first', 'full' or 'not_accepting' (rules.newcomer_status)."""
+        return newcomer_status(self.accepting_new, True, self.capacity, self.listed_count, self.waiting_count)
+
     def municipality_name(self, lang: str) -> str:
         return self.municipality_name_sv if lang == "sv" else self.municipality_name_fi
 
@@ -127,6 +142,7 @@ class CardTexts:
     full: str
     not_accepting: str
     accepting: str
+    queue_first: str
     compare: str
     not_measured: str
     not_given: str
@@ -159,6 +175,7 @@ def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
             unit_url=unit_url, demo=_("Demo data"), type=_("Type"), provider=_("Provider"), address=_("Address"),
             service_languages=_("Service languages"), new_customers=_("New customers"), full=_("Full"),
             not_accepting=_("Not accepting new customers"), accepting=_("Accepting new customers"),
+            queue_first=_("Free places go to those in the queue"),
             compare=_("Compare"), not_measured=_("Not measured"), not_given=_("Not given"),
             days=_("%(days)s days"), measured=_("measured %(date)s"),
             wait_for={p: _("Wait for %(profession)s (T3)", profession=label.lower())

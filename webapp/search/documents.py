@@ -19,12 +19,14 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
+from webapp.rules import open_to_newcomers
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
 
 # Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
 # every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 4  # 3: the `stamp` field (webapp/page_cache.py); 4: filter fields stored only
+INDEX_FORMAT = 5  # 3: the `stamp` field (webapp/page_cache.py); 4: filter fields stored only;
+# 5: `accepting` leaves out units whose free places are held for their queue (rules.open_to_newcomers)
 
 
 @functools.cache  # asked on every request (search/follow.py); making the schema each time cost 0.2 ms
@@ -171,9 +173,9 @@ class UnitData:
 
     @property
     def accepting(self) -> bool:
-        """Accepting new customers and not full (Unit.is_full)."""
-        full = self.capacity is not None and self.listed_count >= self.capacity
-        return bool(self.accepting_new and not full)
+        """Open to a resident outside the queue (rules.open_to_newcomers): accepting new customers, not full,
+        and not every free place held for the waiting list. Only visible units are indexed."""
+        return open_to_newcomers(self.accepting_new, True, self.capacity, self.listed_count, self.waiting_count)
 
 
 @functools.cache  # built once: building them took a one-unit update about 1 ms

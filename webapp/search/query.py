@@ -4,7 +4,8 @@
 counts facets, sorts and pages.
 
 Filter semantics: service and feature: ALL selected must match; language and sector: ANY selected;
-pilot, element, municipality: one value; accepting: accepting new customers and not full;
+pilot, element, municipality: one value; accepting: open to a resident outside the queue
+(rules.open_to_newcomers: accepting new customers, not full, free places not all held for the queue);
 max_t3_*: latest T3 at most N days (a unit without a measurement does not match);
 postcode + radius_km: great-circle distance from the postcode (its own coordinates, else its
 municipality's) at most radius_km; radius_km alone is ignored.
