@@ -200,3 +200,22 @@ def test_a_retried_submission_creates_one_choice(app):
         assert outcome.status == "created" and len(attempts) == 2
         assert len(sess.scalars(select(Choice).where(Choice.resident_id == rid)).all()) == 1
         assert sess.scalar(select(Unit.listed_count).where(Unit.id == unit)) == listed + 1
+
+
+@pytest.mark.parametrize("lang,text", [("fi", "Mitään ei tallennettu"), ("sv", "Ingenting sparades"),
+                                       ("en", "Nothing was saved")])
+def test_a_conflict_that_outlasts_every_retry_is_a_503_in_the_residents_language(app, lang, text):
+    client = app.test_client()
+    sign_in(client, "aino", lang)
+    unit = free_unit(app)
+    form = confirm_form(client, lang, unit)
+
+    def always(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise _transient()
+
+    with mock.patch("webapp.choice.service._submit", always), mock.patch("webapp.transactions.time.sleep"):
+        response = client.post(f"/{lang}/choose/{unit}/confirm", data=form)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert text in main_text(response)
+    with app.app_context():
+        assert not db.session().scalars(select(Choice).where(Choice.unit_id == unit)).all()

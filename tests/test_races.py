@@ -213,3 +213,17 @@ def test_staff_lowering_the_capacity_racing_a_choice_keeps_listed_within_capacit
     assert capacity is None or listed_now <= capacity
     assert racers[1].result.status_code == 400  # told that the capacity is now below the listed customers
     assert str(listed + 1) in racers[1].result.get_data(as_text=True)
+
+
+def test_a_random_mix_of_every_locking_use_case_keeps_every_invariant_without_deadlocks(pg_app):
+    """Six residents' threads at once, 300 operations: choices, cancellations, joins, leaves, expiry,
+    promotions and capacity raised by staff, on few units so that they collide."""
+    app = pg_app
+    units, residents = racing.prepare_mix(app, residents=30)
+    retries = racing.retries_counted()
+    report = racing.run_mix(app, units, residents, threads=6, per_thread=50)
+    assert report.operations == 300
+    assert not report.errors, (report.errors, report.examples)
+    assert not racing.broken_invariants(app, units)
+    assert report.outcomes.get("submit:created", 0) > 0 and report.outcomes.get("join:created", 0) > 0
+    assert racing.retries_counted() == retries  # the lock order leaves the database nothing to break

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp.transactions import transient_reason
 from webapp.vocab import LANGS
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ def _messages(code: int) -> tuple[str, str]:
         413: (_("The file is too large"), _("The file you sent is larger than allowed.")),
         429: (_("Too many attempts"), _("You have tried too many times in a short while. Wait a few minutes and try again.")),
         500: (_("Something went wrong"), _("The service had a problem. Your data is safe. Try again in a moment.")),
+        503: (_("The service is busy"), _("Very many people are using the service right now. Nothing was saved. Try again in a moment.")),
     }.get(code, (_("The request could not be handled"), _("Something in the request was not valid.")))
 
 
@@ -59,6 +61,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        if transient_reason(err) is not None:
+            # The database could not order this request against others even after running it again
+            # (webapp/transactions.py): nothing was saved, and the same request may well go through later.
+            log.warning("%s on %s %s after every retry", transient_reason(err), request.method, request.path)
+            return render_error(503, headers={"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         if isinstance(err, HTTPException):
             return _http(err)
