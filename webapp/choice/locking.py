@@ -43,10 +43,10 @@ class Locks:
         self.held: dict[LockOrder, set[int]] = {kind: set() for kind in LockOrder}  # rows locked
         self._asked: dict[LockOrder, set[int]] = {kind: set() for kind in LockOrder}  # ids asked for, found or not
 
-    def _take(self, kind: LockOrder, ids: list[int] | set[int]) -> set[int]:
+    def _take(self, kind: LockOrder, ids: list[int] | set[int]) -> None:
         wanted = sorted(set(ids) - self._asked[kind])
         if not wanted:
-            return set()
+            return
         if kind < self._level or (kind == self._level and wanted[0] <= self._last_id):
             raise LockOrderError(f"{kind.name} {wanted} after {LockOrder(self._level).name} {self._last_id}")
         table = _TABLES[kind]
@@ -55,11 +55,11 @@ class Locks:
         self._level, self._last_id = kind, wanted[-1]
         self._asked[kind] |= set(wanted)
         self.held[kind] |= found
-        return found
 
     def resident(self, resident_id: int) -> bool:
         """Lock the resident's row; False when there is no such resident."""
-        return bool(self._take(LockOrder.RESIDENT, [resident_id])) or resident_id in self.held[LockOrder.RESIDENT]
+        self._take(LockOrder.RESIDENT, [resident_id])
+        return resident_id in self.held[LockOrder.RESIDENT]
 
     def units(self, unit_ids: list[int] | set[int]) -> set[int]:
         """Lock these units' rows in id order; the ids found (locked now or before)."""
