@@ -27,9 +27,9 @@ from datetime import date
 from common import bench_app, pg_admin, pg_reachable, pg_url
 from sqlalchemy import event, func, select, update
 
-from webapp import db
+from webapp.web import db
 from webapp.choice import service as svc
-from webapp.migrate import upgrade
+from webapp.core.migrate import upgrade
 from webapp.models import Choice, Pilot, Resident, Unit
 
 TODAY = date(2026, 11, 24)  # inside the demo choice window

@@ -10,8 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from webapp import create_app, db  # noqa: E402
-from webapp.migrate import upgrade  # noqa: E402
+from webapp import create_app  # noqa: E402
+from webapp.web import db  # noqa: E402
+from webapp.core.migrate import upgrade  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BENCH_SECRETS = {"SECRET_KEY": "bench-secret-" * 4, "RESIDENT_KEY_SECRET": "bench-resident-" * 4}
@@ -48,7 +49,7 @@ def bench_app(url: str, index_dir: str, instance: str):  # noqa: ANN201
 
 
 def _generate(app, count: int) -> None:  # noqa: ANN001
-    from webapp.progress import progress
+    from webapp.core.progress import progress
     from webapp.seeding.demo import generate_bulk_units
     from webapp.seeding.reference import load_reference_data
     with app.app_context():
@@ -74,8 +75,8 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
         if child.exitcode:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
-    from webapp.progress import progress
-    from webapp.cli import default_index_procs
+    from webapp.core.progress import progress
+    from webapp.web.cli import default_index_procs
     from webapp.search.follow import rebuild
     with app.app_context(), progress("Indexing units", units) as advance:
         count = rebuild(db.session(), f"{workdir}/index", advance, procs=default_index_procs())  # records the change log's head too

@@ -68,7 +68,7 @@ def change_visible_ms(app, client, round_no: int = 0) -> float:  # noqa: ANN001
     next search has followed the log and finds the new name."""
     from sqlalchemy import update
 
-    from webapp import db
+    from webapp.web import db
     from webapp.models import Unit
     word = f"x{uuid.uuid4().hex[:12]}"  # a word no other unit has, not even from an earlier run
     with app.app_context():

@@ -11,7 +11,7 @@ each with `gunicorn --workers W` (the README's settings), and drives both with w
 installed with apt-get when missing) at the same concurrency, for the same time, with the same seeded mix:
 search pages with text, filters and distance, API searches, unit pages and comparisons (fi and sv).
 The mix has 4,000 addresses, visited in turn from a random start per connection: in a 20 s run most are
-asked for once or twice, so the page cache (webapp/page_cache.py) serves the repeats; `--no-cache-too` also
+asked for once or twice, so the page cache (webapp/web/page_cache.py) serves the repeats; `--no-cache-too` also
 measures the mix with the cache off, where every request is rendered. A second mix of 4,000 addresses, the
 "search mix", has only the search pages and API searches (the mix issue 10 set its target on).
 Prints requests/s and p50/p95/p99 for each, the ratio app / hello-world (the figure to track: one run on

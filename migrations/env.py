@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from webapp.config import load_settings
-from webapp.db import make_engine
+from webapp.core.config import load_settings
+from webapp.core.db import make_engine
 from webapp.models import Base
 
 config = context.config

@@ -265,7 +265,7 @@ def check_upgrade_is_noop(target_url: str, report: Report) -> None:
     """`flask db-upgrade` on the restored copy: a copy of a database at this code's head must stay as it is."""
     from alembic.script import ScriptDirectory
 
-    from webapp.migrate import alembic_config, upgrade
+    from webapp.core.migrate import alembic_config, upgrade
     heads = sorted(ScriptDirectory.from_config(alembic_config(sqlalchemy_url(target_url))).get_heads())
     with held_transaction(target_url) as held:
         before = revision(held.conn)
@@ -490,8 +490,9 @@ def drill_app(held: Held, index_dir: str, secret_key: str):  # noqa: ANN201
 def serve(app, pages: list[Page]) -> dict[Page, tuple]:  # noqa: ANN001
     """Each page's (status, content type, location, normalised body) from `app`, residents signed in through
     a sign-in session of the drill's own (rolled back with the transaction)."""
-    from webapp import db, login_sessions
-    from webapp.identity.signin import SESSION_KEY
+    from webapp.web import db
+    from webapp.accounts import sessions as login_sessions
+    from webapp.web.identity.signin import SESSION_KEY
     clients = {}
     answers = {}
     for page in pages:

@@ -6,9 +6,9 @@ import re
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from webapp import db
+from webapp.web import db
 from webapp.choice.service import helsinki_today
-from webapp.identity import test_persons as tp
+from webapp.seeding import test_persons as tp
 from webapp.models import Choice, Pilot, Unit
 
 

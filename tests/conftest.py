@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from webapp import create_app, db
-from webapp.migrate import upgrade
+from webapp import create_app
+from webapp.web import db
+from webapp.core.migrate import upgrade
 
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

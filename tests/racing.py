@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from webapp import db
+from webapp.web import db
 
 try:
-    from webapp.transactions import RETRIES
+    from webapp.core.transactions import RETRIES
 except ImportError:  # bench/races.py --code OLD_CHECKOUT: code from before the retries
     RETRIES = None
 
@@ -147,7 +147,7 @@ def run_mix(app, units: list[int], residents: list[int], threads: int, per_threa
 
     def raise_capacity(sess, unit_id: int) -> None:  # noqa: ANN001
         # What a staff member's save does to the counters: the unit's row locked, then changed, then the queue.
-        from webapp.db import write_transaction
+        from webapp.core.db import write_transaction
         with write_transaction(sess):
             sess.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())  # as Locks.units does
             sess.execute(update(Unit).where(Unit.id == unit_id, Unit.capacity.is_not(None))

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import update
 
-from webapp import db
+from webapp.web import db
 from webapp.models import LoginSession
 
 

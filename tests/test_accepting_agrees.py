@@ -1,4 +1,4 @@
-""""Accepting new customers" means what a resident outside the queue can do (webapp.rules.decide).
+""""Accepting new customers" means what a resident outside the queue can do (webapp.choice.rules.decide).
 
 The search filter, the result card, the unit page, the API and the staff unit list all say a unit is
 open to newcomers exactly when decide() lets a resident who is not in its waiting list choose it: a unit
@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 
 from tests.choice_helpers import free_unit
 from tests.test_staff_helpers import prepare_accounts, sign_in
-from webapp import db
+from webapp.web import db
 from webapp.models import IndexChange, Unit
-from webapp.rules import ChoiceRules, ResidentFacts, UnitFacts, decide
+from webapp.choice.rules import ChoiceRules, ResidentFacts, UnitFacts, decide
 
 NAME = "Ksylofoniasema"  # a name no seeded unit has: the searches below find only the unit under test
 TODAY = date(2026, 11, 24)
@@ -224,7 +224,7 @@ def test_the_openapi_document_describes_the_new_fields(client):  # noqa: ANN001
 # ---------------------------------------------------------------- the rule itself (pure)
 
 def test_open_to_newcomers_is_what_decide_allows():
-    from webapp.rules import newcomer_status, open_to_newcomers, places_for_newcomers
+    from webapp.choice.rules import newcomer_status, open_to_newcomers, places_for_newcomers
     rules = ChoiceRules("p", "sote_centre", pilot_municipalities=frozenset({"091"}))
     resident = ResidentFacts(date(1980, 1, 1), "091", False)
     for capacity in (None, 0, 1, 5, 10):
@@ -250,7 +250,7 @@ def test_open_to_newcomers_is_what_decide_allows():
 
 
 def test_boundary_of_the_queue():
-    from webapp.rules import newcomer_status, open_to_newcomers, places_for_newcomers
+    from webapp.choice.rules import newcomer_status, open_to_newcomers, places_for_newcomers
     # 10 places, 7 listed: 3 free
     assert open_to_newcomers(True, True, 10, 7, 2) and places_for_newcomers(10, 7, 2) == 1
     assert not open_to_newcomers(True, True, 10, 7, 3) and places_for_newcomers(10, 7, 3) == 0

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from webapp import db
-from webapp.accessibility import PROFILE_REQUIREMENTS, ProfileAssessment, assess, rank_key, required_facts
+from webapp.web import db
+from webapp.units.accessibility import PROFILE_REQUIREMENTS, ProfileAssessment, assess, rank_key, required_facts
 from webapp.models import Unit
-from webapp.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, FACT_MISSING
+from webapp.units.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, FACT_MISSING
 
 WHEELCHAIR = PROFILE_REQUIREMENTS["wheelchair"]
 
@@ -84,7 +84,7 @@ def _set_facts(app, facts_by_unit: dict[int, dict]) -> None:  # noqa: ANN001
         sess = db.session()
         for uid, facts in facts_by_unit.items():
             sess.get(Unit, uid).set_accessibility({c: facts.get(c) for c in ACCESSIBILITY_FACTS})
-        sess.commit()  # the index follows the change log (webapp.changelog) at the next search
+        sess.commit()  # the index follows the change log (webapp.search.changelog) at the next search
 
 
 def _units(app, n: int = 3) -> list[int]:  # noqa: ANN001
@@ -249,7 +249,7 @@ def test_the_index_ranks_exactly_as_rank_key_for_every_unit(app):
 
 
 def test_a_fact_set_back_to_not_known_reaches_the_search(app):
-    """Deleting fact rows only (yes -> not known) must still re-index the unit (webapp.changelog)."""
+    """Deleting fact rows only (yes -> not known) must still re-index the unit (webapp.search.changelog)."""
     uid = _units(app, 1)[0]
     _set_facts(app, {uid: {c: True for c in WHEELCHAIR}})
     client = app.test_client()

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import _pg_admin, _pg_url, pg_unavailable_reason
-from webapp.migrate import upgrade
+from webapp.core.migrate import upgrade
 
 UNIT_COLUMNS = ("id, provider_id, pilot_id, element, name_fi, name_sv, description_fi, description_sv, street_fi, "
                 "street_sv, postcode, municipality_code, lat, lon, listed_count, accepting_new, is_hidden, is_demo, "

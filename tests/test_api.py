@@ -5,9 +5,9 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from webapp import db
+from webapp.web import db
 from webapp.models import Unit
-from webapp.vocab import ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.units.vocab import ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 
 def test_units_search_returns_items_and_facets(client):

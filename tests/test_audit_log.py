@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from tests.test_staff_helpers import prepare_accounts, sign_in
-from webapp import db
+from webapp.web import db
 from webapp.models import AuditEvent, Pilot
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.choice_helpers import free_unit
-from webapp import db
+from webapp.web import db
 from webapp.choice import service as svc
 from webapp.models import AuditEvent, Choice, Resident, Unit
 

@@ -5,10 +5,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from webapp import db
+from webapp.web import db
 from webapp.choice.adapters import existing_choice, rules_for, unit_facts
 from webapp.models import Choice, Pilot, Unit
-from webapp.rules import ChoiceRules
+from webapp.choice.rules import ChoiceRules
 
 
 def test_rules_come_from_the_pilot_element(app):

@@ -6,7 +6,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from webapp import db
+from webapp.web import db
 from webapp.models import Unit
 
 

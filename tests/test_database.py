@@ -6,7 +6,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from stdnum.fi import ytunnus
 
-from webapp import db
+from webapp.web import db
 from webapp.models import Base, Choice, Municipality, Pilot, PilotElement, Postcode, Provider, QueueTime, Unit
 from webapp.seeding import run_seed
 

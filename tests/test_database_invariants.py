@@ -12,11 +12,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.choice_helpers import confirm_form, free_unit, main_text, sign_in
 from tests.waiting_helpers import TODAY, make_residents, token
-from webapp import db, transactions
+from webapp.web import db
+from webapp.core import transactions
 from webapp.choice import service as svc
-from webapp.migrate import alembic_config, upgrade
+from webapp.core.migrate import alembic_config, upgrade
 from webapp.models import Choice, Unit
-from webapp.rules import decide
+from webapp.choice.rules import decide
 
 
 def _pending_row(resident_id: int, unit: Unit, reference: str) -> Choice:
@@ -145,7 +146,7 @@ def test_a_transient_conflict_runs_the_whole_transaction_again_and_is_counted(ap
         return "done"
 
     before = _counted(transactions.RETRIES, "test_use_case")
-    with app.app_context(), mock.patch("webapp.transactions.time.sleep") as slept:
+    with app.app_context(), mock.patch("webapp.core.transactions.time.sleep") as slept:
         assert transactions.in_transaction(db.session(), body, use_case="test_use_case") == "done"
     assert len(calls) == 3
     assert _counted(transactions.RETRIES, "test_use_case") == before + 2
@@ -162,7 +163,7 @@ def test_retries_are_bounded_and_other_errors_are_not_retried(app):
         raise _transient()
 
     gave_up = _counted(transactions.GAVE_UP, "bounded")
-    with app.app_context(), mock.patch("webapp.transactions.time.sleep"):
+    with app.app_context(), mock.patch("webapp.core.transactions.time.sleep"):
         with pytest.raises(OperationalError):
             transactions.in_transaction(db.session(), always, use_case="bounded")
         assert len(calls) == transactions.MAX_ATTEMPTS
@@ -195,7 +196,7 @@ def test_a_retried_submission_creates_one_choice(app):
     with app.app_context():
         sess = db.session()
         listed = sess.scalar(select(Unit.listed_count).where(Unit.id == unit))
-        with mock.patch("webapp.choice.service._submit", flaky), mock.patch("webapp.transactions.time.sleep"):
+        with mock.patch("webapp.choice.service._submit", flaky), mock.patch("webapp.core.transactions.time.sleep"):
             outcome = svc.submit_choice(sess, rid, unit, token(), TODAY)
         assert outcome.status == "created" and len(attempts) == 2
         assert len(sess.scalars(select(Choice).where(Choice.resident_id == rid)).all()) == 1
@@ -213,7 +214,7 @@ def test_a_conflict_that_outlasts_every_retry_is_a_503_in_the_residents_language
     def always(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise _transient()
 
-    with mock.patch("webapp.choice.service._submit", always), mock.patch("webapp.transactions.time.sleep"):
+    with mock.patch("webapp.choice.service._submit", always), mock.patch("webapp.core.transactions.time.sleep"):
         response = client.post(f"/{lang}/choose/{unit}/confirm", data=form)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert text in main_text(response)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.config import ConfigError, load_settings
-from webapp.i18n_catalogs import untranslated
+from webapp.core.config import ConfigError, load_settings
+from webapp.core.catalogs import untranslated
 
 
 def test_production_refuses_without_secret_key():
@@ -65,7 +65,7 @@ def test_english_dates_and_numbers_are_british_by_babel(app):
 
     from flask import g
 
-    from webapp.i18n import fmt_date, fmt_number
+    from webapp.web.i18n import fmt_date, fmt_number
     for lang, day, number in (("en", "30 Nov 2026", "12,345.6"), ("fi", "30.11.2026", "12\u00a0345,6"),
                               ("sv", "30 nov. 2026", "12\u00a0345,6")):
         with app.test_request_context(f"/{lang}/"):
@@ -77,7 +77,7 @@ def test_english_dates_and_numbers_are_british_by_babel(app):
 def test_data_without_english_falls_back_to_finnish_marked_lang_fi(app, client):
     from sqlalchemy import select
 
-    from webapp import db
+    from webapp.web import db
     from webapp.models import Unit
     with app.app_context():
         unit = db.session().scalar(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(1))
@@ -103,7 +103,7 @@ def test_security_headers(client):
 
 
 def test_every_message_has_finnish_swedish_and_english_translation():
-    from webapp.i18n_catalogs import LOCALES
+    from webapp.core.catalogs import LOCALES
     assert LOCALES == ("fi", "sv", "en")
     missing = untranslated()
     assert not missing, "untranslated messages:\n" + "\n".join(missing[:50])
@@ -150,7 +150,7 @@ def test_apply_translations_takes_triples_pairs_and_none(tmp_path, monkeypatch):
     from babel.messages.catalog import Catalog
     from babel.messages.pofile import write_po
 
-    from webapp import i18n_catalogs as cat
+    from webapp.core import catalogs as cat
     monkeypatch.setattr(cat, "TRANSLATIONS", tmp_path)
     for locale in cat.LOCALES:
         catalog = Catalog(locale=locale, domain="messages")

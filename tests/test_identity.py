@@ -18,14 +18,14 @@ from stdnum.fi import hetu as stdnum_hetu
 
 from tests.choice_helpers import main_text, person, sign_in
 from tests.conftest import csrf_from
-from webapp import db
+from webapp.web import db
 from webapp.choice.service import helsinki_today
-from webapp.identity import test_persons as tp
-from webapp.identity.base import IdentificationFailed, birth_date_of, mask_hetu, resident_key
-from webapp.identity.oidc import OidcProvider, map_claims
-from webapp.identity.signin import is_local_path
+from webapp.seeding import test_persons as tp
+from webapp.identity.person import IdentificationFailed, birth_date_of, mask_hetu, resident_key
+from webapp.web.identity.oidc import OidcProvider, map_claims
+from webapp.web.identity.signin import is_local_path
 from webapp.models import Choice, Resident, Unit
-from webapp.rules import age_on, birthday_of_age
+from webapp.choice.rules import age_on, birthday_of_age
 
 # --- test persons ---------------------------------------------------------------------------
 

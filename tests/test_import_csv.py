@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.test_staff_helpers import editor_unit_ids, prepare_accounts, sign_in, token
-from webapp import db
+from webapp.web import db
 from webapp.imports.units_csv import COLUMNS
 from webapp.models import AuditEvent, Unit
 
@@ -289,7 +289,7 @@ def test_ptv_service_locations_import(app, pm):
     assert apply(pm).status_code == 302
     with app.app_context():
         created = db.session().scalar(select(Unit).where(Unit.name_fi == "PTV-testiasema"))
-        from webapp.staff.unit_data import snapshot
+        from webapp.units.unit_data import snapshot
         snap = snapshot(created)
         assert snap["street_sv"] == "Stationsgatan 3" and snap["phone"] == "+358 9 123 4567"
         assert snap["opening_hours"].startswith("mon 08:00-16:00|tue 08:00-16:00")

@@ -13,8 +13,9 @@ from sqlalchemy import event, insert, select, update
 
 from tests.choice_helpers import confirm_form, free_unit, sign_in
 from tests.conftest import csrf_from
-from webapp import create_app, db
-from webapp.changelog import EVERYTHING, ids_from_where
+from webapp import create_app
+from webapp.web import db
+from webapp.search.changelog import EVERYTHING, ids_from_where
 from webapp.models import IndexChange, Pilot, Provider, QueueTime, Unit
 from webapp.search import follow
 

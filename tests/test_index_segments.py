@@ -12,7 +12,7 @@ from whoosh import index as windex
 from whoosh.qparser import QueryParser
 from whoosh.writing import NO_MERGE
 
-from webapp import db
+from webapp.web import db
 from webapp.models import Unit
 from webapp.search import merger, whoosh_fixes
 from webapp.search.documents import _load_units, make_schema, unit_document
@@ -277,7 +277,7 @@ def test_the_merger_thread_writes_the_labels_in_finnish_and_swedish(make_app):
 
     from webapp.models import UnitService
     from webapp.search.documents import make_analyzers
-    from webapp.vocab import SERVICES
+    from webapp.units.vocab import SERVICES
     app = make_app(INDEX_MERGE_IDLE_MS=50)
     index_dir = app.config["INDEX_DIR"]
     client = app.test_client()

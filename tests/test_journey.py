@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from tests.choice_helpers import confirm_form, counts, free_unit, main_text, person, sign_in
 from tests.conftest import csrf_from
-from webapp import db
+from webapp.web import db
 from webapp.choice.service import helsinki_today
-from webapp.identity import test_persons as tp
-from webapp.identity.base import resident_key
+from webapp.seeding import test_persons as tp
+from webapp.identity.person import resident_key
 from webapp.models import AuditEvent, Choice, Resident, Unit
 
 

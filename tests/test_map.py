@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from webapp.config import ConfigError, load_settings
+from webapp.core.config import ConfigError, load_settings
 
 TILES = "https://tiles.example.test/osm/{z}/{x}/{y}.png"
 CREDIT = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>'

@@ -1,4 +1,4 @@
-"""Whole public pages kept for visitors without a session (webapp/page_cache.py): served again without
+"""Whole public pages kept for visitors without a session (webapp/web/page_cache.py): served again without
 rendering, and never older than the data: a change to a unit, made here or on another node, is on its page at
 the next request; a visitor with a session always gets a page of their own."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from sqlalchemy import event, select
 
 from tests.choice_helpers import free_unit, sign_in
 from tests.test_index_follow import second_node
-from webapp import db
+from webapp.web import db
 from webapp.models import OpeningException, Unit
 
 

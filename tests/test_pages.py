@@ -10,9 +10,9 @@ from flask import g
 from sqlalchemy import select
 from stdnum.fi import ytunnus
 
-from webapp import db
+from webapp.web import db
 from webapp.models import OpeningHours, Pilot, Provider, Unit, with_collections
-from webapp.vocab import FEATURES, PROFESSIONS, SERVICES
+from webapp.units.vocab import FEATURES, PROFESSIONS, SERVICES
 
 NBSP = "\u00a0"
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests import ptv_fixtures as fx
-from webapp import db
+from webapp.web import db
 from webapp.models import AccessibilitySentence, AuditEvent, Unit
 
 PROVIDER = "3146740-4"   # Helsinki's public services in the seed (pilot uusimaa)

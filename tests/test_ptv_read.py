@@ -231,5 +231,5 @@ def test_contradicting_sentences_leave_the_fact_unknown():
 
 def test_every_mapped_code_is_a_fact_of_the_model():
     from webapp.imports.accessibility_facts import RULES
-    from webapp.vocab import ACCESSIBILITY_FACTS
+    from webapp.units.vocab import ACCESSIBILITY_FACTS
     assert {code for code, _value, _pattern in RULES} | {"wide_door", "public_transport_near"} <= set(ACCESSIBILITY_FACTS)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from tests import ptv_fixtures as fx
 from tests.test_ptv_import import PROVIDER, jarvenpaa_v7_location, ptv_units, unit_count
-from webapp import db
+from webapp.web import db
 from webapp.imports.ptv_client import LIST_PATH, PtvFetchError, fetch_service_locations, session
 from webapp.models import Unit
 

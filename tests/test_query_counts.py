@@ -14,9 +14,9 @@ from tests.query_counter import counting
 from tests.test_import_csv import export, rows_of, to_csv, upload
 from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
-from webapp import db
+from webapp.web import db
 from webapp.choice import service as svc
-from webapp.clock import today as clock_today
+from webapp.web.clock import today as clock_today
 from webapp.search import rebuild_index
 from webapp.seeding.demo import generate_bulk_units
 
@@ -81,7 +81,7 @@ def test_counts_do_not_grow_with_the_number_of_units(app, client):
     assert after == before
 
 
-# Every signed-in request reads its server-side session row once (webapp.login_sessions): +1 below.
+# Every signed-in request reads its server-side session row once (webapp.accounts.sessions): +1 below.
 def test_choice_journey_pages(app, client):
     unit = free_unit(app)
     resident_sign_in(client, "aino", "fi")

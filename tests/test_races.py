@@ -18,13 +18,13 @@ from tests.choice_helpers import free_unit
 from tests.test_staff_helpers import prepare_accounts, sign_in
 from tests.test_staff_units import form_data
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp import db
+from webapp.web import db
 from webapp.choice import promotion, waiting
 from webapp.choice import service as svc
 from webapp.choice.adapters import waiting_rules_for
 from webapp.models import Choice, Message, Unit, WaitingEntry
-from webapp.rules import Decision, Reason
-from webapp.waiting_rules import skip_action
+from webapp.choice.rules import Decision, Reason
+from webapp.choice.waiting_rules import skip_action
 
 pytestmark = pytest.mark.postgres
 

@@ -14,7 +14,7 @@ from scripts import restore_drill
 from tests.choice_helpers import free_unit
 from tests.conftest import _pg_admin, _pg_url
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token
-from webapp import db
+from webapp.web import db
 from webapp.choice import service as svc
 from webapp.choice import waiting
 from webapp.models import WaitingEntry

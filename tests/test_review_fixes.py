@@ -8,9 +8,9 @@ import pytest
 from flask import Flask
 
 from tests.choice_helpers import confirm_form, counts, free_unit, sign_in
-from webapp import db, security
+from webapp.web import db, security
 from webapp.choice import service as svc
-from webapp.config import ConfigError, load_settings
+from webapp.core.config import ConfigError, load_settings
 from webapp.models import Choice
 
 

@@ -1,4 +1,4 @@
-"""Tests of the pure choice rules (webapp/rules.py): no database, no Flask."""
+"""Tests of the pure choice rules (webapp/choice/rules.py): no database, no Flask."""
 
 from __future__ import annotations
 
@@ -7,22 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from webapp.rules import (
-    ALL_ELEMENTS,
-    DIRECT_CHOICE_ELEMENTS,
-    REASON_CODES,
-    ChoiceRules,
-    ExistingChoice,
-    ResidentFacts,
-    UnitFacts,
-    age_on,
-    binding_until,
-    birthday_of_age,
-    current_choice,
-    decide,
-    effective_date,
-    switches_in_window,
-)
+from webapp.choice.rules import ALL_ELEMENTS, DIRECT_CHOICE_ELEMENTS, REASON_CODES, ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts, age_on, binding_until, birthday_of_age, current_choice, decide, effective_date, switches_in_window
 
 PILOT = "keski-uusimaa"
 HYVINKAA, JARVENPAA, TUUSULA, HELSINKI = "106", "186", "858", "091"

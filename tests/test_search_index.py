@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from webapp import db
+from webapp.web import db
 from webapp.models import Municipality, Postcode, QueueTime, Unit, with_collections
 from webapp.search import known_from_db, parse_params, rebuild_index, run_search, update_units
-from webapp.collation import collation_key
+from webapp.core.collation import collation_key
 
 
 def _search(app, args: dict, lang: str = "fi", paginate: bool = False):

@@ -7,7 +7,7 @@ from tests.choice_helpers import sign_in as resident_sign_in
 from tests.conftest import csrf_from
 from tests.test_index_follow import second_node
 from tests.test_staff_helpers import prepare_accounts, sign_in, token
-from webapp import db
+from webapp.web import db
 from webapp.models import AuditEvent, LoginSession
 
 

@@ -9,7 +9,7 @@ from tests.session_helpers import age_sessions
 from sqlalchemy import select
 
 from tests.test_staff_helpers import PASSWORD, editor_unit_ids, prepare_accounts, sign_in, token
-from webapp import db
+from webapp.web import db
 from webapp.models import AuditEvent, Unit
 
 ALL = {"admin", "pilot_manager", "provider_editor", "auditor"}
@@ -141,7 +141,7 @@ def test_sign_in_is_rate_limited_per_address(make_app, monkeypatch):
     import time
     import types
 
-    from webapp import security
+    from webapp.web import security
     app = make_app(RATE_LIMIT_ENABLED=True)
     prepare_accounts(app)
     client = app.test_client()

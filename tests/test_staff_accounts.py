@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from webapp import db
+from webapp.web import db
 from webapp.models import Provider, StaffUser
-from webapp.staff.accounts import authenticate, describe_demo_accounts
+from webapp.accounts.staff import authenticate, describe_demo_accounts
 
 
 def test_create_staff_command(app, monkeypatch):

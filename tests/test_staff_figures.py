@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.test_staff_helpers import prepare_accounts, sign_in
-from webapp import db
+from webapp.web import db
 from webapp.models import Choice, Pilot, Resident, Unit
-from webapp.staff.figures import pilot_figures
+from webapp.choice.figures import pilot_figures
 
 M = lambda m: date(2026, m, 1)  # noqa: E731
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.conftest import csrf_from
-from webapp import db
+from webapp.web import db
 from webapp.models import StaffUser, Unit
-from webapp.staff.accounts import hash_password
+from webapp.accounts.staff import hash_password
 
 PASSWORD = "correct horse battery staple"
 

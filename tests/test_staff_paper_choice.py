@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import select
 
 from tests.test_staff_helpers import prepare_accounts, sign_in, token
-from webapp import db
-from webapp.identity import test_persons as tp
+from webapp.web import db
+from webapp.seeding import test_persons as tp
 from webapp.models import AuditEvent, Choice, Unit
 
 

@@ -10,9 +10,9 @@ from tests.session_helpers import age_sessions
 from sqlalchemy import select
 
 from tests.conftest import csrf_from
-from webapp import db
+from webapp.web import db
 from webapp.models import AuditEvent, StaffUser, Unit
-from webapp.staff.accounts import hash_password
+from webapp.accounts.staff import hash_password
 
 
 def _sign_in(client, app, role: str):

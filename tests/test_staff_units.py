@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.test_staff_helpers import editor_unit_ids, prepare_accounts, sign_in, token
-from webapp import db
+from webapp.web import db
 from webapp.models import AuditEvent, Postcode, QueueTime, Unit
-from webapp.staff import unit_data as ud
+from webapp.units import unit_data as ud
 
 
 def form_data(client, unit_id: int, lang: str = "fi") -> dict:  # noqa: ANN001

@@ -23,7 +23,8 @@ from sqlalchemy import select
 from tests.choice_helpers import free_unit
 from tests.test_capacity import make_residents, set_places, unit_state
 from tests.test_staff_helpers import PASSWORD, prepare_accounts
-from webapp import db, login_sessions
+from webapp.web import db
+from webapp.accounts import sessions as login_sessions
 from webapp.models import Unit
 
 pytestmark = pytest.mark.postgres

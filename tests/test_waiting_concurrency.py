@@ -7,7 +7,7 @@ import threading
 from sqlalchemy import func, select
 
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp import db
+from webapp.web import db
 from webapp.choice import service as svc
 from webapp.choice import waiting
 from webapp.choice.promotion import promote_from_waiting_lists

@@ -17,9 +17,9 @@ from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
 from tests.test_staff_helpers import token as staff_token
 from tests.waiting_helpers import full_unit
-from webapp import db
+from webapp.web import db
 from webapp.choice.service import helsinki_today
-from webapp.identity import test_persons as tp
+from webapp.seeding import test_persons as tp
 from webapp.models import AuditEvent, OutboxMail, Unit, WaitingEntry
 from webapp.seeding.waiting import journey_units
 

@@ -1,12 +1,11 @@
-"""The waiting-list rules (webapp/waiting_rules.py) at their boundaries: pure, no database, no Flask."""
+"""The waiting-list rules (webapp/choice/waiting_rules.py) at their boundaries: pure, no database, no Flask."""
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, timedelta
 
-from webapp.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts, decide
-from webapp.waiting_rules import (WaitingRules, expires_on, is_expired, join_decision, promotion_decision,
-                                  skip_action)
+from webapp.choice.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts, decide
+from webapp.choice.waiting_rules import WaitingRules, expires_on, is_expired, join_decision, promotion_decision, skip_action
 
 PILOT = "uusimaa"
 HYVINKAA, OULU = "106", "564"

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tests.choice_helpers import free_unit
-from webapp import db
+from webapp.web import db
 from webapp.choice import service as svc
 from webapp.models import Resident, Unit
 

@@ -136,6 +136,8 @@ def _staff(app, lang: str, unit_id: int) -> list[tuple[str, bytes, str, int]]:  
 
 
 def capture(out: Path, db: Path) -> None:
+    if not list(Path("translations").glob("*/LC_MESSAGES/*.mo")):
+        raise SystemExit("translations are not compiled here: run flask translations-compile first")
     work = Path(tempfile.mkdtemp())
     copy = work / "db.sqlite"
     shutil.copy2(db, copy)

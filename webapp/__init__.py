@@ -8,7 +8,7 @@ from flask import Flask
 from flask_wtf import CSRFProtect
 from werkzeug.routing import IntegerConverter
 
-from webapp.config import ROOT, load_settings
+from webapp.core.config import ROOT, load_settings
 
 csrf = CSRFProtect()
 
@@ -40,10 +40,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO)
-    from webapp import logredact
+    from webapp.core import logredact
     logredact.install()
 
-    from webapp import changelog, cli, db, errors, i18n, metrics, security
+    from webapp.search import changelog
+    from webapp.web import cli, db, errors, i18n, metrics, security
     changelog.install()
     metrics.init_app(app)
     db.init_app(app)
@@ -53,7 +54,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
-    from webapp.rules import newcomer_status_of
+    from webapp.choice.rules import newcomer_status_of
     # newcomer_status(unit): what the unit's "new customers" label says, the same rule as the choice itself.
     app.jinja_env.globals["newcomer_status"] = newcomer_status_of
     app.wsgi_app = _counting_requests(app.wsgi_app)
@@ -74,12 +75,12 @@ def _counting_requests(wsgi_app):  # noqa: ANN001, ANN202
 
 
 def _register_blueprints(app: Flask) -> None:
-    from webapp.api import bp as api_bp
-    from webapp.choice import bp as choice_bp
-    from webapp.identity import bp as identity_bp
-    from webapp.ops import bp as ops_bp
-    from webapp.public import bp as public_bp
-    from webapp.staff import bp as staff_bp
+    from webapp.web.api import bp as api_bp
+    from webapp.web.choice import bp as choice_bp
+    from webapp.web.identity import bp as identity_bp
+    from webapp.web.ops import bp as ops_bp
+    from webapp.web.public import bp as public_bp
+    from webapp.web.staff import bp as staff_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(choice_bp)

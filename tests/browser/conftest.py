@@ -45,9 +45,9 @@ def _set_staff_password(app) -> str | None:  # noqa: ANN001
     try:
         from sqlalchemy import func, select
 
-        from webapp import db
+        from webapp.web import db
         from webapp.models import StaffUser
-        from webapp.staff.accounts import DEMO_ACCOUNTS, hash_password
+        from webapp.accounts.staff import DEMO_ACCOUNTS, hash_password
     except Exception:  # noqa: BLE001  the staff area is not there (yet)
         return None
     with app.app_context():
@@ -80,7 +80,7 @@ def _import_ptv_unit(app) -> int | None:  # noqa: ANN001
     from sqlalchemy import select
 
     from tests import ptv_fixtures
-    from webapp import db
+    from webapp.web import db
     from webapp.imports.ptv import apply_import, plan_import
     from webapp.models import Pilot, Provider
     with app.app_context():
@@ -455,7 +455,7 @@ def staff_sign_in(checker: Checker, site: Site, lang: str, email: str | None) ->
     if not has_form:
         return f"/{lang}/staff/sign-in has no form with a password field yet"
     if not email:
-        return "no demo staff account in the seeded database (webapp.staff.accounts.DEMO_ACCOUNTS)"
+        return "no demo staff account in the seeded database (webapp.accounts.staff.DEMO_ACCOUNTS)"
     user, pw = email, STAFF_TEST_PASSWORD
     try:
         with page.expect_navigation(wait_until="load", timeout=15000):
@@ -476,7 +476,7 @@ def check_paper_waiting_refusal(staff: Checker, site: Site) -> None:
     """The paper waiting-list form's refusal (a unit with free places), in both languages."""
     from datetime import date
 
-    from webapp.identity.test_persons import find_test_person
+    from webapp.seeding.test_persons import find_test_person
     hetu = find_test_person("aino", date.today()).hetu
     for lang in LANGS:
         resp = staff.goto(f"{site.base}/{lang}/staff/paper-waiting-list")

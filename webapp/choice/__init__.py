@@ -1,5 +1,1 @@
-"""Choice journey: choose, confirm, receipt, my choices."""
-from flask import Blueprint
-
-bp = Blueprint("choice", __name__, url_prefix="/<any(fi,sv,en):lang>", cli_group=None)
-from webapp.choice import cli, views, views_messages, views_waiting  # noqa: E402,F401
+"""Choices and waiting lists: the pure rules, locking, the use cases, messages."""

@@ -1,12 +1,12 @@
-"""Small adapters from database rows to the pure rules' value objects (webapp/rules.py)."""
+"""Small adapters from database rows to the pure rules' value objects (webapp/choice/rules.py)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Choice, Pilot, Resident, Unit
-from webapp.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts
-from webapp.waiting_rules import WaitingRules
+from webapp.choice.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts
+from webapp.choice.waiting_rules import WaitingRules
 
 
 def rules_for(pilot: Pilot, element: str) -> ChoiceRules:

@@ -19,8 +19,8 @@ from email.utils import make_msgid
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from webapp.core.translation import force_locale
+from webapp.core.translation import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -60,7 +60,7 @@ def settings() -> MailSettings:
         transport = "file"
     if transport == "smtp" and cfg.get("APP_ENV") != "production":
         transport = "file"  # development and tests: never out
-    from webapp.config import INSTANCE
+    from webapp.core.config import INSTANCE
     instance = Path(cfg.get("INSTANCE_DIR") or INSTANCE)
     return MailSettings(transport=transport, sender=get("MAIL_FROM", "valinta@example.fi"),
                         outbox_dir=Path(get("MAIL_OUTBOX_DIR") or instance / "outbox"),

@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import get_locale
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from webapp.core.translation import current_lang, format_date
+from webapp.core.translation import gettext as _
+from webapp.core.translation import lazy_gettext as _l
 
-from webapp.i18n import fmt_date
 from webapp.models import Message
 
-# Why a resident was passed over, in a sentence each (reason codes of webapp/rules.py).
+# Why a resident was passed over, in a sentence each (reason codes of webapp/choice/rules.py).
 SKIP_REASONS = {
     "under_age": _l("You are not yet 18. You turn 18 on %(date)s."),
     "locked_in_until": _l("Your current choice binds you until %(date)s."),
@@ -38,11 +37,11 @@ class MessageText:
 
 
 def _d(value: str | None) -> str:
-    return fmt_date(date.fromisoformat(value), "long") if value else ""
+    return format_date(date.fromisoformat(value), "long") if value else ""
 
 
 def _unit(params: dict) -> str:
-    lang = str(get_locale() or "fi")
+    lang = current_lang()
     return params.get("unit_sv") if lang == "sv" and params.get("unit_sv") else params.get("unit_fi", "")
 
 

@@ -7,7 +7,7 @@ free place, the first entry in the queue is switched through `submit_choice` its
 capacity, audit, receipt) with the entry claimed in the same transaction; the request token is
 the entry's own, so an entry can only ever become one choice, however many promoters run at once.
 A resident who fails a rule on the day is skipped with the reason, told, and stays or leaves the
-queue as the pilot's rules say (webapp/waiting_rules.py).
+queue as the pilot's rules say (webapp/choice/waiting_rules.py).
 """
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ from webapp.choice.locking import Locks
 from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
 from webapp.choice.waiting import _audit_entry, _end_entry, entry_params, expire_entries, lock_entry
 from webapp.models import Choice, Unit, WaitingEntry
-from webapp.rules import ChoiceRules, Decision, ExistingChoice, ResidentFacts, UnitFacts
-from webapp.transactions import in_transaction
-from webapp.waiting_rules import WaitingRules, promotion_decision, skip_action
+from webapp.choice.rules import ChoiceRules, Decision, ExistingChoice, ResidentFacts, UnitFacts
+from webapp.core.transactions import in_transaction
+from webapp.choice.waiting_rules import WaitingRules, promotion_decision, skip_action
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ Capacity (never more than ``Unit.capacity`` listed customers):
   is reserved at once when the choice is submitted; the place at the old unit is released when
   the new choice takes effect (``activate_due_choices``), or the new place is released when a
   pending choice is cancelled.
-- Every decision runs in one transaction (webapp/transactions.py, run again on a deadlock) that
+- Every decision runs in one transaction (webapp/core/transactions.py, run again on a deadlock) that
   takes its row locks through webapp/choice/locking.py, in its one order, and reads what it decides
   on only after them. The counter is then raised with a guarded UPDATE (``listed_count <
   capacity``); the database itself refuses a counter out of range and a second pending or active
@@ -27,15 +27,13 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp import db
+from webapp.core import db
 from webapp.choice.locking import Locks
-from webapp.clock import helsinki_today  # noqa: F401  (re-exported: callers import it from here)
-from webapp.choice.adapters import (choice_rules, existing_choice, existing_choices, resident_facts, rules_for,
-                                    unit_facts)
+from webapp.core.clock import helsinki_today
+from webapp.choice.adapters import choice_rules, existing_choice, existing_choices, resident_facts, rules_for, unit_facts
 from webapp.models import AuditEvent, Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
-from webapp.rules import (ChoiceRules, Decision, ExistingChoice, Reason, ResidentFacts, UnitFacts, decide,
-                          pending_choice)
-from webapp.transactions import in_transaction
+from webapp.choice.rules import ChoiceRules, Decision, ExistingChoice, Reason, ResidentFacts, UnitFacts, decide, pending_choice
+from webapp.core.transactions import in_transaction
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
 REFERENCE_LENGTH = 10
@@ -153,7 +151,7 @@ def lock_resident(locks: Locks, resident_id: int) -> None:
 
 # Built once: a statement made per call costs more Python than the rest of a submission's decision.
 # (Only reads and locks are prebuilt; the counter UPDATE names its unit in its WHERE clause, where the
-# change log reads it: webapp/changelog.py.) Plain columns, no ORM entities: a Choice entity would also
+# change log reads it: webapp/search/changelog.py.) Plain columns, no ORM entities: a Choice entity would also
 # join its Unit (lazy="joined"), some forty columns per choice that deciding never looks at.
 _CHOICE_COLUMNS = (Choice.id, Choice.unit_id, Choice.element, Choice.status, Choice.channel, Choice.reference,
                    Choice.request_token, Choice.created_on, Choice.effective_from, Choice.binding_until,
@@ -236,7 +234,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
 
     Eight statements when nothing is due (tests/test_query_counts.py): lock the resident, read them with
     all their choices, lock the unit, read it with its rules and its pilot's municipalities, reserve the
-    place, insert the choice and the audit event, and the change-log row (webapp/changelog.py).
+    place, insert the choice and the audit event, and the change-log row (webapp/search/changelog.py).
     """
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")

@@ -2,9 +2,9 @@
 
 Every change to an entry takes its locks through webapp/choice/locking.py (the resident, the units,
 then the entries) and reads the entry again after them, in one transaction that is run again on a
-deadlock (webapp/transactions.py). `Unit.waiting_count` counts the unit's 'waiting' entries and
+deadlock (webapp/core/transactions.py). `Unit.waiting_count` counts the unit's 'waiting' entries and
 changes in the same transaction as the entries. The rules are pure functions in
-webapp/waiting_rules.py.
+webapp/choice/waiting_rules.py.
 """
 from __future__ import annotations
 
@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session, aliased
 from webapp.choice import inbox
 from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts, waiting_rules_for
 from webapp.choice.locking import Locks
-from webapp.choice.service import (ChoiceConflict, ChoiceNotFound, Evaluation, _audit, activate_due_choices, evaluate,
-                                   is_reference, lock_resident, new_reference)
+from webapp.choice.service import ChoiceConflict, ChoiceNotFound, Evaluation, _audit, activate_due_choices, evaluate, is_reference, lock_resident, new_reference
 from webapp.models import Resident, Unit, WaitingEntry
-from webapp.rules import decide
-from webapp.transactions import in_transaction
-from webapp.waiting_rules import QUEUE_REASONS, JoinDecision, expires_on, join_decision
+from webapp.choice.rules import decide
+from webapp.core.transactions import in_transaction
+from webapp.choice.waiting_rules import QUEUE_REASONS, JoinDecision, expires_on, join_decision
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from flask_babel import gettext as _
+from webapp.core.translation import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -22,8 +22,8 @@ from webapp.imports.accessibility_facts import facts_from_sentences
 from webapp.imports.ptv_read import PtvFileError, PtvLocation, PtvShapeError
 from webapp.imports.units_csv import Plan, RowError, RowInput, apply_plan, plan_rows
 from webapp.models import AccessibilitySentence, Pilot, Provider, StaffUser, Unit
-from webapp.staff.unit_data import fmt_coord
-from webapp.vocab import ACCESSIBILITY_FACTS
+from webapp.units.unit_data import fmt_coord
+from webapp.units.vocab import ACCESSIBILITY_FACTS
 
 __all__ = ["PtvFileError", "PtvImport", "plan_import", "apply_import", "read_file_items"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from urllib.parse import urljoin
 
 import requests
-from flask_babel import gettext as _
+from webapp.core.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry

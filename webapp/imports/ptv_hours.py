@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import date, time, timedelta
 
-from webapp.staff.unit_data import FORMULA_START, WEEKDAY_CODES, fmt_time
+from webapp.units.unit_data import FORMULA_START, WEEKDAY_CODES, fmt_time
 
 REGULAR = {"DaysOfTheWeek", "Standard"}
 OVER_MIDNIGHT = {"OverMidnight", "Special"}

@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
+from webapp.core.translation import gettext as _
 
 from webapp.imports import ptv_coords, ptv_hours
-from webapp.staff.unit_data import PHONE_RE, WEBSITE_RE
-from webapp.vocab import SERVICE_LANGUAGES
+from webapp.units.unit_data import PHONE_RE, WEBSITE_RE
+from webapp.units.vocab import SERVICE_LANGUAGES
 
 LANGUAGES = ("fi", "sv", "en")
 VISITING = ("Location", "Visiting")

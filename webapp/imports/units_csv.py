@@ -14,15 +14,15 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
+from webapp.core.translation import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.choice.locking import Locks
 from webapp.models import Municipality, Postcode, StaffUser, Unit, with_collections
-from webapp.staff import unit_data as ud
-from webapp.staff.auth import may_edit_unit
-from webapp.validation import is_whole_number
+from webapp.units import unit_data as ud
+from webapp.web.staff.auth import may_edit_unit
+from webapp.core.validation import is_whole_number
 
 COLUMNS = ("id", *ud.IDENTITY_FIELDS, *ud.DATA_FIELDS)
 REQUIRED_COLUMNS = ("id", *ud.IDENTITY_FIELDS, "name_fi", "street_fi", "postcode", "municipality_code")
@@ -290,7 +290,7 @@ def apply_plan(sess: Session, user: StaffUser | None, p: Plan, apply_extra: Appl
     """Apply a valid plan in the caller's transaction; returns the ids of the units touched.
 
     `apply_extra(sess, unit, extra)` writes what an import kind carries besides the columns."""
-    from webapp.staff.changes import changed_only, record
+    from webapp.audit import changed_only, record
     if not p.ok:
         raise ValueError("a plan with errors cannot be applied")
     touched: list[int] = []

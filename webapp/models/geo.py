@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.db import Base
+from webapp.core.db import Base
 
 
 class Municipality(Base):

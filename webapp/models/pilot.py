@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db import Base
+from webapp.core.db import Base
 
 
 class Pilot(Base):
@@ -84,7 +84,7 @@ class PilotElement(Base):
     notice_days: Mapped[int] = mapped_column(Integer, default=21)
     effective: Mapped[str] = mapped_column(String(20), default="next_month_start")
     capitation_eur_per_month: Mapped[int | None] = mapped_column(Integer)
-    # Waiting lists (webapp/waiting_rules.py): whether the element's units keep one, how many months an
+    # Waiting lists (webapp/choice/waiting_rules.py): whether the element's units keep one, how many months an
     # entry lasts, whether a switch from the list counts against the limit and starts a lock-in, whether a
     # unit that is not taking new customers still lets a queue form, and whether a resident skipped for a
     # reason that passes with time keeps their place.

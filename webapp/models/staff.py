@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.db import Base
+from webapp.core.db import Base
 
 ROLES = ("admin", "pilot_manager", "provider_editor", "auditor")
 

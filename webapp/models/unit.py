@@ -7,7 +7,7 @@ from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Float, Foreign
                         Time, UniqueConstraint, func)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from webapp.db import Base
+from webapp.core.db import Base
 
 
 class Provider(Base):

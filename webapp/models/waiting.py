@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.db import Base
+from webapp.core.db import Base
 
 WAITING_STATUSES = ("waiting", "promoted", "left", "replaced", "expired", "removed")
 

@@ -15,8 +15,7 @@ from webapp.search import reference
 from webapp.search.follow import catch_up
 from webapp.search.reference import postcode_origin
 from webapp.search.index import rebuild_index, update_units
-from webapp.search.params import (FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError, SearchParams,
-                                  field_label, parse_params)
+from webapp.search.params import FIELD_LABELS, PER_PAGE, SORT_LABELS, SORTS, Known, ParamError, SearchParams, field_label, parse_params
 from webapp.search.query import FACET_GROUPS, SearchResult, execute
 from webapp.search.snapshots import IndexMissing, snapshot
 

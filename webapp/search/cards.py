@@ -13,9 +13,9 @@ from typing import Callable
 
 from markupsafe import Markup
 
-from webapp.lru import LRU
-from webapp.rules import newcomer_status, open_to_newcomers, places_for_newcomers
-from webapp.vocab import PROFESSIONS_BY_ELEMENT
+from webapp.core.lru import LRU
+from webapp.choice.rules import newcomer_status, open_to_newcomers, places_for_newcomers
+from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
 
 CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
 
@@ -95,7 +95,7 @@ class Card:
     def is_full(self) -> bool:
         return self.capacity is not None and self.listed_count >= self.capacity
 
-    # What a resident outside the queue can do (webapp.rules); cards are of visible units only.
+    # What a resident outside the queue can do (webapp.choice.rules); cards are of visible units only.
     @property
     def open_to_newcomers(self) -> bool:
         return open_to_newcomers(self.accepting_new, True, self.capacity, self.listed_count, self.waiting_count)
@@ -163,7 +163,7 @@ def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
     texts = _texts.get(lang)
     if texts is None or texts.unit_url != unit_url:
         from flask_babel import gettext as _
-        from webapp.i18n import fmt_date
+        from webapp.web.i18n import fmt_date
         dates: dict[date, str] = {}
 
         def formatted(day: date) -> str:

@@ -17,15 +17,14 @@ from sqlalchemy.orm import Session
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
-                           UnitService)
-from webapp.rules import open_to_newcomers
-from webapp.vocab import ELEMENTS, SECTORS, SERVICES
+from webapp.models import Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage, UnitService
+from webapp.choice.rules import open_to_newcomers
+from webapp.units.vocab import ELEMENTS, SECTORS, SERVICES
 
 
 # Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
 # every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 5  # 3: the `stamp` field (webapp/page_cache.py); 4: filter fields stored only;
+INDEX_FORMAT = 5  # 3: the `stamp` field (webapp/web/page_cache.py); 4: filter fields stored only;
 # 5: `accepting` leaves out units whose free places are held for their queue (rules.open_to_newcomers)
 
 
@@ -66,7 +65,7 @@ def make_schema() -> Schema:
         # What a result card and an API item show (JSON, see cards.py): results need no database query.
         card=STORED(),
         # A token new with every write of the document (one per rebuild, one per update): a unit's page
-        # cached under (version, stamp) is current as long as its document is (webapp/page_cache.py).
+        # cached under (version, stamp) is current as long as its document is (webapp/web/page_cache.py).
         stamp=STORED(),
     )
 

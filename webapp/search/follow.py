@@ -1,4 +1,4 @@
-"""Every node's index follows the database's change log (`index_change`, written by webapp.changelog).
+"""Every node's index follows the database's change log (`index_change`, written by webapp.search.changelog).
 
 Before a search the process runs `catch_up`: ONE indexed query, `id > head OR id IN (gaps)`, that returns
 nothing when nothing changed. Rows it returns name units; those are re-indexed from the database and the
@@ -30,7 +30,7 @@ from typing import Callable, ContextManager
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from webapp import changelog
+from webapp.search import changelog
 from webapp.models import IndexChange
 from webapp.search.documents import index_format
 from webapp.search.index import current_version, note_change, rebuild_index, update_units

@@ -58,7 +58,7 @@ def current_version(index_dir: str) -> Path | None:
 def rebuild_index(sess: Session, index_dir: str, advance: Callable[[int], None] | None = None,
                   procs: int = 1) -> int:
     """Index every visible unit into a fresh version directory, then switch to it; returns the count.
-    `advance(n)` is told of every n units written (webapp.progress).
+    `advance(n)` is told of every n units written (webapp.core.progress).
 
     `procs` > 1 analyses and writes postings in that many processes, each into its own segment (Whoosh's
     multisegment writer, no merge): about twice as fast on two cores. Only for a single-threaded process
@@ -189,7 +189,7 @@ def _docnums_at(index_dir: str, path: Path, generation: int) -> dict[int, int] |
 
     A snapshot of an older generation of the same version (a merge, or another worker's change, came since)
     first follows it by difference: the search after this update would do that anyway."""
-    from webapp.search.snapshots import cached_snapshot, snapshot  # (snapshots imports this module)
+    from webapp.search.snapshots import cached_snapshot, snapshot
     snap = cached_snapshot(index_dir)
     if snap is None or snap.path != path:
         return None

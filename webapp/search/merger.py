@@ -146,7 +146,7 @@ def _stop(index_dir: str) -> None:
 
 def _merge(engine: Engine, index_dir: str) -> bool:
     """The merges due, under the node's merge lock; False when another process holds it."""
-    from webapp.search.snapshots import snapshot  # (snapshots imports the index module, as this one does)
+    from webapp.search.snapshots import snapshot
     with file_lock(Path(index_dir) / MERGE_LOCK_FILE, blocking=False) as locked:
         if not locked:
             return False

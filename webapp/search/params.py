@@ -14,7 +14,7 @@ from typing import Callable, Mapping
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.vocab import ACCESSIBILITY_PROFILES, ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.units.vocab import ACCESSIBILITY_PROFILES, ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 MAX_Q = 200
 PER_PAGE = 20

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 
-from webapp.accessibility import required_facts
-from webapp.search.params import (SearchParams)
+from webapp.units.accessibility import required_facts
+from webapp.search.params import SearchParams
 from webapp.search.snapshots import Snapshot
 
 # Facet groups: (parameter, how the group combines: "any" = own selection ignored, "all" = counted in results)

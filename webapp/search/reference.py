@@ -16,10 +16,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.collation import collation_key
+from webapp.core.collation import collation_key
 from webapp.models import Municipality, Pilot, PilotMunicipality, Postcode
 from webapp.search.params import Known
-from webapp.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, ELEMENTS, FACT_MISSING, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.units.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, ELEMENTS, FACT_MISSING, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 REFERENCE_TTL = 60.0
 
@@ -87,7 +87,7 @@ def _data_for(sess: Session) -> _Data:
 
 
 def loaded_at(sess: Session) -> float:
-    """When the reference data in use was read (part of the page cache's key, webapp/page_cache.py)."""
+    """When the reference data in use was read (part of the page cache's key, webapp/web/page_cache.py)."""
     return _data_for(sess).loaded_at
 
 

@@ -57,7 +57,7 @@ class Merged:
 
 def plan(index_dir: str) -> Plan | None:
     """The merge due in the live version, or None."""
-    from webapp.search.snapshots import cached_snapshot  # (snapshots imports the index module, as this one does)
+    from webapp.search.snapshots import cached_snapshot
     path = current_version(index_dir)
     if path is None:
         return None

@@ -17,8 +17,8 @@ from typing import Iterable
 import numpy as np
 from whoosh import index as windex
 
-from webapp.collation import collation_key
-from webapp.lru import LRU
+from webapp.core.collation import collation_key
+from webapp.core.lru import LRU
 from webapp.search.index import changed_at, current_version
 from webapp.search.readers import close_searcher, open_searcher
 
@@ -191,7 +191,7 @@ class Snapshot:
         reader = searcher.reader()
         subs = list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
         if previous is not None:
-            from webapp.search.snapshot_diff import follow  # (imports this module)
+            from webapp.search.snapshot_diff import follow
             followed = follow(cls, previous, ix, searcher, subs, generation)
             if followed is not None:
                 return followed

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.models import Postcode, Unit, with_collections
-from webapp.vocab import PROFESSIONS_BY_ELEMENT
+from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
 
 
 

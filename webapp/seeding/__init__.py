@@ -19,13 +19,13 @@ def run_seed(sess: Session, demo: bool = True) -> str:
 
 def demo_seed_steps() -> list:
     """Seed steps owned by other areas (test persons, staff accounts)."""
-    from webapp.identity.test_persons import seed_test_persons
+    from webapp.seeding.test_persons import seed_test_persons
     from webapp.seeding.waiting import seed_waiting_lists
-    from webapp.staff.accounts import seed_demo_accounts
+    from webapp.accounts.staff import seed_demo_accounts
     return [seed_test_persons, seed_waiting_lists, seed_demo_accounts]
 
 
 def dev_account_lines() -> list[str]:
-    from webapp.identity.test_persons import describe_test_persons
-    from webapp.staff.accounts import describe_demo_accounts
+    from webapp.seeding.test_persons import describe_test_persons
+    from webapp.accounts.staff import describe_demo_accounts
     return [*describe_demo_accounts(), *describe_test_persons()]

@@ -14,9 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
 
-from webapp.models import (Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit,
-                           UnitLanguage, UnitService)
-from webapp.vocab import ACCESSIBILITY_FACTS, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
+from webapp.models import Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit, UnitLanguage, UnitService
+from webapp.units.vocab import ACCESSIBILITY_FACTS, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
 
 # Kinds of premises: (weight, {fact: (probability of yes, of no)}; "*" for the other facts; the rest is
 # not known).

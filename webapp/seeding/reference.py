@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.config import ROOT
+from webapp.core.config import ROOT
 from webapp.models import Municipality, Pilot, PilotElement, PilotMunicipality, Postcode
 
 SEED = ROOT / "seed"

@@ -35,8 +35,8 @@ def _entry(resident_id: int, unit: Unit, joined: date, status: str = "waiting", 
 def seed_waiting_lists(sess: Session, today: date | None = None) -> str:
     from webapp.choice.service import helsinki_today
     from webapp.choice.waiting import entry_params
-    from webapp.identity.base import resident_key
-    from webapp.identity.test_persons import find_test_person
+    from webapp.identity.person import resident_key
+    from webapp.seeding.test_persons import find_test_person
     if sess.scalar(select(func.count()).select_from(WaitingEntry)):
         return ""
     today = today or helsinki_today()

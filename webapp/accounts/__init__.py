@@ -1,0 +1,1 @@
+"""Staff accounts (argon2 passwords) and sign-in sessions."""

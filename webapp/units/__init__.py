@@ -1,0 +1,1 @@
+"""Units as data: the vocabulary, canonical values, validation, diff and apply, and who may edit what."""

@@ -1,0 +1,22 @@
+"""Scheduled clean-up (`flask purge-expired`): idempotent, safe to run on every node at once."""
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from webapp.accounts import sessions as login_sessions
+from webapp.models import RateLimitHit
+from webapp.search import follow
+
+
+def purge_expired(sess: Session) -> dict[str, int]:
+    """Delete past rate-limit windows, ended or expired sign-in sessions and change-log rows older than a day."""
+    counts = {"rate-limit windows": sess.execute(delete(RateLimitHit)
+                                                 .where(RateLimitHit.expires_at < int(time.time()))).rowcount or 0,
+              "sign-in sessions": login_sessions.purge(sess, current_app.config["SESSION_IDLE_MINUTES"])}
+    sess.commit()
+    counts["index change-log rows"] = follow.purge(sess)
+    return counts
