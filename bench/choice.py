@@ -27,10 +27,10 @@ from datetime import date
 from common import bench_app, pg_admin, pg_reachable, pg_url
 from sqlalchemy import event, func, select, update
 
-from webapp.web import db
 from webapp.choice import service as svc
 from webapp.core.migrate import upgrade
 from webapp.models import Choice, Pilot, Resident, Unit
+from webapp.web import db
 
 TODAY = date(2026, 11, 24)  # inside the demo choice window
 
@@ -68,7 +68,7 @@ def _baseline_write(sess, resident_id: int) -> str:  # noqa: ANN001
 
 
 def _submitter(url: str, workdir: str, units: list[int], residents: list[int], threads: int, seed: int,
-               results: "multiprocessing.Queue", ready, baseline: bool = False) -> None:  # noqa: ANN001
+               results: multiprocessing.Queue, ready, baseline: bool = False) -> None:  # noqa: ANN001
     app = bench_app(url, f"{workdir}/index", workdir)
     ready.wait()  # every process has its app: the clock starts now
     tallies: dict[str, int] = {}
@@ -100,7 +100,7 @@ def statements_of_one(url: str, workdir: str, unit: int, resident: int) -> int:
     app = bench_app(url, f"{workdir}/index", workdir)
     seen: list[str] = []
 
-    def count(_c, _cu, statement, *_a) -> None:  # noqa: ANN001
+    def count(_c: object, _cu: object, statement: str, *_a: object) -> None:
         if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT")):
             seen.append(statement)
 

@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from webapp import create_app  # noqa: E402
-from webapp.web import db  # noqa: E402
 from webapp.core.migrate import upgrade  # noqa: E402
+from webapp.web import db  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BENCH_SECRETS = {"SECRET_KEY": "bench-secret-" * 4, "RESIDENT_KEY_SECRET": "bench-resident-" * 4}
@@ -76,10 +76,11 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
     from webapp.core.progress import progress
-    from webapp.web.cli import default_index_procs
     from webapp.search.follow import rebuild
+    from webapp.web.cli import default_index_procs
     with app.app_context(), progress("Indexing units", units) as advance:
-        count = rebuild(db.session(), f"{workdir}/index", advance, procs=default_index_procs())  # records the change log's head too
+        count = rebuild(db.session(), f"{workdir}/index", advance,
+                        procs=default_index_procs())  # records the change log's head too
         db.session().close()
         db.engine().dispose()
     t2 = time.perf_counter()

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests import racing  # noqa: E402
-from tests.conftest import PG_ADMIN_URL, _base_overrides, _pg_admin, _pg_url, pg_unavailable_reason  # noqa: E402
-from webapp import create_app  # noqa: E402
-from webapp.web import db  # noqa: E402
-from webapp.core.migrate import upgrade  # noqa: E402
+from tests import racing
+from tests.conftest import PG_ADMIN_URL, _base_overrides, _pg_admin, _pg_url, pg_unavailable_reason
+from webapp import create_app
+from webapp.core.migrate import upgrade
+from webapp.web import db
 
 
 def main() -> None:

@@ -68,8 +68,8 @@ def change_visible_ms(app, client, round_no: int = 0) -> float:  # noqa: ANN001
     next search has followed the log and finds the new name."""
     from sqlalchemy import update
 
-    from webapp.web import db
     from webapp.models import Unit
+    from webapp.web import db
     word = f"x{uuid.uuid4().hex[:12]}"  # a word no other unit has, not even from an earlier run
     with app.app_context():
         sess = db.session()
@@ -90,7 +90,7 @@ def segments_of(index_dir: str) -> int:
     from webapp.search.index import current_version
     ix = windex.open_dir(str(current_version(index_dir)))
     try:
-        return len(ix._segments())  # noqa: SLF001
+        return len(ix._segments())
     finally:
         ix.close()
 

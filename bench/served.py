@@ -115,9 +115,9 @@ def serve(args: list[str], env: dict, port: int, cwd: Path) -> subprocess.Popen:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
             return proc
-        except Exception:  # noqa: BLE001  not up yet
+        except Exception as exc:
             if proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"gunicorn exited: {proc.stderr.read().decode()[-2000:]}") from exc
             time.sleep(0.2)
     raise SystemExit("gunicorn did not answer within 30 s")
 
@@ -143,7 +143,8 @@ def drive(wrk: str, port: int, paths: list[str], seconds: float, connections: in
     script, plist = Path(workdir) / "mix.lua", Path(workdir) / "paths.txt"
     script.write_text(LUA)
     plist.write_text("\n".join(paths) + "\n")
-    out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(script),
+    out = subprocess.run([wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "-s",
+                          str(script),
                           f"http://127.0.0.1:{port}"], capture_output=True, text=True,
                          env=dict(os.environ, BENCH_PATHS=str(plist)), check=True).stdout
     m = re.search(r"RESULT requests=(\d+) duration_us=(\d+) p50=([\d.]+) p95=([\d.]+) p99=([\d.]+) "

@@ -40,11 +40,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -140,7 +140,7 @@ def held_transaction(url: str, export_snapshot: bool = False) -> Iterator[Held]:
     engine = create_engine(sqlalchemy_url(url), poolclass=NullPool)
     try:
         conn = HeldConnection(engine)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         engine.dispose()
         cause = getattr(exc, "orig", None) or exc
         raise DrillError(f"cannot connect to {make_url(sqlalchemy_url(url)).render_as_string()}: "
@@ -357,7 +357,7 @@ def compare_rows(src: Connection, dst: Connection, what: str, query: str, report
             row_b = next(b, None)
         else:
             changed = [f"{c} {_short(x)} in the source, {_short(y)} restored"
-                       for c, x, y in zip(columns, row_a, row_b) if x != y]
+                       for c, x, y in zip(columns, row_a, row_b, strict=True) if x != y]
             if changed:
                 differ(f"{columns[0]}={row_a[0]}: " + "; ".join(changed))
             seen += 1
@@ -490,8 +490,8 @@ def drill_app(held: Held, index_dir: str, secret_key: str):  # noqa: ANN201
 def serve(app, pages: list[Page]) -> dict[Page, tuple]:  # noqa: ANN001
     """Each page's (status, content type, location, normalised body) from `app`, residents signed in through
     a sign-in session of the drill's own (rolled back with the transaction)."""
-    from webapp.web import db
     from webapp.accounts import sessions as login_sessions
+    from webapp.web import db
     from webapp.web.identity.signin import SESSION_KEY
     clients = {}
     answers = {}
@@ -523,8 +523,8 @@ def _changed_lines(a: str, b: str, shown: int = 6) -> list[str]:
             if line[:1] in "+-" and not line.startswith(("+++", "---"))][:shown]
     minus, plus = [d[1:] for d in diff if d[0] == "-"], [d[1:] for d in diff if d[0] == "+"]
     starts = {}
-    for x, y in zip(minus, plus):
-        k = len(os.path.commonprefix([x, y]))
+    for x, y in zip(minus, plus, strict=False):
+        k = next((i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y)))
         starts[x] = starts[y] = max(0, k - 40)
     out = []
     for line in diff:

@@ -6,10 +6,10 @@ import re
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from webapp.web import db
 from webapp.choice.service import helsinki_today
-from webapp.seeding import test_persons as tp
 from webapp.models import Choice, Pilot, Unit
+from webapp.seeding import test_persons as tp
+from webapp.web import db
 
 
 def person(slug: str):

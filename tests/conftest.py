@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from webapp import create_app
-from webapp.web import db
 from webapp.core.migrate import upgrade
+from webapp.web import db
 
 PG_ADMIN_URL = os.environ.get("PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -43,7 +43,7 @@ def pg_unavailable_reason() -> str | None:
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}: {exc}".splitlines()[0]
 
 
-def _seed(app) -> None:  # noqa: ANN001
+def _seed(app) -> None:
     from webapp.search.follow import rebuild
     from webapp.seeding import run_seed
     with app.app_context():
@@ -55,7 +55,7 @@ def _seed(app) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def template_dir(tmp_path_factory) -> Path:  # noqa: ANN001
+def template_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("template")
 
 
@@ -98,12 +98,12 @@ def _base_overrides(tmp_path: Path) -> dict:
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, request):  # noqa: ANN001
+def make_app(tmp_path: Path, request):
     """make_app(backend="sqlite"|"postgres", **config) -> a Flask app on a fresh seeded copy."""
     created: list = []
     dropped: list[str] = []
 
-    def factory(backend: str = "sqlite", **config):  # noqa: ANN003
+    def factory(backend: str = "sqlite", **config):
         index = tmp_path / f"index-{len(created)}"
         if backend == "sqlite":
             tpl: Path = request.getfixturevalue("sqlite_template")
@@ -133,17 +133,17 @@ def make_app(tmp_path: Path, request):  # noqa: ANN001
 
 
 @pytest.fixture
-def app(make_app):  # noqa: ANN001
+def app(make_app):
     return make_app("sqlite")
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001
+def client(app):
     return app.test_client()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_app(request, make_app):  # noqa: ANN001
+def any_app(request, make_app):
     """The same test on SQLite and on PostgreSQL."""
     return make_app(request.param)
 

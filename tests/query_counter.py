@@ -5,8 +5,8 @@ queries, and SQLite and PostgreSQL send them differently.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from sqlalchemy import event
 
@@ -19,12 +19,12 @@ class Statements(list):
 
 
 @contextmanager
-def counting(app) -> Iterator[Statements]:  # noqa: ANN001
+def counting(app) -> Iterator[Statements]:
     """The statements sent on the app's engine while the block runs."""
     engine = app.extensions["db_engine"]
     seen = Statements()
 
-    def before(_conn, _cursor, statement, _params, _context, _many) -> None:  # noqa: ANN001
+    def before(_conn, _cursor, statement, _params, _context, _many) -> None:
         if not statement.lstrip().upper().startswith(NOT_COUNTED):
             seen.append(" ".join(statement.split()))
 

@@ -31,7 +31,7 @@ class Racer:
     done: threading.Event = field(default_factory=threading.Event)
 
 
-def waiting_for_locks(app) -> int:  # noqa: ANN001
+def waiting_for_locks(app) -> int:
     """Backends of this test's database that wait for a lock."""
     with app.app_context(), db.engine().connect() as conn:
         return conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
@@ -47,7 +47,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 20.0, what: str =
 
 
 @contextmanager
-def row_lock(app, table: str, row_id: int) -> Iterator[None]:  # noqa: ANN001
+def row_lock(app, table: str, row_id: int) -> Iterator[None]:
     """Hold `table`'s row `row_id` locked FOR UPDATE from a connection of its own until the block ends."""
     with app.app_context():
         conn = db.engine().connect()
@@ -61,7 +61,7 @@ def row_lock(app, table: str, row_id: int) -> Iterator[None]:  # noqa: ANN001
             conn.close()
 
 
-def start(app, name: str, job: Callable, racers: list[Racer]) -> Racer:  # noqa: ANN001
+def start(app, name: str, job: Callable, racers: list[Racer]) -> Racer:
     """Run job(session) in a thread with the app's context and a session of its own."""
     def body() -> None:
         with app.app_context():
@@ -80,7 +80,7 @@ def start(app, name: str, job: Callable, racers: list[Racer]) -> Racer:  # noqa:
     return racer
 
 
-def start_blocked(app, name: str, job: Callable, racers: list[Racer]) -> Racer:  # noqa: ANN001
+def start_blocked(app, name: str, job: Callable, racers: list[Racer]) -> Racer:
     """Start a racer and wait until it waits for a lock (one more waiting backend than before)."""
     before = waiting_for_locks(app)
     racer = start(app, name, job, racers)
@@ -119,33 +119,33 @@ class MixReport:
         table[key] = table.get(key, 0) + 1
 
 
-def prepare_mix(app, residents: int = 40, full: int = 2, open_units: int = 3, free: int = 3):  # noqa: ANN001, ANN201
+def prepare_mix(app, residents: int = 40, full: int = 2, open_units: int = 3, free: int = 3):
     from tests.waiting_helpers import full_unit, make_residents
     units = [full_unit(app, skip=i) for i in range(full)] + \
         [full_unit(app, skip=full + i, free=free) for i in range(open_units)]
     return units, make_residents(app, residents)
 
 
-def run_mix(app, units: list[int], residents: list[int], threads: int, per_thread: int, seed: int = 1,  # noqa: ANN001
-            today=None) -> MixReport:  # noqa: ANN001
+def run_mix(app, units: list[int], residents: list[int], threads: int, per_thread: int, seed: int = 1,
+            today=None) -> MixReport:
     import random
     import secrets as _secrets
     from datetime import timedelta
 
     from sqlalchemy import select, update
 
+    from tests.waiting_helpers import TODAY
     from webapp.choice import service as svc
     from webapp.choice import waiting
     from webapp.choice.promotion import promote_from_waiting_lists
     from webapp.models import Choice, Unit, WaitingEntry
-    from tests.waiting_helpers import TODAY
 
     day = today or TODAY
     report = MixReport()
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
 
-    def raise_capacity(sess, unit_id: int) -> None:  # noqa: ANN001
+    def raise_capacity(sess, unit_id: int) -> None:
         # What a staff member's save does to the counters: the unit's row locked, then changed, then the queue.
         from webapp.core.db import write_transaction
         with write_transaction(sess):
@@ -154,7 +154,7 @@ def run_mix(app, units: list[int], residents: list[int], threads: int, per_threa
                          .values(capacity=Unit.capacity + 1))
         promote_from_waiting_lists(sess, [unit_id], day)
 
-    def one(sess, rng: random.Random) -> str:  # noqa: ANN001
+    def one(sess, rng: random.Random) -> str:
         kind = rng.choice(MIX)
         rid = rng.choice(residents)
         if kind == "submit":
@@ -225,7 +225,7 @@ def run_mix(app, units: list[int], residents: list[int], threads: int, per_threa
     return report
 
 
-def broken_invariants(app, units: list[int]) -> list[str]:  # noqa: ANN001
+def broken_invariants(app, units: list[int]) -> list[str]:
     """What a resident relies on, checked from the rows: one pending, one active choice and one waiting
     entry per resident and element; every counter equal to the rows it counts and within capacity."""
     from sqlalchemy import func, select
@@ -235,12 +235,13 @@ def broken_invariants(app, units: list[int]) -> list[str]:  # noqa: ANN001
     with app.app_context():
         sess = db.session()
         for status in ("pending", "active"):
-            for rid, pilot, element, n in sess.execute(
+            for rid, _pilot, element, n in sess.execute(
                     select(Choice.resident_id, Choice.pilot_id, Choice.element, func.count())
                     .where(Choice.status == status).group_by(Choice.resident_id, Choice.pilot_id, Choice.element)
                     .having(func.count() > 1)):
                 found.append(f"resident {rid} has {n} {status} choices ({element})")
-        for rid, n in sess.execute(select(WaitingEntry.resident_id, func.count()).where(WaitingEntry.status == "waiting")
+        for rid, n in sess.execute(select(WaitingEntry.resident_id,
+                                          func.count()).where(WaitingEntry.status == "waiting")
                                    .group_by(WaitingEntry.resident_id, WaitingEntry.pilot_id, WaitingEntry.element)
                                    .having(func.count() > 1)):
             found.append(f"resident {rid} is in {n} queues of one element")

@@ -1,17 +1,17 @@
 """Move the clock of the server-side sign-in sessions (the cookie holds only a token)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from webapp.web import db
 from webapp.models import LoginSession
+from webapp.web import db
 
 
-def age_sessions(app, kind: str, *, seen_seconds_ago: float | None = None, ended: bool = False) -> None:  # noqa: ANN001
+def age_sessions(app, kind: str, *, seen_seconds_ago: float | None = None, ended: bool = False) -> None:
     """Pretend the `kind` sessions were last used `seen_seconds_ago` ago, or reached their maximum lifetime."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     values: dict = {}
     if seen_seconds_ago is not None:
         values["last_seen_at"] = now - timedelta(seconds=seen_seconds_ago)

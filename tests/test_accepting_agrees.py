@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 
 from tests.choice_helpers import free_unit
 from tests.test_staff_helpers import prepare_accounts, sign_in
-from webapp.web import db
-from webapp.models import IndexChange, Unit
 from webapp.choice.rules import ChoiceRules, ResidentFacts, UnitFacts, decide
+from webapp.models import IndexChange, Unit
+from webapp.web import db
 
 NAME = "Ksylofoniasema"  # a name no seeded unit has: the searches below find only the unit under test
 TODAY = date(2026, 11, 24)
@@ -50,11 +50,11 @@ CASES = {
 
 
 @pytest.fixture
-def app(make_app):  # noqa: ANN001
+def app(make_app):
     return make_app("sqlite", TODAY=TODAY.isoformat())
 
 
-def set_unit(app, unit_id: int, free: int | None, waiting: int, accepting: bool = True,  # noqa: ANN001
+def set_unit(app, unit_id: int, free: int | None, waiting: int, accepting: bool = True,
              hidden: bool = False) -> None:
     with app.app_context():
         sess = db.session()
@@ -67,7 +67,7 @@ def set_unit(app, unit_id: int, free: int | None, waiting: int, accepting: bool 
         sess.commit()
 
 
-def newcomer_decision(app, unit_id: int):  # noqa: ANN001, ANN201
+def newcomer_decision(app, unit_id: int):
     """decide() for a resident of the unit's municipality who is not in its queue and has no choices."""
     with app.app_context():
         unit = db.session().get(Unit, unit_id)
@@ -84,7 +84,7 @@ def _text(fragment: str) -> str:
     return re.sub(r"\s+", " ", htmllib.unescape(re.sub(r"<[^>]+>", " ", fragment))).strip()
 
 
-def card_label(client, lang: str, unit_id: int) -> str | None:  # noqa: ANN001
+def card_label(client, lang: str, unit_id: int) -> str | None:
     """The card's "New customers" tag in the search results; None when the unit is not in them."""
     page = client.get(f"/{lang}/search?q={NAME}").get_data(as_text=True)
     m = re.search(rf'<li class="card result-card" id="unit-{unit_id}".*?</li>', page, re.S)
@@ -94,12 +94,12 @@ def card_label(client, lang: str, unit_id: int) -> str | None:  # noqa: ANN001
     return tag.group(1) if tag else None
 
 
-def in_filter(client, lang: str, unit_id: int) -> bool:  # noqa: ANN001
+def in_filter(client, lang: str, unit_id: int) -> bool:
     page = client.get(f"/{lang}/search?q={NAME}&accepting=1").get_data(as_text=True)
     return f'id="unit-{unit_id}"' in page
 
 
-def unit_page(client, lang: str, unit_id: int) -> tuple[int, str | None, str]:  # noqa: ANN001
+def unit_page(client, lang: str, unit_id: int) -> tuple[int, str | None, str]:
     """(status code, the tag under "Room for new customers", the page)."""
     response = client.get(f"/{lang}/units/{unit_id}")
     page = response.get_data(as_text=True)
@@ -108,12 +108,12 @@ def unit_page(client, lang: str, unit_id: int) -> tuple[int, str | None, str]:  
     return response.status_code, tag.group(1) if tag else None, page
 
 
-def api_items(client, unit_id: int, **args) -> list[dict]:  # noqa: ANN001, ANN003
+def api_items(client, unit_id: int, **args) -> list[dict]:
     body = client.get("/api/v1/units", query_string={"q": NAME, **args}).get_json()
     return [i for i in body["items"] if i["id"] == unit_id]
 
 
-def staff_label(staff, lang: str, unit_id: int) -> str:  # noqa: ANN001
+def staff_label(staff, lang: str, unit_id: int) -> str:
     page = staff.get(f"/{lang}/staff/units?q={NAME}").get_data(as_text=True)
     row = re.search(rf'<tr>\s*<th scope="row"><a href="/{lang}/staff/units/{unit_id}">.*?</tr>', page, re.S)
     assert row, "the unit is not in the staff list"
@@ -121,7 +121,7 @@ def staff_label(staff, lang: str, unit_id: int) -> str:  # noqa: ANN001
 
 
 @pytest.fixture
-def staff(app):  # noqa: ANN001
+def staff(app):
     users = prepare_accounts(app)
     client = app.test_client()
     sign_in(client, users["admin"].email)
@@ -129,7 +129,7 @@ def staff(app):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_every_surface_agrees_with_decide(app, client, staff, case):  # noqa: ANN001
+def test_every_surface_agrees_with_decide(app, client, staff, case):
     free, waiting, accepting, hidden, status = CASES[case]
     unit_id = free_unit(app)
     set_unit(app, unit_id, free, waiting, accepting, hidden)
@@ -167,7 +167,7 @@ def test_every_surface_agrees_with_decide(app, client, staff, case):  # noqa: AN
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-def test_free_places_held_for_the_queue_say_so_in_every_language(app, client, staff, lang):  # noqa: ANN001
+def test_free_places_held_for_the_queue_say_so_in_every_language(app, client, staff, lang):
     unit_id = free_unit(app)
     set_unit(app, unit_id, 2, 2)
     text = LABELS[lang]["queue_first"]
@@ -176,13 +176,13 @@ def test_free_places_held_for_the_queue_say_so_in_every_language(app, client, st
     assert staff_label(staff, lang, unit_id) == text
 
 
-def _log_rows_naming(app, unit_id: int) -> int:  # noqa: ANN001
+def _log_rows_naming(app, unit_id: int) -> int:
     with app.app_context():
         rows = db.session().scalars(select(IndexChange.unit_ids)).all()
     return sum(1 for r in rows if r and str(unit_id) in r.split())
 
 
-def test_a_change_of_waiting_count_alone_reindexes_the_unit_for_the_next_search(app, client):  # noqa: ANN001
+def test_a_change_of_waiting_count_alone_reindexes_the_unit_for_the_next_search(app, client):
     unit_id = free_unit(app)
     set_unit(app, unit_id, 2, 1)
     assert in_filter(client, "fi", unit_id)
@@ -211,7 +211,7 @@ def test_a_change_of_waiting_count_alone_reindexes_the_unit_for_the_next_search(
     assert card_label(client, "fi", unit_id) == LABELS["fi"]["open"]
 
 
-def test_the_openapi_document_describes_the_new_fields(client):  # noqa: ANN001
+def test_the_openapi_document_describes_the_new_fields(client):
     unit = client.get("/api/v1/openapi.json").get_json()["components"]["schemas"]["Unit"]
     assert {"open_to_newcomers", "places_for_newcomers"} <= set(unit["required"])
     assert unit["properties"]["open_to_newcomers"]["type"] == "boolean"

@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from webapp.web import db
-from webapp.units.accessibility import PROFILE_REQUIREMENTS, ProfileAssessment, assess, rank_key, required_facts
 from webapp.models import Unit
+from webapp.units.accessibility import PROFILE_REQUIREMENTS, ProfileAssessment, assess, rank_key, required_facts
 from webapp.units.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, FACT_MISSING
+from webapp.web import db
 
 WHEELCHAIR = PROFILE_REQUIREMENTS["wheelchair"]
 
@@ -79,7 +79,7 @@ def test_rank_meets_first_then_fewer_missing_then_fewer_unknown():
 
 # ---------------------------------------------------------------- pages and API
 
-def _set_facts(app, facts_by_unit: dict[int, dict]) -> None:  # noqa: ANN001
+def _set_facts(app, facts_by_unit: dict[int, dict]) -> None:
     with app.app_context():
         sess = db.session()
         for uid, facts in facts_by_unit.items():
@@ -87,7 +87,7 @@ def _set_facts(app, facts_by_unit: dict[int, dict]) -> None:  # noqa: ANN001
         sess.commit()  # the index follows the change log (webapp.search.changelog) at the next search
 
 
-def _units(app, n: int = 3) -> list[int]:  # noqa: ANN001
+def _units(app, n: int = 3) -> list[int]:
     with app.app_context():
         return list(db.session().scalars(select(Unit.id).where(Unit.is_hidden.is_(False), Unit.element == "oral_health",
                                                                Unit.pilot.has(slug="uusimaa"))
@@ -95,7 +95,7 @@ def _units(app, n: int = 3) -> list[int]:  # noqa: ANN001
 
 
 @pytest.fixture
-def three(app):  # noqa: ANN001
+def three(app):
     """Three oral-health units: one meets the wheelchair profile, one has no lift, one has unknowns."""
     meets, no_lift, unknown = _units(app)
     everything = {c: True for c in ACCESSIBILITY_FACTS}

@@ -14,7 +14,7 @@ UNIT_COLUMNS = ("id, provider_id, pilot_id, element, name_fi, name_sv, descripti
                 "version")
 
 
-def _fill_0001(conn) -> None:  # noqa: ANN001
+def _fill_0001(conn) -> None:
     conn.execute(sa.text("INSERT INTO municipality (code, name_fi, name_sv, region_code, region_fi, region_sv, "
                          "language_ratio_code) VALUES ('186', 'Järvenpää', 'Träskända', 'MK01', 'Uusimaa', "
                          "'Nyland', 1)"))
@@ -33,7 +33,7 @@ def _fill_0001(conn) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):  # noqa: ANN001
+def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'm.db'}"
         return

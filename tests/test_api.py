@@ -5,9 +5,9 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import select
 
-from webapp.web import db
 from webapp.models import Unit
 from webapp.units.vocab import ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.web import db
 
 
 def test_units_search_returns_items_and_facets(client):
@@ -44,7 +44,9 @@ def test_no_distance_without_postcode(client):
 
 @pytest.mark.parametrize("query, parameter", [
     ("page=-1", "page"), ("page=0", "page"), ("q=" + "x" * 10_000, "q"), ("service=zzz", "service"),
-    ("postcode=0009", "postcode"), ("municipality=1234", "municipality"), ("postcode=00100&radius_km=-1", "radius_km"), ("max_t3_nurse=abc", "max_t3_nurse"),
+    ("postcode=0009", "postcode"), ("municipality=1234", "municipality"), ("postcode=00100&radius_km=-1",
+                                                                           "radius_km"), ("max_t3_nurse=abc",
+                                                                                          "max_t3_nurse"),
     ("lang=de", "lang"), ("lang=", "lang"), ("profile=jetpack", "profile"), ("profile_only=maybe", "profile_only"),
 ])
 def test_bad_parameters_give_400_json(client, query, parameter):
@@ -121,7 +123,8 @@ def test_openapi_document_is_valid_and_complete(client):
     assert set(doc["paths"]) == {"/units", "/units/{unit_id}", "/pilots", "/openapi.json"}
     params = {p["name"]: p for p in doc["paths"]["/units"]["get"]["parameters"]}
     assert set(params) == {"q", "pilot", "element", "service", "municipality", "postcode", "radius_km",
-                           "max_t3_doctor", "max_t3_nurse", "language", "feature", "sector", "profile", "profile_only", "accepting", "sort",
+                           "max_t3_doctor", "max_t3_nurse", "language", "feature", "sector", "profile", "profile_only",
+                           "accepting", "sort",
                            "page", "lang"}
     assert params["element"]["schema"]["enum"] == ["", *ELEMENTS]  # empty: no filter
     assert "uusimaa" in params["pilot"]["schema"]["enum"]

@@ -26,7 +26,7 @@ def test_the_api_passes_every_schemathesis_check(app, tmp_path):
            "INSTANCE_DIR": str(tmp_path), "APP_ENV": "development"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     app.extensions["db_engine"].dispose()
-    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115
+    log = open(tmp_path / "gunicorn.log", "w")
     server = subprocess.Popen([str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{PORT}", "--workers", "2",
                                "--threads", "4", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -1,21 +1,21 @@
 """The audit log: who changed what and when, filters, paging and scope."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
 from tests.test_staff_helpers import prepare_accounts, sign_in
-from webapp.web import db
 from webapp.models import AuditEvent, Pilot
+from webapp.web import db
 
 
-def _events(app, users):  # noqa: ANN001
+def _events(app, users):
     with app.app_context():
         sess = db.session()
         uusimaa = users["pilot_manager"].pilot_id
         tampere = sess.scalar(select(Pilot.id).where(Pilot.slug == "tampere"))
-        old = datetime(2026, 1, 10, 12, 0, tzinfo=timezone.utc)
+        old = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
         sess.add_all([
             AuditEvent(actor_type="staff", actor_id=users["admin"].id, action="unit.update", entity_type="unit",
                        entity_id=1, pilot_id=uusimaa, before={"name_fi": "Vanha"}, after={"name_fi": "Uusi"}),

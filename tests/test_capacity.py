@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.choice_helpers import free_unit
-from webapp.web import db
 from webapp.choice import service as svc
 from webapp.models import AuditEvent, Choice, Resident, Unit
+from webapp.web import db
 
 TODAY = date(2026, 11, 24)
 
@@ -76,7 +76,7 @@ def test_forty_residents_compete_for_the_last_five_places(any_app):
     refused = [o for o in outcomes if o[0] == "refused"]
     assert len(created) == 5
     assert len(refused) == 35 and all(codes == ("unit_full",) for _s, codes in refused)
-    rows, listed, places = unit_state(app, unit)
+    _rows, listed, places = unit_state(app, unit)
     assert listed == places == counted + 5
     with app.app_context():
         refusals = db.session().scalar(select(func.count()).select_from(AuditEvent)

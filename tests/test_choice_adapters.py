@@ -5,10 +5,10 @@ from datetime import date
 
 from sqlalchemy import select
 
-from webapp.web import db
 from webapp.choice.adapters import existing_choice, rules_for, unit_facts
-from webapp.models import Choice, Pilot, Unit
 from webapp.choice.rules import ChoiceRules
+from webapp.models import Choice, Pilot, Unit
+from webapp.web import db
 
 
 def test_rules_come_from_the_pilot_element(app):
@@ -27,7 +27,8 @@ def test_element_the_pilot_lacks_gets_default_rules_that_refuse(app):
     with app.app_context():
         hml = db.session().scalar(select(Pilot).where(Pilot.slug == "hameenlinna"))
         rules = rules_for(hml, "oral_health")
-        assert rules == ChoiceRules(pilot_slug="hameenlinna", element="oral_health", pilot_municipalities=frozenset({"109"}),
+        assert rules == ChoiceRules(pilot_slug="hameenlinna", element="oral_health",
+                                    pilot_municipalities=frozenset({"109"}),
                                     choice_opens_on=hml.choice_opens_on, choice_closes_on=hml.choice_closes_on)
 
 

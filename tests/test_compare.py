@@ -6,11 +6,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from webapp.web import db
 from webapp.models import Unit
+from webapp.web import db
 
 
-def _unit_ids(app, count: int, **where) -> list[int]:  # noqa: ANN001
+def _unit_ids(app, count: int, **where) -> list[int]:
     with app.app_context():
         stmt = select(Unit.id).where(Unit.is_hidden.is_(False)).order_by(Unit.id)
         for key, value in where.items():

@@ -6,9 +6,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 from stdnum.fi import ytunnus
 
-from webapp.web import db
 from webapp.models import Base, Choice, Municipality, Pilot, PilotElement, Postcode, Provider, QueueTime, Unit
 from webapp.seeding import run_seed
+from webapp.web import db
 
 
 def test_migrations_match_models(any_app):
@@ -56,7 +56,8 @@ def test_pilots_come_from_the_sources(app):
         assert jkl.funding_eur == 800_000 and jkl.population_min == 133_000
         assert jkl.municipality_codes == {"179"}
         uusimaa = sess.scalar(select(Pilot).where(Pilot.slug == "uusimaa"))
-        assert {e.element for e in uusimaa.elements} == {"sote_centre", "oral_health", "client_voucher", "personal_budget"}
+        assert {e.element for e in uusimaa.elements} == {"sote_centre", "oral_health", "client_voucher",
+                                                         "personal_budget"}
         assert {"106", "186", "505", "543", "611", "858"} <= uusimaa.municipality_codes
         sote = uusimaa.element("sote_centre")
         assert sote.is_demo("lock_in_months") and not sote.is_demo("min_age")

@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.choice_helpers import confirm_form, free_unit, main_text, sign_in
 from tests.waiting_helpers import TODAY, make_residents, token
-from webapp.web import db
-from webapp.core import transactions
 from webapp.choice import service as svc
+from webapp.choice.rules import decide
+from webapp.core import transactions
 from webapp.core.migrate import alembic_config, upgrade
 from webapp.models import Choice, Unit
-from webapp.choice.rules import decide
+from webapp.web import db
 
 
 def _pending_row(resident_id: int, unit: Unit, reference: str) -> Choice:
@@ -69,7 +69,7 @@ def test_a_second_choice_the_database_refuses_is_a_refusal_with_409(any_app):
     form = confirm_form(client, "fi", second)  # opened in another tab before the first choice
     assert client.post(f"/fi/choose/{first}/confirm", data=confirm_form(client, "fi", first)).status_code == 303
 
-    def decide_ignoring_choices(resident, unit, _existing, rules, today):  # noqa: ANN001, ANN202
+    def decide_ignoring_choices(resident, unit, _existing, rules, today):
         return decide(resident, unit, [], rules, today)
 
     with mock.patch("webapp.choice.service.decide", decide_ignoring_choices):
@@ -81,7 +81,7 @@ def test_a_second_choice_the_database_refuses_is_a_refusal_with_409(any_app):
     assert first in pending and second not in pending
 
 
-def _revision(app) -> str:  # noqa: ANN001
+def _revision(app) -> str:
     with app.app_context(), db.engine().connect() as conn:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
 
@@ -95,7 +95,8 @@ def test_the_upgrade_reports_rows_that_break_the_rules_and_changes_nothing(any_a
     command.downgrade(alembic_config(url), "0011")
     with app.app_context():
         sess = db.session()
-        sess.add_all([_pending_row(rid, sess.get(Unit, a), "DDDDDDDDDD"), _pending_row(rid, sess.get(Unit, b), "EEEEEEEEEE")])
+        sess.add_all([_pending_row(rid, sess.get(Unit, a), "DDDDDDDDDD"), _pending_row(rid, sess.get(Unit, b),
+                                                                                       "EEEEEEEEEE")])
         sess.execute(update(Unit).where(Unit.id == a).values(capacity=5, listed_count=6))
         sess.commit()
         ids = sorted(sess.scalars(select(Choice.id).where(Choice.resident_id == rid)))
@@ -131,7 +132,7 @@ def _transient() -> OperationalError:
     return OperationalError("UPDATE unit ...", {}, _Deadlock("deadlock detected"))
 
 
-def _counted(counter, use_case: str) -> float:  # noqa: ANN001
+def _counted(counter, use_case: str) -> float:
     return sum(s.value for m in counter.collect() for s in m.samples
                if s.name.endswith("_total") and s.labels.get("use_case") == use_case)
 
@@ -186,7 +187,7 @@ def test_a_retried_submission_creates_one_choice(app):
     real = svc._submit
     attempts: list[int] = []
 
-    def flaky(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def flaky(*args, **kwargs):
         outcome = real(*args, **kwargs)
         attempts.append(1)
         if len(attempts) == 1:
@@ -211,7 +212,7 @@ def test_a_conflict_that_outlasts_every_retry_is_a_503_in_the_residents_language
     unit = free_unit(app)
     form = confirm_form(client, lang, unit)
 
-    def always(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    def always(*_args, **_kwargs):
         raise _transient()
 
     with mock.patch("webapp.choice.service._submit", always), mock.patch("webapp.core.transactions.time.sleep"):

@@ -7,7 +7,7 @@ published advisories (marked "shape").
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -105,7 +105,8 @@ def test_pip_audit_findings_have_ids_fixes_and_no_severity():
     findings, audited = da.parse_pip_audit(PIP_AUDIT_VULNS)
     assert audited == {"flask", "setuptools"}
     assert [(f.package, f.version, f.advisory, f.fix) for f in findings] == [
-        ("setuptools", "65.5.0", "PYSEC-2022-43012", "65.5.1"), ("setuptools", "65.5.0", "GHSA-cx63-2mw6-8hw5", "70.0.0")]
+        ("setuptools", "65.5.0", "PYSEC-2022-43012", "65.5.1"), ("setuptools", "65.5.0", "GHSA-cx63-2mw6-8hw5",
+                                                                 "70.0.0")]
     assert all(f.severity == "unknown" and f.blocking for f in findings)  # PyPI gives none: counted as high
     assert "CVE-2024-6345" in findings[1].ids()
 
@@ -207,7 +208,8 @@ def test_an_accepted_unreachable_service_passes_in_ci_until_it_expires():
      "reason must be a non-empty string"),
     ('[[advisory]]\nid = "X"\npackage = "p"\nreason = "r"\nreviewed_by = "a"\nexpires = 2099-01-01',
      "is more than 366 days ahead"),
-    ('[[unreachable]]\nservice = "osv"\nreason = "r"\nreviewed_by = "a"\nexpires = 2027-01-01', "service must be one of"),
+    ('[[unreachable]]\nservice = "osv"\nreason = "r"\nreviewed_by = "a"\nexpires = 2027-01-01',
+     "service must be one of"),
     ('[[ignore]]\nid = "X"', "unknown table(s) ['ignore']"),
     ('advisory = "GHSA-x"', "write each exception as [[advisory]]"),
 ])

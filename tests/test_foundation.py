@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.core.config import ConfigError, load_settings
 from webapp.core.catalogs import untranslated
+from webapp.core.config import ConfigError, load_settings
 
 
 def test_production_refuses_without_secret_key():
@@ -77,8 +77,8 @@ def test_english_dates_and_numbers_are_british_by_babel(app):
 def test_data_without_english_falls_back_to_finnish_marked_lang_fi(app, client):
     from sqlalchemy import select
 
-    from webapp.web import db
     from webapp.models import Unit
+    from webapp.web import db
     with app.app_context():
         unit = db.session().scalar(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(1))
         name_fi = unit.name_fi
@@ -170,6 +170,7 @@ def test_apply_translations_takes_triples_pairs_and_none(tmp_path, monkeypatch):
     assert not any(sv.get("%(num)s need").string)  # None: left as it was
 
 
-@pytest.mark.parametrize("path", ["/en/my-choices", "/en/messages", "/en/identify", "/en/staff/sign-in", "/sv/messages"])
+@pytest.mark.parametrize("path", ["/en/my-choices", "/en/messages", "/en/identify", "/en/staff/sign-in",
+                                  "/sv/messages"])
 def test_private_pages_are_not_stored_in_any_language(client, path):
     assert client.get(path).headers.get("Cache-Control") == "no-store"

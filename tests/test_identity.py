@@ -9,8 +9,6 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-
-from tests.session_helpers import age_sessions
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from sqlalchemy import func, select
@@ -18,14 +16,15 @@ from stdnum.fi import hetu as stdnum_hetu
 
 from tests.choice_helpers import main_text, person, sign_in
 from tests.conftest import csrf_from
-from webapp.web import db
+from tests.session_helpers import age_sessions
+from webapp.choice.rules import age_on, birthday_of_age
 from webapp.choice.service import helsinki_today
-from webapp.seeding import test_persons as tp
 from webapp.identity.person import IdentificationFailed, birth_date_of, mask_hetu, resident_key
+from webapp.models import Choice, Resident, Unit
+from webapp.seeding import test_persons as tp
+from webapp.web import db
 from webapp.web.identity.oidc import OidcProvider, map_claims
 from webapp.web.identity.signin import is_local_path
-from webapp.models import Choice, Resident, Unit
-from webapp.choice.rules import age_on, birthday_of_age
 
 # --- test persons ---------------------------------------------------------------------------
 
@@ -315,9 +314,9 @@ class FakeHttp:
     def __init__(self, metadata: dict, jwks: dict):
         self.metadata, self.jwks, self.jwks_fetches = metadata, jwks, 0
 
-    def get(self, url, timeout=None):  # noqa: ANN001
+    def get(self, url, timeout=None):
         class Response:
-            def __init__(self, body):  # noqa: ANN001
+            def __init__(self, body):
                 self.body = body
 
             def raise_for_status(self):

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.test_staff_helpers import editor_unit_ids, prepare_accounts, sign_in, token
-from webapp.web import db
 from webapp.imports.units_csv import COLUMNS
 from webapp.models import AuditEvent, Unit
+from webapp.web import db
 
 
 @pytest.fixture
@@ -23,19 +23,19 @@ def pm(app):
     return client
 
 
-def export(client) -> str:  # noqa: ANN001
+def export(client) -> str:
     response = client.get("/fi/staff/export.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     return response.get_data().decode("utf-8")
 
 
-def upload(client, content: bytes, lang: str = "fi"):  # noqa: ANN001
+def upload(client, content: bytes, lang: str = "fi"):
     return client.post(f"/{lang}/staff/import", data={"csrf_token": token(client, lang),
                                                       "file": (io.BytesIO(content), "units.csv")},
                        content_type="multipart/form-data")
 
 
-def apply(client):  # noqa: ANN001
+def apply(client):
     with client.session_transaction() as s:
         pending = s["staff_import"]["token"]
     return client.post("/fi/staff/import/apply", data={"csrf_token": token(client), "token": pending})
@@ -53,7 +53,7 @@ def to_csv(rows: list[dict], delimiter: str = ",", bom: bool = False) -> bytes:
     return (("\ufeff" if bom else "") + buf.getvalue()).encode("utf-8")
 
 
-def unit_state(app):  # noqa: ANN001
+def unit_state(app):
     with app.app_context():
         sess = db.session()
         return (sess.scalar(select(func.count(Unit.id))),
@@ -142,7 +142,8 @@ def test_bom_and_semicolons_are_read(app, pm):
 @pytest.mark.parametrize("content, fi, sv", [
     (b'id,pilot,provider_ytunnus,element,name_fi,street_fi,postcode,municipality_code\n,"uusimaa,x\n',
      "Tiedoston lainausmerkit ovat rikki", "Filen har trasiga citattecken"),
-    ("id,pilot,name_fi\n1,uusimaa,Äiti\n".encode("latin-1"), "Tiedosto ei ole UTF-8-tekstiä", "Filen är inte UTF-8-text"),
+    ("id,pilot,name_fi\n1,uusimaa,Äiti\n".encode("latin-1"), "Tiedosto ei ole UTF-8-tekstiä",
+     "Filen är inte UTF-8-text"),
     (b"id,pilot,name\n1,uusimaa,x\n", "Sarakkeet eivät ole oikein", "Kolumnerna är inte rätt"),
     (b"", "Tiedosto on tyhjä.", "Filen är tom."),
     (b"\xef\xbb\xbf\n\n", "Tiedosto on tyhjä.", "Filen är tom."),

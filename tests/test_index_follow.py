@@ -6,21 +6,20 @@ the two-process version of these tests is in test_two_nodes.py.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlalchemy import event, insert, select, update
 
 from tests.choice_helpers import confirm_form, free_unit, sign_in
 from tests.conftest import csrf_from
 from webapp import create_app
-from webapp.web import db
-from webapp.search.changelog import EVERYTHING, ids_from_where
 from webapp.models import IndexChange, Pilot, Provider, QueueTime, Unit
 from webapp.search import follow
+from webapp.search.changelog import EVERYTHING, ids_from_where
+from webapp.web import db
 
 
-def second_node(app, tmp_path, copy_index: bool = True):  # noqa: ANN001
+def second_node(app, tmp_path, copy_index: bool = True):
     """Another app on the same database with its own index folder."""
     index = tmp_path / "node-b-index"
     if copy_index:
@@ -31,7 +30,7 @@ def second_node(app, tmp_path, copy_index: bool = True):  # noqa: ANN001
     return node
 
 
-def search_ids(client, **params) -> set[int]:  # noqa: ANN001
+def search_ids(client, **params) -> set[int]:
     """The ids of every unit a search through the API finds (all pages)."""
     ids: set[int] = set()
     page, pages = 1, 1
@@ -44,13 +43,13 @@ def search_ids(client, **params) -> set[int]:  # noqa: ANN001
     return ids
 
 
-def log_rows(app) -> list[tuple[int, str | None]]:  # noqa: ANN001
+def log_rows(app) -> list[tuple[int, str | None]]:
     with app.app_context():
         return [tuple(r) for r in db.session().execute(select(IndexChange.id, IndexChange.unit_ids)
                                                         .order_by(IndexChange.id))]
 
 
-def staff_client(app, role: str = "admin"):  # noqa: ANN001, ANN201
+def staff_client(app, role: str = "admin"):
     from tests.test_staff_review_fixes import _sign_in
     client = app.test_client()
     _sign_in(client, app, role)
@@ -216,7 +215,7 @@ def test_a_row_for_everything_or_a_stale_node_rebuilds(app):
 def test_purge_keeps_a_day_of_log(app):
     with app.app_context():
         sess = db.session()
-        sess.execute(insert(IndexChange).values(unit_ids="1", at=datetime.now(timezone.utc) - timedelta(days=2)))
+        sess.execute(insert(IndexChange).values(unit_ids="1", at=datetime.now(UTC) - timedelta(days=2)))
         sess.commit()
         count = len(log_rows(app))
         assert follow.purge(sess) >= 1
@@ -293,7 +292,7 @@ def test_small_segments_left_by_changes_are_merged(app):
         assert search_ids(client, q=f"kierros{round_no}") == {unit_id}
     ix = windex.open_dir(str(current_version(app.config["INDEX_DIR"])))
     try:
-        counts = [seg.doc_count() for seg in ix._segments()]  # noqa: SLF001
+        counts = [seg.doc_count() for seg in ix._segments()]
         assert merge_start(counts) is None  # nothing left to merge
         assert len(counts) < 1 + len(ids)  # the ten one-unit segments did not all stay
         assert all(sum(1 for n in counts[1:] if tier(n) == t) < MERGE_FACTOR for t in range(3))
@@ -376,16 +375,16 @@ def test_rows_another_worker_applied_while_this_one_waited_for_the_lock_are_not_
         sess.commit()
         version = follow_module.current_version(index_dir)
         seen = follow_module.read_state(version)
-        rows = follow_module._unapplied(sess, seen, 0.0)  # noqa: SLF001  (this worker read the log...)
+        rows = follow_module._unapplied(sess, seen, 0.0)  # this worker read the log...
         assert rows
         follow.catch_up(sess, index_dir, force=True)  # ...and another applied it first
         applied = []
         monkeypatch.setattr(follow_module, "update_units", lambda *args, **kwargs: applied.append(args))
-        follow_module._apply_locked(sess, index_dir, rows, (version, seen))  # noqa: SLF001
+        follow_module._apply_locked(sess, index_dir, rows, (version, seen))
         assert applied == []
         unchanged = follow_module.read_state(version)
         unit.name_fi = "Kahden työntekijän yksikkö, uusi nimi"
         sess.commit()
-        rows = follow_module._unapplied(sess, unchanged, 0.0)  # noqa: SLF001
-        follow_module._apply_locked(sess, index_dir, rows, (version, unchanged))  # noqa: SLF001
+        rows = follow_module._unapplied(sess, unchanged, 0.0)
+        follow_module._apply_locked(sess, index_dir, rows, (version, unchanged))
         assert len(applied) == 1 and set(applied[0][2]) == {unit.id}  # state as seen: the rows read are applied

@@ -12,15 +12,15 @@ from whoosh import index as windex
 from whoosh.qparser import QueryParser
 from whoosh.writing import NO_MERGE
 
-from webapp.web import db
 from webapp.models import Unit
 from webapp.search import merger, whoosh_fixes
 from webapp.search.documents import _load_units, make_schema, unit_document
 from webapp.search.index import current_version, merge_due, update_units
 from webapp.search.merging import merge_start
+from webapp.web import db
 
 
-def _write(directory: Path, documents: list[dict], codec) -> None:  # noqa: ANN001
+def _write(directory: Path, documents: list[dict], codec) -> None:
     directory.mkdir()
     ix = windex.create_in(str(directory), make_schema())
     writer = ix.writer(codec=codec)
@@ -39,7 +39,8 @@ def _terms_and_scores(directory: Path) -> tuple[list, list]:
                 continue
             info = reader.term_info(field, term)
             postings.append((field, term, info.doc_frequency(), info.weight(), info.max_weight(),
-                             info.min_length(), info.max_length(), list(reader.postings(field, term).items_as("weight"))))
+                             info.min_length(), info.max_length(), list(reader.postings(field,
+                                                                                        term).items_as("weight"))))
         scores = []
         for text in ("hammaslääkäri", "lääkäri", "terveysasema", "tandläkare", "Helsinki", "Espoo"):
             query = QueryParser("text_fi", searcher.schema).parse(text)
@@ -86,7 +87,7 @@ def test_a_new_generation_shares_the_readers_of_segments_that_did_not_change(app
     assert len(old_readers) == 2 and len(new_readers) == 3
     assert new_readers[1] is old_readers[1]       # the one-unit segment of the first update: shared
     assert new_readers[0] is not old_readers[0]   # the build's segment has a new deletion: a copy
-    assert new_readers[0]._terms is old_readers[0]._terms  # noqa: SLF001  (sharing the open term table)
+    assert new_readers[0]._terms is old_readers[0]._terms  # sharing the open term table
     assert old.reader().doc_count() == new.reader().doc_count()  # one live document per unit, in both
     assert len(list(old.document_numbers(id=str(second)))) == 1  # each reads its own deletions
     assert len(list(new.document_numbers(id=str(second)))) == 1
@@ -97,7 +98,7 @@ def test_a_new_generation_shares_the_readers_of_segments_that_did_not_change(app
     assert all(r.is_closed for r in new_readers + old_readers)
 
 
-def _rename(app, unit_id: int, name: str) -> None:  # noqa: ANN001
+def _rename(app, unit_id: int, name: str) -> None:
     with app.app_context():
         sess = db.session()
         sess.get(Unit, unit_id).name_fi = name
@@ -107,12 +108,12 @@ def _rename(app, unit_id: int, name: str) -> None:  # noqa: ANN001
 def _segment_counts(index_dir: str) -> list[int]:
     ix = windex.open_dir(str(current_version(index_dir)))
     try:
-        return [seg.doc_count() for seg in ix._segments()]  # noqa: SLF001
+        return [seg.doc_count() for seg in ix._segments()]
     finally:
         ix.close()
 
 
-def _found(client, word: str) -> set[int]:  # noqa: ANN001
+def _found(client, word: str) -> set[int]:
     return {item["id"] for item in client.get(f"/api/v1/units?q={word}&per_page=50").get_json()["items"]}
 
 
@@ -182,7 +183,8 @@ def test_a_merge_written_while_changes_come_keeps_them_and_the_snapshot_follows_
         assert not merged.scratch.exists()
         after = snapshot(index_dir)
         reader = after.searcher.reader()
-        assert follow(Snapshot, middle, after.ix, after.searcher, list(zip(reader.readers, reader.doc_offsets)),
+        assert follow(Snapshot, middle, after.ix, after.searcher, list(zip(reader.readers, reader.doc_offsets,
+                                                                           strict=True)),
                       after.generation)
         assert_same_snapshot(after, Snapshot.load(after.path))
         assert len(after.segment_rows) == len(middle.segment_rows) - 6  # seven segments are one now
@@ -319,7 +321,7 @@ def test_a_snapshot_is_labelled_with_the_generation_it_read_not_a_newer_one(app,
         update_units(sess, index_dir, [first])
         original = snapshots.open_searcher
 
-        def then_a_commit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def then_a_commit(*args, **kwargs):
             opened = original(*args, **kwargs)
             other = windex.open_dir(str(current_version(index_dir)))  # another process's commit lands now
             other.writer().commit(mergetype=NO_MERGE)
@@ -351,19 +353,19 @@ def test_a_file_gone_while_a_searcher_opens_is_read_again_and_nothing_stays_coun
     failures = iter([True])
 
     class Flaky(SegmentReader):
-        def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        def __init__(self, *args, **kwargs):
             if next(failures, False):
                 raise FileNotFoundError("a segment file went meanwhile")
             super().__init__(*args, **kwargs)
             opened.append(self)
     monkeypatch.setattr(readers, "SegmentReader", Flaky)
-    uses, files = dict(readers._uses), dict(readers._files_users)  # noqa: SLF001
+    uses, files = dict(readers._uses), dict(readers._files_users)
     searcher, _generation = readers.open_searcher(ix)
     assert len(opened) == 2  # two segments, opened after the table was read again
     assert searcher.reader().doc_count() > 0
     readers.close_searcher(searcher)
     assert all(r.is_closed for r in opened)
-    assert readers._uses == uses and readers._files_users == files  # noqa: SLF001
+    assert readers._uses == uses and readers._files_users == files
 
 
 def test_a_replaced_snapshot_still_gives_its_own_stamps_after_handing_its_map_over(app):

@@ -4,19 +4,18 @@ from __future__ import annotations
 import logging
 
 import pytest
-
-from tests.session_helpers import age_sessions
 from babel.dates import format_date
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import select
 
 from tests.choice_helpers import confirm_form, counts, free_unit, main_text, person, sign_in
 from tests.conftest import csrf_from
-from webapp.web import db
+from tests.session_helpers import age_sessions
 from webapp.choice.service import helsinki_today
-from webapp.seeding import test_persons as tp
 from webapp.identity.person import resident_key
 from webapp.models import AuditEvent, Choice, Resident, Unit
+from webapp.seeding import test_persons as tp
+from webapp.web import db
 
 
 def long(d, lang):
@@ -187,14 +186,16 @@ def test_cancel_pending_choice_releases_the_place(app, client):
     _, listed = counts(app, pending.unit_id)
     page = client.get(f"/fi/my-choices/{pending.reference}/cancel")
     assert page.status_code == 200
-    done = client.post(f"/fi/my-choices/{pending.reference}/cancel", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    done = client.post(f"/fi/my-choices/{pending.reference}/cancel",
+                       data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert done.status_code == 303
     assert counts(app, pending.unit_id)[1] == listed - 1
     with app.app_context():
         sess = db.session()
         assert sess.get(Choice, pending.id).status == "cancelled"
         assert sess.scalars(select(AuditEvent).where(AuditEvent.action == "choice_cancelled")).one().entity_id == pending.id
-    again = client.post(f"/fi/my-choices/{pending.reference}/cancel", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    again = client.post(f"/fi/my-choices/{pending.reference}/cancel",
+                        data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert again.status_code == 409
     assert counts(app, pending.unit_id)[1] == listed - 1
 

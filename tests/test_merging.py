@@ -29,7 +29,7 @@ def test_only_the_newest_small_segments_are_merged_not_the_segment_an_earlier_me
 def test_the_smallest_tier_whose_trailing_run_holds_six_segments_is_merged():
     segments = BUILD + [6, 7, 6, 8, 6] + [1] * MERGE_FACTOR  # five tier-1 segments and six tier-0
     assert merge_start(segments) == len(BUILD) + 5  # first the tier-0 ones: their result is the sixth tier-1
-    segments = BUILD + [6, 7, 6, 8, 6, 6] + [1, 2]
+    segments = [*BUILD, 6, 7, 6, 8, 6, 6, 1, 2]
     assert merge_start(segments) == len(BUILD)  # six tier-1 segments: they and the small ones after them
     segments = BUILD + [1] * MERGE_FACTOR + [12]  # a batch of twelve units written after six single ones
     assert merge_start(segments) is None  # the single ones wait behind it until six of its size gather
@@ -44,12 +44,12 @@ def test_a_merged_segment_is_not_merged_again_with_the_small_ones_piling_up_behi
 
 
 def test_the_segments_of_a_build_are_never_merged_with_the_small_ones():
-    assert merge_start(BUILD + [40, 6, 1, 1, 1]) is None  # seven segments, but the run of small ones is five
+    assert merge_start([*BUILD, 40, 6, 1, 1, 1]) is None  # seven segments, but the run of small ones is five
     assert merge_start([5000] * 7) is None
 
 
 def test_only_a_suffix_is_merged_so_earlier_segments_keep_their_document_numbers():
-    segments = BUILD + [40, 6, 6, 6, 6, 6, 6, 1]
+    segments = [*BUILD, 40, 6, 6, 6, 6, 6, 6, 1]
     start = merge_start(segments)
     assert start == len(BUILD) + 1 and all(n >= 6 for n in segments[start:-1])
     assert merge_start([1] * MERGE_FACTOR + [5000]) is None  # small ones before a large one: not a suffix

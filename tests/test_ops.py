@@ -9,11 +9,11 @@ from sqlalchemy import select
 from tests.choice_helpers import confirm_form, free_unit, person, sign_in
 from tests.test_index_follow import log_rows, search_ids
 from webapp import create_app
-from webapp.web import db
 from webapp.choice import service as svc
 from webapp.core.clock import helsinki_today
 from webapp.identity.person import resident_key
 from webapp.models import Choice, Resident, Unit
+from webapp.web import db
 
 
 def test_healthz_and_readyz(any_app):
@@ -45,8 +45,6 @@ def test_readyz_brings_a_lagging_index_to_the_head(app):
 
 def test_readyz_rebuilds_when_the_log_went_back_after_a_failover(app):
     """Asynchronous replication can lose the newest log rows: a head beyond the log's last id is stale."""
-    from sqlalchemy import delete
-    from webapp.models import IndexChange
     from webapp.search import follow
     with app.app_context():
         sess = db.session()
@@ -121,7 +119,7 @@ def test_activate_due_choices_on_the_day_before_of_and_after(app):
         choice_id = outcome.choice.id
     runner = app.test_cli_runner()
 
-    def run_on(day) -> str:  # noqa: ANN001
+    def run_on(day) -> str:
         app.config["TODAY"] = day.isoformat()
         with app.app_context():
             result = runner.invoke(args=["activate-due-choices"])

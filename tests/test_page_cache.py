@@ -9,11 +9,11 @@ from sqlalchemy import event, select
 
 from tests.choice_helpers import free_unit, sign_in
 from tests.test_index_follow import second_node
-from webapp.web import db
 from webapp.models import OpeningException, Unit
+from webapp.web import db
 
 
-def statements_of(app, client, path: str) -> tuple[list[str], str]:  # noqa: ANN001
+def statements_of(app, client, path: str) -> tuple[list[str], str]:
     """The SQL statements a GET made, and the page."""
     seen: list[str] = []
     with app.app_context():
@@ -33,7 +33,7 @@ def only_log_checks(statements: list[str]) -> bool:
     return all("index_change" in s or s.strip() in ("BEGIN", "COMMIT", "ROLLBACK") for s in statements)
 
 
-def add_exception(app, unit_id: int, note: str) -> None:  # noqa: ANN001
+def add_exception(app, unit_id: int, note: str) -> None:
     with app.app_context():
         sess = db.session()
         sess.add(OpeningException(unit_id=unit_id, day=date.today() + timedelta(days=3), note_fi=note, note_sv=note))

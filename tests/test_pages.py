@@ -2,6 +2,7 @@
 statement and error pages, in Finnish and Swedish."""
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, time
 
@@ -10,32 +11,32 @@ from flask import g
 from sqlalchemy import select
 from stdnum.fi import ytunnus
 
-from webapp.web import db
 from webapp.models import OpeningHours, Pilot, Provider, Unit, with_collections
 from webapp.units.vocab import FEATURES, PROFESSIONS, SERVICES
+from webapp.web import db
 
 NBSP = "\u00a0"
 
 
 @pytest.fixture
-def app(make_app):  # noqa: ANN001
+def app(make_app):
     return make_app("sqlite", TODAY="2026-11-24")
 
 
-def html_of(client, url: str, status: int = 200) -> str:  # noqa: ANN001
+def html_of(client, url: str, status: int = 200) -> str:
     response = client.get(url)
     assert response.status_code == status, (url, response.status_code)
     return response.get_data(as_text=True)
 
 
-def label_in(app, lang: str, value) -> str:  # noqa: ANN001
+def label_in(app, lang: str, value) -> str:
     """A vocabulary label (lazy string) as the page in `lang` shows it."""
     with app.test_request_context(f"/{lang}/"):
         g.lang = lang
         return str(value)
 
 
-def first_unit(app, **where) -> Unit:  # noqa: ANN001, ANN003
+def first_unit(app, **where) -> Unit:
     with app.app_context():
         sess = db.session()
         query = select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)
@@ -47,7 +48,7 @@ def first_unit(app, **where) -> Unit:  # noqa: ANN001, ANN003
         return unit
 
 
-def visible_units(app, predicate) -> list[Unit]:  # noqa: ANN001
+def visible_units(app, predicate) -> list[Unit]:
     with app.app_context():
         units = [u for u in db.session().scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)
                                                  .options(*with_collections()))
@@ -89,7 +90,7 @@ def test_titles_are_unique(client):
 def test_headings_do_not_skip_levels(client):
     for path in PAGES:
         levels = [int(n) for n in re.findall(r"<h([1-6])[\s>]", html_of(client, f"/fi{path}"))]
-        for before, after in zip(levels, levels[1:]):
+        for before, after in itertools.pairwise(levels):
             assert after <= before + 1, (path, levels)
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tests import ptv_fixtures as fx
-from webapp.web import db
 from webapp.models import AccessibilitySentence, AuditEvent, Unit
+from webapp.web import db
 
 PROVIDER = "3146740-4"   # Helsinki's public services in the seed (pilot uusimaa)
 SCOPE = ["--pilot", "uusimaa", "--provider", PROVIDER, "--element", "sote_centre", "--language", "en"]
@@ -152,7 +152,8 @@ def test_a_unit_of_another_pilot_is_not_moved(app, tmp_path):
     (["--pilot", "uusimaa", "--provider", PROVIDER, "--element", "spa"], 2, "spa"),
 ])
 def test_bad_options_exit_non_zero(app, tmp_path, args, code, text):
-    result = app.test_cli_runner().invoke(args=["ptv-import", write(tmp_path, fx.v11_location()), *args, "--language", "en"])
+    result = app.test_cli_runner().invoke(args=["ptv-import", write(tmp_path, fx.v11_location()), *args, "--language",
+                                                "en"])
     assert result.exit_code == code and text in result.output
 
 

@@ -104,7 +104,8 @@ def test_exceptional_hours_on_a_range_and_unknown_types():
 
 
 @pytest.mark.parametrize("entries", [
-    "DaysOfTheWeek", [{"serviceHourType": "DaysOfTheWeek", "openingHour": [{"dayFrom": "Moonday", "from": "8:00", "to": "9:00"}]}],
+    "DaysOfTheWeek", [{"serviceHourType": "DaysOfTheWeek", "openingHour": [{"dayFrom": "Moonday", "from": "8:00",
+                                                                            "to": "9:00"}]}],
     [{"serviceHourType": "DaysOfTheWeek", "openingHour": [{"dayFrom": "Monday", "from": 8, "to": 16}]}],
     [{"serviceHourType": "DaysOfTheWeek", "openingHour": [{"dayFrom": "Monday", "from": "25:00", "to": "26:00"}]}],
     [{"serviceHourType": "Exceptional", "validFrom": "yesterday"}],
@@ -128,7 +129,8 @@ def test_v11_location_reads_the_visiting_address_and_every_language():
     assert (loc.email, loc.website) == ("toolo@example.fi", "https://www.hel.fi/toolo")
     assert loc.languages == ["en", "fi", "sv"] and any("xx" in n for n in loc.notes)
     # main entrance first, groups and every language kept
-    assert [s.group.get("fi") for s in loc.sentences] == ["Reitti pääsisäänkäynnille", "Pääsisäänkäynti", "Pääsisäänkäynti",
+    assert [s.group.get("fi") for s in loc.sentences] == ["Reitti pääsisäänkäynnille", "Pääsisäänkäynti",
+                                                          "Pääsisäänkäynti",
                                                            "Sisätilat", "Sisätilat", "Sivusisäänkäynti"]
     assert loc.sentences[1].text == {"fi": "Sisäänkäynnin yhteydessä on luiska.", "sv": "Vid ingången finns en ramp.",
                                      "en": "There is a ramp at the entrance."}
@@ -170,7 +172,8 @@ def test_main_entrance_coordinates_when_the_address_has_none():
     (lambda d: d.update(addresses="Sibeliuksenkatu 14"), "addresses"),
     (lambda d: d["addresses"][1].update(streetAddress=["x", 1]), "street"),
     (lambda d: d.update(serviceChannelNames={"fi": "x"}), "serviceChannelNames"),
-    (lambda d: d["serviceHours"][0]["openingHour"].append({"dayFrom": "Monday", "from": 8, "to": 9}), "serviceHours.from"),
+    (lambda d: d["serviceHours"][0]["openingHour"].append({"dayFrom": "Monday", "from": 8, "to": 9}),
+     "serviceHours.from"),
     (lambda d: d["addresses"][1]["entrances"][1].update(accessibilitySentences={"x": 1}), "accessibilitySentences"),
 ])
 def test_a_malformed_location_names_the_field(mutate, field):
@@ -232,4 +235,5 @@ def test_contradicting_sentences_leave_the_fact_unknown():
 def test_every_mapped_code_is_a_fact_of_the_model():
     from webapp.imports.accessibility_facts import RULES
     from webapp.units.vocab import ACCESSIBILITY_FACTS
-    assert {code for code, _value, _pattern in RULES} | {"wide_door", "public_transport_near"} <= set(ACCESSIBILITY_FACTS)
+    assert {code for code, _value, _pattern in RULES} | {"wide_door",
+                                                         "public_transport_near"} <= set(ACCESSIBILITY_FACTS)

@@ -8,13 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import func, select
 
 from tests import ptv_fixtures as fx
 from tests.test_ptv_import import PROVIDER, jarvenpaa_v7_location, ptv_units, unit_count
-from webapp.web import db
 from webapp.imports.ptv_client import LIST_PATH, PtvFetchError, fetch_service_locations, session
-from webapp.models import Unit
 
 
 class FakePtv:
@@ -27,7 +24,7 @@ class FakePtv:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 fake.requests.append(self.path)
                 url = urlsplit(self.path)
                 query = parse_qs(url.query)
@@ -53,7 +50,7 @@ class FakePtv:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # a free port chosen by the OS

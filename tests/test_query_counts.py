@@ -14,11 +14,11 @@ from tests.query_counter import counting
 from tests.test_import_csv import export, rows_of, to_csv, upload
 from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
-from webapp.web import db
 from webapp.choice import service as svc
-from webapp.web.clock import today as clock_today
 from webapp.search import rebuild_index
 from webapp.seeding.demo import generate_bulk_units
+from webapp.web import db
+from webapp.web.clock import today as clock_today
 
 PUBLIC = [  # (path, most statements); {unit} is a free sote-keskus unit
     ("/fi/", 5),
@@ -36,13 +36,13 @@ PUBLIC = [  # (path, most statements); {unit} is a free sote-keskus unit
 
 
 @pytest.fixture
-def app(make_app):  # noqa: ANN001
+def app(make_app):
     """As deployed: a process checks the index change log at most once per INDEX_SYNC_INTERVAL_MS; here
     long enough that the counted request comes within it (the check itself is one indexed query)."""
     return make_app("sqlite", INDEX_SYNC_INTERVAL_MS=60_000)
 
 
-def statements(app, client, path: str) -> int:  # noqa: ANN001
+def statements(app, client, path: str) -> int:
     with counting(app) as seen:
         response = client.get(path)
     assert response.status_code == 200, (path, response.status_code)
@@ -112,7 +112,7 @@ def test_a_choice_submission_is_at_most_eight_statements(any_app):
 
 
 @pytest.fixture
-def manager(app):  # noqa: ANN001
+def manager(app):
     users = prepare_accounts(app)
     client = app.test_client()
     staff_sign_in(client, users["pilot_manager"].email)

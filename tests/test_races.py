@@ -18,19 +18,19 @@ from tests.choice_helpers import free_unit
 from tests.test_staff_helpers import prepare_accounts, sign_in
 from tests.test_staff_units import form_data
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp.web import db
 from webapp.choice import promotion, waiting
 from webapp.choice import service as svc
 from webapp.choice.adapters import waiting_rules_for
-from webapp.models import Choice, Message, Unit, WaitingEntry
 from webapp.choice.rules import Decision, Reason
 from webapp.choice.waiting_rules import skip_action
+from webapp.models import Choice, Message, Unit, WaitingEntry
+from webapp.web import db
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def pg_app(make_app):  # noqa: ANN001
+def pg_app(make_app):
     return make_app("postgres")
 
 
@@ -40,7 +40,7 @@ def _choices(app, resident_id: int, status: str = "pending") -> list[Choice]:
                                                               Choice.status == status)))
 
 
-def _submit(resident_id: int, unit_id: int):  # noqa: ANN202
+def _submit(resident_id: int, unit_id: int):
     return lambda sess: svc.submit_choice(sess, resident_id, unit_id, token(), TODAY)
 
 
@@ -72,7 +72,7 @@ def test_same_resident_submitting_twice_at_once_gets_one_place(pg_app, same_unit
     assert racing.retries_counted() == retries
 
 
-def _queue_with_free_place(app):  # noqa: ANN001, ANN202
+def _queue_with_free_place(app):
     """A full unit with one resident in its queue, then one place freed without promoting anybody."""
     unit = full_unit(app, free=1)
     holder, queued = make_residents(app, 2)
@@ -104,7 +104,7 @@ def test_promotion_racing_the_residents_own_choice_leaves_one_place(pg_app):
     assert racing.retries_counted() == retries
 
 
-def _expired_entry(app, resident: int, unit: int) -> int:  # noqa: ANN001
+def _expired_entry(app, resident: int, unit: int) -> int:
     """The resident's entry in the unit's queue, made to have passed its last day."""
     with app.app_context():
         sess = db.session()
@@ -115,7 +115,7 @@ def _expired_entry(app, resident: int, unit: int) -> int:  # noqa: ANN001
         return entry.id
 
 
-def _entry(app, entry_id: int) -> WaitingEntry:  # noqa: ANN001
+def _entry(app, entry_id: int) -> WaitingEntry:
     with app.app_context():
         return db.session().get(WaitingEntry, entry_id)
 

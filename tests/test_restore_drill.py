@@ -14,13 +14,13 @@ from scripts import restore_drill
 from tests.choice_helpers import free_unit
 from tests.conftest import _pg_admin, _pg_url
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token
-from webapp.web import db
 from webapp.choice import service as svc
 from webapp.choice import waiting
 from webapp.models import WaitingEntry
+from webapp.web import db
 
 
-def _with_choices_and_queues(app) -> dict:  # noqa: ANN001
+def _with_choices_and_queues(app) -> dict:
     """Two residents take a unit's last places, three join its waiting list, one chooses a unit with room
     and one cancels: choices pending and cancelled, entries waiting, the unit's counters moved."""
     unit = full_unit(app, free=2)

@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 
 from tests.choice_helpers import confirm_form, counts, free_unit, sign_in
-from webapp.web import db, security
 from webapp.choice import service as svc
 from webapp.core.config import ConfigError, load_settings
 from webapp.models import Choice
+from webapp.web import db, security
 
 
 def test_unit_can_be_chosen_again_after_its_pending_choice_was_cancelled(client, app):
@@ -22,7 +22,8 @@ def test_unit_can_be_chosen_again_after_its_pending_choice_was_cancelled(client,
     reference = first.headers["Location"].rsplit("/", 1)[1]
     cancel_page = client.get(f"/fi/my-choices/{reference}/cancel")
     from tests.conftest import csrf_from
-    done = client.post(f"/fi/my-choices/{reference}/cancel", data={"csrf_token": csrf_from(cancel_page.get_data(as_text=True))})
+    done = client.post(f"/fi/my-choices/{reference}/cancel",
+                       data={"csrf_token": csrf_from(cancel_page.get_data(as_text=True))})
     assert done.status_code == 303
     again = client.get(f"/fi/choose/{unit_id}/confirm")
     assert again.status_code == 200, "a cancelled choice must not block a new confirmation form"
@@ -45,7 +46,7 @@ def test_cancel_that_loses_a_race_with_activation_changes_nothing(make_app, monk
     rows_before, listed_before = counts(app, unit_id)
     original_snapshot = svc._snapshot
 
-    def activate_meanwhile(choice):  # noqa: ANN001
+    def activate_meanwhile(choice):
         other = db.new_session()  # another transaction activates the choice after ours has read it
         other.execute(svc.update(Choice).where(Choice.id == choice.id).values(status="active"))
         other.commit()
@@ -117,8 +118,8 @@ def _accepting_ids(client) -> set[int]:
 
 
 def test_search_stops_offering_a_unit_when_a_web_choice_takes_its_last_place(client, app):
-    from webapp.search import update_units
     from webapp.models import Unit
+    from webapp.search import update_units
     unit_id = free_unit(app)
     with app.app_context():
         unit = db.session().get(Unit, unit_id)

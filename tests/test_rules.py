@@ -7,7 +7,22 @@ from datetime import date, timedelta
 
 import pytest
 
-from webapp.choice.rules import ALL_ELEMENTS, DIRECT_CHOICE_ELEMENTS, REASON_CODES, ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts, age_on, binding_until, birthday_of_age, current_choice, decide, effective_date, switches_in_window
+from webapp.choice.rules import (
+    ALL_ELEMENTS,
+    DIRECT_CHOICE_ELEMENTS,
+    REASON_CODES,
+    ChoiceRules,
+    ExistingChoice,
+    ResidentFacts,
+    UnitFacts,
+    age_on,
+    binding_until,
+    birthday_of_age,
+    current_choice,
+    decide,
+    effective_date,
+    switches_in_window,
+)
 
 PILOT = "keski-uusimaa"
 HYVINKAA, JARVENPAA, TUUSULA, HELSINKI = "106", "186", "858", "091"

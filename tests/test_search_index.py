@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from webapp.web import db
+from webapp.core.collation import collation_key
 from webapp.models import Municipality, Postcode, QueueTime, Unit, with_collections
 from webapp.search import known_from_db, parse_params, rebuild_index, run_search, update_units
-from webapp.core.collation import collation_key
+from webapp.web import db
 
 
 def _search(app, args: dict, lang: str = "fi", paginate: bool = False):
@@ -30,14 +30,14 @@ def _ids(app, args: dict) -> set[int]:
 
 # ---------------------------------------------------------------- reference filter over the database
 
-def _km(lat1, lon1, lat2, lon2) -> float:  # noqa: ANN001
+def _km(lat1, lon1, lat2, lon2) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = (math.sin((p2 - p1) / 2) ** 2
          + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
     return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
-def _origin(sess, code: str):  # noqa: ANN001
+def _origin(sess, code: str):
     pc = sess.get(Postcode, code)
     if pc.lat is not None:
         return pc.lat, pc.lon
@@ -45,11 +45,11 @@ def _origin(sess, code: str):  # noqa: ANN001
     return muni.lat, muni.lon
 
 
-def _as_list(value) -> list:  # noqa: ANN001
+def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def db_expected(sess, args: dict) -> set[int]:  # noqa: ANN001
+def db_expected(sess, args: dict) -> set[int]:
     """The same filters as plain Python over the ORM objects."""
     origin = _origin(sess, args["postcode"]) if "postcode" in args else None
     out = set()
@@ -236,7 +236,8 @@ def test_sort_by_name_is_finnish_alphabetical(app):
         names = {u.id: u.name_fi for u in db.session().scalars(select(Unit)).unique()}
     ordered = [names[h.id] for h in hits]
     assert ordered == sorted(ordered, key=collation_key)
-    assert sorted(["Öljy", "Äijä", "Zeta", "Åland", "Aalto"], key=collation_key) == ["Aalto", "Zeta", "Åland", "Äijä", "Öljy"]
+    assert sorted(["Öljy", "Äijä", "Zeta", "Åland", "Aalto"], key=collation_key) == ["Aalto", "Zeta", "Åland", "Äijä",
+                                                                                     "Öljy"]
 
 
 def test_relevance_puts_name_match_first(app):
@@ -275,7 +276,8 @@ def test_update_units_reflects_changes(app):
         assert uid not in _ids(app, {"q": "Kuutamokeskus"})
         unit.name_fi = "Kuutamokeskus"
         unit.accepting_new = False
-        unit.queue_times.append(QueueTime(profession="doctor", t3_days=0, measured_on=unit.queue_times[-1].measured_on.replace(year=2027)))
+        unit.queue_times.append(QueueTime(profession="doctor", t3_days=0,
+                                          measured_on=unit.queue_times[-1].measured_on.replace(year=2027)))
         sess.commit()
         update_units(sess, index_dir, [uid])
     assert uid in _ids(app, {"q": "Kuutamokeskus"})
@@ -361,7 +363,7 @@ def test_an_index_built_by_two_processes_answers_exactly_as_one_built_by_one(app
     assert unit.id not in _ids(app, {})
 
 
-def assert_same_snapshot(a, b) -> None:  # noqa: ANN001
+def assert_same_snapshot(a, b) -> None:
     """The rows, masks, sort orders and arrays of two snapshots are the same."""
     import numpy as np
     assert [(r.docnum, r.id, r.stamp, r.card) for r in a.rows] == [(r.docnum, r.id, r.stamp, r.card) for r in b.rows]
@@ -377,7 +379,6 @@ def assert_same_snapshot(a, b) -> None:  # noqa: ANN001
 def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
     """After updates, deletions and merges of small segments, the snapshot built from the previous one
     (only the changes applied) has the same rows, masks and sort orders as one read from disk anew."""
-    import numpy as np
 
     from webapp.models import UnitService
     from webapp.search.snapshot_diff import follow
@@ -411,9 +412,9 @@ def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
         assert merged >= 1  # and some of them after a merge
 
 
-def _subs(snap) -> list:  # noqa: ANN001
+def _subs(snap) -> list:
     reader = snap.searcher.reader()
-    return list(zip(reader.readers, reader.doc_offsets)) if hasattr(reader, "readers") else [(reader, 0)]
+    return list(zip(reader.readers, reader.doc_offsets, strict=True)) if hasattr(reader, "readers") else [(reader, 0)]
 
 
 def _postings(index_dir: Path) -> list:
@@ -467,7 +468,7 @@ def test_an_update_replaces_documents_by_the_snapshots_numbers_without_a_searche
     search follows the change log, as in production: it calls update_units, then loads the new generation.)"""
     from whoosh.writing import SegmentWriter
 
-    def no_searcher(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    def no_searcher(*_args, **_kwargs):
         raise AssertionError("update_document opens a searcher: the snapshot's numbers were not used")
 
     index_dir = app.config["INDEX_DIR"]
@@ -525,7 +526,7 @@ def test_updates_fold_the_small_segments_into_their_own_write_and_answer_as_a_fr
     def live_counts() -> list[int]:
         ix = windex.open_dir(str(current_version(index_dir)))
         try:
-            return [seg.doc_count() for seg in ix._segments()]  # noqa: SLF001
+            return [seg.doc_count() for seg in ix._segments()]
         finally:
             ix.close()
 

@@ -1,6 +1,7 @@
 """The search page: form, results, facets, errors in the visitor's language, empty results, pagination."""
 from __future__ import annotations
 
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -19,7 +20,7 @@ class Outline(HTMLParser):
         self._label_depth = 0
         self.wrapped: set[str] = set()
 
-    def handle_starttag(self, tag, attrs):  # noqa: ANN001
+    def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if re.fullmatch(r"h[1-6]", tag):
             self.headings.append(int(tag[1]))
@@ -42,7 +43,7 @@ def test_page_structure_is_accessible(client):
     html = client.get("/fi/search?q=hammaslääkäri&service=dentist&postcode=00100").get_data(as_text=True)
     o = _outline(html)
     assert o.headings.count(1) == 1
-    for previous, current in zip(o.headings, o.headings[1:]):
+    for previous, current in itertools.pairwise(o.headings):
         assert current <= previous + 1, f"skipped heading level in {o.headings}"
     assert len(o.ids) == len(set(o.ids)), "duplicate ids"
     for name, control_id in o.controls:

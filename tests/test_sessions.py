@@ -1,17 +1,19 @@
 """Revocable sessions: a copied cookie stops working after sign-out, on every node."""
 from __future__ import annotations
 
+from datetime import UTC
+
 from sqlalchemy import select
 
 from tests.choice_helpers import sign_in as resident_sign_in
 from tests.conftest import csrf_from
 from tests.test_index_follow import second_node
 from tests.test_staff_helpers import prepare_accounts, sign_in, token
-from webapp.web import db
 from webapp.models import AuditEvent, LoginSession
+from webapp.web import db
 
 
-def copy_cookie(source, target) -> None:  # noqa: ANN001
+def copy_cookie(source, target) -> None:
     """What an attacker who copied the session cookie would do."""
     cookie = source.get_cookie("session")
     target.set_cookie("session", cookie.value)
@@ -104,7 +106,8 @@ def test_only_an_administrator_may_end_sessions(app):
 
 
 def test_purge_expired_removes_ended_sessions_and_past_rate_limit_windows(app):
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     from webapp.models import RateLimitHit
     client = app.test_client()
     resident_sign_in(client, "aino")
@@ -112,7 +115,7 @@ def test_purge_expired_removes_ended_sessions_and_past_rate_limit_windows(app):
     client.post("/fi/identify/sign-out", data={"csrf_token": csrf_from(page)})
     with app.app_context():
         sess = db.session()
-        now = int(datetime.now(timezone.utc).timestamp())
+        now = int(datetime.now(UTC).timestamp())
         sess.add_all([RateLimitHit(key="old", window_start=1, count=3, expires_at=now - 1),
                       RateLimitHit(key="current", window_start=2, count=3, expires_at=now + 60)])
         sess.commit()

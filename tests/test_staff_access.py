@@ -1,16 +1,16 @@
 """Sign-in, sessions and the role matrix of the staff workspace."""
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
-
-from tests.session_helpers import age_sessions
 from sqlalchemy import select
 
+from tests.session_helpers import age_sessions
 from tests.test_staff_helpers import PASSWORD, editor_unit_ids, prepare_accounts, sign_in, token
-from webapp.web import db
 from webapp.models import AuditEvent, Unit
+from webapp.web import db
 
 ALL = {"admin", "pilot_manager", "provider_editor", "auditor"}
 WRITERS = {"admin", "pilot_manager", "provider_editor"}
@@ -44,7 +44,7 @@ def matrix(unit_id: int) -> list[tuple[str, str, set[str]]]:
     ]
 
 
-def _call(client, method, url, csrf):  # noqa: ANN001
+def _call(client, method, url, csrf):
     if method == "GET":
         return client.get(url)
     return client.post(url, data={"csrf_token": csrf})
@@ -138,7 +138,6 @@ def test_sign_in_is_rate_limited_per_account(make_app):
 
 
 def test_sign_in_is_rate_limited_per_address(make_app, monkeypatch):
-    import time
     import types
 
     from webapp.web import security
@@ -226,4 +225,4 @@ def test_pages_have_one_h1_unique_titles_unique_ids_and_no_inline_style_or_scrip
         assert not [i for i, n in ids.items() if n > 1], (url, [i for i, n in ids.items() if n > 1])
         assert " style=" not in html and not re.search(r"<script(?![^>]*\ssrc=)", html), url
         levels = [int(h) for h in re.findall(r"<h([1-6])", html)]
-        assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), (url, levels)
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), (url, levels)

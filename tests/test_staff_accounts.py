@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from webapp.web import db
-from webapp.models import Provider, StaffUser
 from webapp.accounts.staff import authenticate, describe_demo_accounts
+from webapp.models import Provider, StaffUser
+from webapp.web import db
 
 
 def test_create_staff_command(app, monkeypatch):
@@ -27,7 +27,8 @@ def test_create_staff_command(app, monkeypatch):
         assert authenticate(db.session(), "editor@example.fi", "wrong") is None
     again = runner.invoke(args=["create-staff", "--email", "editor@example.fi", "--name", "X", "--role", "auditor"])
     assert again.exit_code != 0 and "exists already" in again.output
-    no_pilot = runner.invoke(args=["create-staff", "--email", "pm@example.fi", "--name", "X", "--role", "pilot_manager"])
+    no_pilot = runner.invoke(args=["create-staff", "--email", "pm@example.fi", "--name", "X", "--role",
+                                   "pilot_manager"])
     assert no_pilot.exit_code != 0 and "--pilot" in no_pilot.output
     monkeypatch.setenv("STAFF_PASSWORD", "short")
     short = runner.invoke(args=["create-staff", "--email", "a@example.fi", "--name", "X", "--role", "auditor"])

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from tests.test_staff_helpers import prepare_accounts, sign_in
-from webapp.web import db
-from webapp.models import Choice, Pilot, Resident, Unit
 from webapp.choice.figures import pilot_figures
+from webapp.models import Choice, Pilot, Resident, Unit
+from webapp.web import db
 
 M = lambda m: date(2026, m, 1)  # noqa: E731
 
@@ -24,8 +24,10 @@ def fixture_units(app):
         sess = db.session()
         sess.execute(delete(Choice))
         pilot = sess.scalar(select(Pilot).where(Pilot.slug == "uusimaa"))
-        a = sess.scalar(select(Unit).where(Unit.pilot_id == pilot.id, Unit.element == "sote_centre").order_by(Unit.id).limit(1))
-        b = sess.scalar(select(Unit).where(Unit.pilot_id == pilot.id, Unit.element == "oral_health").order_by(Unit.id).limit(1))
+        a = sess.scalar(select(Unit).where(Unit.pilot_id == pilot.id,
+                                           Unit.element == "sote_centre").order_by(Unit.id).limit(1))
+        b = sess.scalar(select(Unit).where(Unit.pilot_id == pilot.id,
+                                           Unit.element == "oral_health").order_by(Unit.id).limit(1))
         people = [
             # (birth date, unit, status, effective_from, ended_on)
             (date(2000, 6, 15), a, "active", date(2026, 1, 1), None),            # Jan-Nov, 18-29

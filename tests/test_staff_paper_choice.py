@@ -8,16 +8,16 @@ from datetime import date
 from sqlalchemy import select
 
 from tests.test_staff_helpers import prepare_accounts, sign_in, token
-from webapp.web import db
-from webapp.seeding import test_persons as tp
 from webapp.models import AuditEvent, Choice, Unit
+from webapp.seeding import test_persons as tp
+from webapp.web import db
 
 
-def person(slug: str):  # noqa: ANN201
+def person(slug: str):
     return next(p for p in tp.test_persons(date.today()) if p.slug == slug)
 
 
-def _setup(app):  # noqa: ANN001
+def _setup(app):
     users = prepare_accounts(app)
     client = app.test_client()
     sign_in(client, users["pilot_manager"].email)

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
-
-from tests.session_helpers import age_sessions
 from sqlalchemy import select
 
 from tests.conftest import csrf_from
-from webapp.web import db
-from webapp.models import AuditEvent, StaffUser, Unit
+from tests.session_helpers import age_sessions
 from webapp.accounts.staff import hash_password
+from webapp.models import AuditEvent, StaffUser, Unit
+from webapp.web import db
 
 
 def _sign_in(client, app, role: str):
@@ -49,9 +47,11 @@ def test_non_ascii_digit_as_version_changes_nothing(client, app):
 
 
 @pytest.mark.parametrize("payload", [
-    {"serviceChannelType": "ServiceLocation", "serviceHours": [{"serviceHourType": "DaysOfTheWeek", "openingHour": ["x"]}]},
     {"serviceChannelType": "ServiceLocation", "serviceHours": [{"serviceHourType": "DaysOfTheWeek",
-                                                                "openingHour": [{"dayFrom": "Monday", "from": 8, "to": 16}]}]},
+                                                                "openingHour": ["x"]}]},
+    {"serviceChannelType": "ServiceLocation", "serviceHours": [{"serviceHourType": "DaysOfTheWeek",
+                                                                "openingHour": [{"dayFrom": "Monday", "from": 8,
+                                                                                 "to": 16}]}]},
     {"serviceChannelType": "ServiceLocation", "addresses": [{"type": "Location", "streetAddress": "foo"}]},
 ])
 def test_odd_ptv_json_shapes_are_refused_not_crashed(app, payload):
@@ -63,7 +63,8 @@ def test_odd_ptv_json_shapes_are_refused_not_crashed(app, payload):
         sess = db.session()
         pilot = sess.scalar(select(Pilot).where(Pilot.slug == "uusimaa"))
         user = sess.scalar(select(StaffUser).where(StaffUser.role == "admin"))
-        result = plan_import(sess, user, [payload], pilot, sess.scalar(select(Provider)), "sote_centre", date(2026, 11, 30))
+        result = plan_import(sess, user, [payload], pilot, sess.scalar(select(Provider)), "sote_centre", date(2026, 11,
+                                                                                                              30))
         # refused with a message naming the location and the field, nothing planned
         assert not result.plan.ok and not result.plan.creates and "PTV" in result.plan.errors[0].message
 

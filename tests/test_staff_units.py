@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import re
-
 from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from tests.test_staff_helpers import editor_unit_ids, prepare_accounts, sign_in, token
-from webapp.web import db
 from webapp.models import AuditEvent, Postcode, QueueTime, Unit
 from webapp.units import unit_data as ud
+from webapp.web import db
 
 
-def form_data(client, unit_id: int, lang: str = "fi") -> dict:  # noqa: ANN001
+def form_data(client, unit_id: int, lang: str = "fi") -> dict:
     """The edit form as the browser would send it unchanged (with the session's CSRF token)."""
     app = client.application
     with app.app_context():
@@ -91,7 +90,8 @@ CASES = [
     ("phone", "12345", "Anna suomalainen puhelinnumero", "Ange ett finskt telefonnummer"),
     ("email", "not-an-address", "Anna sähköpostiosoite muodossa", "Ange en e-postadress i formen"),
     ("website", "ftp://example.fi", "Anna verkko-osoite, joka alkaa https://", "Ange en webbadress som börjar med https://"),
-    ("capacity", "1", "Kapasiteetti ei voi olla pienempi kuin nykyinen", "Kapaciteten kan inte vara lägre än nuvarande"),
+    ("capacity", "1", "Kapasiteetti ei voi olla pienempi kuin nykyinen",
+     "Kapaciteten kan inte vara lägre än nuvarande"),
     ("capacity", "lots", "Anna kapasiteetti kokonaislukuna", "Ange kapaciteten som ett heltal"),
     ("hours_0", "8-16", "ei ole aikaväli", "är inte en period"),
     ("exceptions", "2026-13-40; closed", "ei ole päivämäärä muodossa", "är inte ett datum i formen"),
@@ -197,7 +197,8 @@ def test_create_unit_with_hours_and_exceptions(app, admin):
 
 def test_new_provider_needs_a_valid_ytunnus(app, admin):
     html = admin.post("/sv/staff/providers/new", data={"csrf_token": token(admin, "sv"), "name": "Testi Oy",
-                                                       "y_tunnus": "1234567-8", "sector": "private"}).get_data(as_text=True)
+                                                       "y_tunnus": "1234567-8",
+                                                       "sector": "private"}).get_data(as_text=True)
     assert "Ange ett giltigt FO-nummer" in html
     r = admin.post("/fi/staff/providers/new", data={"csrf_token": token(admin), "name": "Testi Oy",
                                                     "y_tunnus": "0737546-2", "sector": "private"})
@@ -277,7 +278,8 @@ def test_staff_edit_accessibility_facts_and_notes(app, admin):
     uid = _unit_id(app)
     data = form_data(admin, uid)
     data.update({"a11y_lift": "no", "a11y_step_free_entrance": "yes", "a11y_induction_loop": "",
-                 "accessibility_note_fi": "Sisäänkäynti pihan puolelta.", "accessibility_note_sv": "Entrén från gården.",
+                 "accessibility_note_fi": "Sisäänkäynti pihan puolelta.",
+                 "accessibility_note_sv": "Entrén från gården.",
                  "accessibility_note_en": ""})
     response = admin.post(f"/fi/staff/units/{uid}", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)

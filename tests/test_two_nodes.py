@@ -23,9 +23,9 @@ from sqlalchemy import select
 from tests.choice_helpers import free_unit
 from tests.test_capacity import make_residents, set_places, unit_state
 from tests.test_staff_helpers import PASSWORD, prepare_accounts
-from webapp.web import db
 from webapp.accounts import sessions as login_sessions
 from webapp.models import Unit
+from webapp.web import db
 
 pytestmark = pytest.mark.postgres
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ PORTS = [int(p) for p in os.environ.get("TWO_NODE_PORTS", "5110,5111").split(","
 class Node:
     def __init__(self, name: str, port: int, env: dict, workers: int, logs: Path):
         self.name, self.url = name, f"http://127.0.0.1:{port}"
-        self.log = open(logs / f"{name}.log", "w")  # noqa: SIM115
+        self.log = open(logs / f"{name}.log", "w")
         gunicorn = Path(sys.executable).parent / "gunicorn"
         self.proc = subprocess.Popen([str(gunicorn), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                                       "--threads", "4", "--timeout", "60", "wsgi:app"],
@@ -64,7 +64,7 @@ class Node:
 
 
 @pytest.fixture
-def two_nodes(make_app, tmp_path):  # noqa: ANN001
+def two_nodes(make_app, tmp_path):
     app = make_app("postgres")
     users = prepare_accounts(app)
     app.extensions["db_engine"].dispose()
@@ -123,7 +123,7 @@ def test_a_staff_change_through_a_is_in_bs_next_search(two_nodes):
     assert staff.get(f"{node_b.url}/fi/staff/", allow_redirects=False, timeout=30).status_code == 302
 
 
-def _resident_cookie(app, resident_id: int) -> str:  # noqa: ANN001
+def _resident_cookie(app, resident_id: int) -> str:
     """A signed-in resident's cookie: a session row and the token in Flask's signed cookie."""
     with app.app_context():
         sess = db.session()
@@ -163,7 +163,7 @@ def test_residents_choosing_through_both_nodes_never_overfill_a_unit(two_nodes):
     assert len(statuses) == len(residents) and not [s for s in statuses if s >= 500]
     assert statuses.count(303) == 5 and statuses.count(409) == len(residents) - 5
     assert {n for n, s in results if s == 303} <= {"node-a", "node-b"}
-    rows, listed, places = unit_state(app, unit_id)
+    _rows, listed, places = unit_state(app, unit_id)
     assert listed == places == counted + 5
     with app.app_context():
         assert db.session().scalar(select(Unit.capacity).where(Unit.id == unit_id)) == listed

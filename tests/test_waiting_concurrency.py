@@ -7,20 +7,20 @@ import threading
 from sqlalchemy import func, select
 
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp.web import db
 from webapp.choice import service as svc
 from webapp.choice import waiting
 from webapp.choice.promotion import promote_from_waiting_lists
 from webapp.models import Choice, WaitingEntry
+from webapp.web import db
 
 JOINERS, FREED, EARLY = 16, 5, 6
 
 
-def _run(app, jobs) -> list[str]:  # noqa: ANN001
+def _run(app, jobs) -> list[str]:
     errors: list[str] = []
     barrier = threading.Barrier(len(jobs))
 
-    def worker(job) -> None:  # noqa: ANN001
+    def worker(job) -> None:
         with app.app_context():
             sess = db.new_session()
             try:
@@ -55,13 +55,13 @@ def test_joining_while_places_free_is_first_come_first_served_and_exact(any_app)
     capacity, listed, _w = unit_row(app, unit)
     assert listed == capacity  # full
 
-    def join(rid):  # noqa: ANN001, ANN202
+    def join(rid):
         return lambda sess: waiting.join_waiting_list(sess, rid, unit, token(), TODAY)
 
-    def cancel(holder, reference):  # noqa: ANN001, ANN202
+    def cancel(holder, reference):
         return lambda sess: svc.cancel_choice(sess, holder, reference, TODAY)
 
-    def promoter(sess):  # noqa: ANN001
+    def promoter(sess):
         promote_from_waiting_lists(sess, None, TODAY)
 
     jobs = [join(r) for r in joiners[EARLY:]] + [cancel(h, ref) for h, ref in held] + [promoter, promoter]

@@ -7,18 +7,18 @@ from datetime import date, timedelta
 from sqlalchemy import func, select, update
 
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp.web import db
 from webapp.choice import inbox, waiting
 from webapp.choice import service as svc
 from webapp.choice.promotion import promote_from_waiting_lists
 from webapp.models import AuditEvent, Choice, Message, NoticeAddress, OutboxMail, Resident, Unit, WaitingEntry
+from webapp.web import db
 
 
-def _join(sess, rid, unit_id, today=TODAY):  # noqa: ANN001, ANN202
+def _join(sess, rid, unit_id, today=TODAY):
     return waiting.join_waiting_list(sess, rid, unit_id, token(), today)
 
 
-def _hold(sess, unit_id, count=2):  # noqa: ANN001, ANN202
+def _hold(sess, unit_id, count=2):
     """Before anyone queues: `count` residents take the unit's last places (pending choices)."""
     sess.execute(update(Unit).where(Unit.id == unit_id).values(capacity=Unit.capacity + count))
     sess.commit()
@@ -30,13 +30,13 @@ def _hold(sess, unit_id, count=2):  # noqa: ANN001, ANN202
     return held
 
 
-def _free_one_place(sess, held):  # noqa: ANN001, ANN202
+def _free_one_place(sess, held):
     """A holder cancels the pending choice: a place frees the ordinary way (the web's cancel path)."""
     holder, reference = held.pop(0)
     return svc.cancel_choice(sess, holder, reference, TODAY)
 
 
-def make_residents_in(sess, count, municipality="186"):  # noqa: ANN001, ANN202
+def make_residents_in(sess, count, municipality="186"):
     import secrets
     people = [Resident(key=secrets.token_hex(32), birth_date=date(1980, 5, 5), home_municipality_code=municipality,
                        in_institutional_care=False) for _ in range(count)]
@@ -131,7 +131,7 @@ def test_a_freed_place_goes_to_the_first_in_the_queue_through_submit_choice(any_
         sess = db.session()
         held = _hold(sess, unit)
         ea, eb = _join(sess, a, unit).entry, _join(sess, b, unit).entry
-        capacity, listed, _w = unit_row(any_app, unit)
+        capacity, _listed, _w = unit_row(any_app, unit)
         _free_one_place(sess, held)
         sess.expire_all()
         promoted = sess.get(WaitingEntry, ea.id)
@@ -224,7 +224,8 @@ def test_a_pilot_that_does_not_count_the_switch_gives_no_lock_in(any_app):
         sess = db.session()
         held = _hold(sess, unit)
         pilot_id = sess.get(Unit, unit).pilot_id
-        sess.execute(update(PilotElement).where(PilotElement.pilot_id == pilot_id, PilotElement.element == "sote_centre")
+        sess.execute(update(PilotElement).where(PilotElement.pilot_id == pilot_id,
+                                                PilotElement.element == "sote_centre")
                      .values(waiting_counts_as_switch=False))
         sess.commit()
         entry = _join(sess, a, unit).entry
@@ -248,7 +249,7 @@ def test_messages_go_to_the_outbox_only_with_a_verified_address_and_a_failed_sen
         _join(sess, b, unit)
         calls = []
 
-        def broken(mail):  # noqa: ANN001, ANN202
+        def broken(mail):
             calls.append(mail)
             raise ConnectionRefusedError("smtp down")
 

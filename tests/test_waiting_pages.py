@@ -17,11 +17,11 @@ from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
 from tests.test_staff_helpers import token as staff_token
 from tests.waiting_helpers import full_unit
-from webapp.web import db
 from webapp.choice.service import helsinki_today
+from webapp.models import AuditEvent, Unit, WaitingEntry
 from webapp.seeding import test_persons as tp
-from webapp.models import AuditEvent, OutboxMail, Unit, WaitingEntry
 from webapp.seeding.waiting import journey_units
+from webapp.web import db
 
 
 def _join_form(client, lang: str, unit: int) -> dict:
@@ -40,11 +40,14 @@ def _queued_unit(app) -> int:
 
 TEXT = {
     "fi": {"offer": "Liity toimipisteen jonoon", "first": "Olet jonossa ensimmäisenä: edelläsi ei ole ketään.",
-           "third": "Olet jonossa sijalla 3: edelläsi on 2 asukasta.", "replace": "Voit jonottaa yhteen toimipisteeseen kerrallaan",
-           "messages": "Viestit", "expired": "on vanhentunut", "unit_first": "Olet tämän toimipisteen jonossa ensimmäisenä.",
+           "third": "Olet jonossa sijalla 3: edelläsi on 2 asukasta.",
+           "replace": "Voit jonottaa yhteen toimipisteeseen kerrallaan",
+           "messages": "Viestit", "expired": "on vanhentunut",
+           "unit_first": "Olet tämän toimipisteen jonossa ensimmäisenä.",
            "length": "Jonossa olevia asukkaita 1"},
     "sv": {"offer": "Ställ dig i verksamhetsställets kö", "first": "Du står först i kön: ingen står före dig.",
-           "third": "Du har plats 3 i kön: 2 invånare står före dig.", "replace": "Du kan köa till ett verksamhetsställe åt gången",
+           "third": "Du har plats 3 i kön: 2 invånare står före dig.",
+           "replace": "Du kan köa till ett verksamhetsställe åt gången",
            "messages": "Meddelanden", "expired": "har gått ut", "unit_first": "Du står först i verksamhetsställets kö.",
            "length": "Invånare i kön 1"},
 }
@@ -152,9 +155,10 @@ def test_notice_email_verified_by_a_signed_link_that_expires(app, client, tmp_pa
         from webapp.models import NoticeAddress
         assert db.session().scalar(select(NoticeAddress.verified_at)) is not None
     # An expired link: signed long ago.
-    from itsdangerous import URLSafeTimedSerializer
     import time
     from unittest import mock
+
+    from itsdangerous import URLSafeTimedSerializer
     with mock.patch.object(time, "time", return_value=time.time() - 3 * 24 * 3600):
         old = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="notice-email").dumps({"r": 1, "e": "x@example.fi"})
     assert client.get(f"/sv/messages/email/verify/{old}").status_code == 410
@@ -167,7 +171,7 @@ def test_messages_page_needs_sign_in(client):
 
 # --- staff ----------------------------------------------------------------------------------------
 
-def _paper(app):  # noqa: ANN001, ANN202
+def _paper(app):
     users = prepare_accounts(app)
     client = app.test_client()
     staff_sign_in(client, users["pilot_manager"].email)
@@ -201,8 +205,10 @@ def test_paper_waiting_list_same_rules_hetu_never_stored_or_shown(app, caplog):
     free = full_unit(app, skip=1, free=2)
     data2 = {**data, "unit": str(free), "request_token": request_token + "x"}
     assert "kirjaa sen sijaan valinta" in client.post("/fi/staff/paper-waiting-list", data=data2).get_data(as_text=True)
-    bad = client.post("/fi/staff/paper-waiting-list", data={**data, "hetu": "123", "request_token": request_token + "y"})
-    assert bad.status_code == 400 and "123" not in re.sub(r"<[^>]+>", "", bad.get_data(as_text=True)).split("Henkilötunnus")[-1][:40]
+    bad = client.post("/fi/staff/paper-waiting-list", data={**data, "hetu": "123",
+                                                            "request_token": request_token + "y"})
+    assert bad.status_code == 400 and "123" not in re.sub(r"<[^>]+>", "",
+                                                          bad.get_data(as_text=True)).split("Henkilötunnus")[-1][:40]
 
 
 def test_providers_and_auditors_cannot_use_the_paper_waiting_list(app):
@@ -286,7 +292,8 @@ def test_staff_let_a_queue_form_while_closed_and_reopening_fills_the_place(app, 
     page = staff.get(f"/fi/staff/units/{unit}").get_data(as_text=True)
     version = re.search(r'action="/fi/staff/units/\d+/waiting-list">\s*<input name="csrf_token" type="hidden" '
                         r'value="[^"]+">\s*<input name="version" type="hidden" value="(\d+)"', page).group(1)
-    answer = staff.post(f"/fi/staff/units/{unit}/waiting-list", data={"csrf_token": staff_token(staff), "version": version})
+    answer = staff.post(f"/fi/staff/units/{unit}/waiting-list", data={"csrf_token": staff_token(staff),
+                                                                      "version": version})
     assert answer.status_code == 302
     with app.app_context():
         assert db.session().scalar(select(AuditEvent.action).where(AuditEvent.entity_id == unit,

@@ -5,7 +5,14 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 from webapp.choice.rules import ChoiceRules, ExistingChoice, ResidentFacts, UnitFacts, decide
-from webapp.choice.waiting_rules import WaitingRules, expires_on, is_expired, join_decision, promotion_decision, skip_action
+from webapp.choice.waiting_rules import (
+    WaitingRules,
+    expires_on,
+    is_expired,
+    join_decision,
+    promotion_decision,
+    skip_action,
+)
 
 PILOT = "uusimaa"
 HYVINKAA, OULU = "106", "564"
@@ -28,7 +35,7 @@ def active(unit_id: int, created_on: date, effective_from: date, binding: date |
                           effective_from=effective_from, binding_until=binding, **values)
 
 
-def join(resident=ADULT, u=None, existing=(), rules=WAIT, today=TODAY, **kw):  # noqa: ANN001, ANN201
+def join(resident=ADULT, u=None, existing=(), rules=WAIT, today=TODAY, **kw):
     d = decide(resident, u or unit(), list(existing), RULES, today)
     return join_decision(d, rules, RULES, today, **kw)
 
@@ -101,7 +108,7 @@ def test_turning_18_before_expiry_may_wait_on_the_day_itself():
 
 # --- promotion ------------------------------------------------------------------------------------
 
-def promote(resident=ADULT, existing=(), rules=WAIT, today=TODAY, **unit_kw):  # noqa: ANN001, ANN201
+def promote(resident=ADULT, existing=(), rules=WAIT, today=TODAY, **unit_kw):
     return promotion_decision(resident, unit(listed_count=99, waiting_count=3, **unit_kw), list(existing),
                               RULES, rules, today)
 
@@ -155,7 +162,8 @@ def test_a_switch_from_the_list_counts_unless_the_pilot_says_otherwise():
     assert free.allowed and free.binding_until is None
     # A later switch: the uncounted one neither counts against the limit nor binds.
     uncounted = active(1, TODAY, date(2026, 4, 1), None, counts_as_switch=False)
-    later = decide(ADULT, unit(id=4, listed_count=0), [first, replace(switch, status="ended", ended_on=date(2026, 4, 1)),
+    later = decide(ADULT, unit(id=4, listed_count=0), [first, replace(switch, status="ended", ended_on=date(2026, 4,
+                                                                                                            1)),
                                                        uncounted], RULES, date(2026, 5, 12))
     assert later.allowed, later.codes
 

@@ -7,9 +7,9 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tests.choice_helpers import free_unit
-from webapp.web import db
 from webapp.choice import service as svc
 from webapp.models import Resident, Unit
+from webapp.web import db
 
 TODAY = date(2026, 11, 24)
 

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from flask_wtf import CSRFProtect
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from webapp.core.config import ROOT, load_settings
 
@@ -16,7 +17,7 @@ csrf = CSRFProtect()
 class DatabaseId(IntegerConverter):
     """<int:...> in every route: 0..2**31-1, so an out-of-range id is a 404, not a database error."""
 
-    def __init__(self, url_map, **kwargs):  # noqa: ANN001, ANN003
+    def __init__(self, url_map: Map, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, **kwargs)
 

@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def _load_exclusions():  # noqa: ANN202
+def _load_exclusions():
     spec = importlib.util.spec_from_file_location("a11y_exclusions", HERE.parent / "a11y_exclusions.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -93,7 +93,7 @@ KEY_PAGES = [  # (screenshot name, predicate on the path+query)
 class Checker:
     """Loads pages in one reusable browser page and records a PageResult for each."""
 
-    def __init__(self, page, base_url: str, screenshots: bool = True, who: str = "anonymous"):  # noqa: ANN001
+    def __init__(self, page, base_url: str, screenshots: bool = True, who: str = "anonymous"):
         self.page = page
         self.who = who
         self.base = base_url.rstrip("/")
@@ -102,10 +102,10 @@ class Checker:
         self.screenshots = screenshots
 
     # -- loading ---------------------------------------------------------------------------------
-    def goto(self, url: str):  # noqa: ANN201
+    def goto(self, url: str):
         return self.page.goto(url, wait_until="load")
 
-    def submit_and_wait(self, js_submit: str, arg=None):  # noqa: ANN001,ANN201
+    def submit_and_wait(self, js_submit: str, arg=None):
         """Run `js_submit` (which submits a form) and return the navigation's response."""
         with self.page.expect_navigation(wait_until="load", timeout=15000) as nav:
             self.page.evaluate(js_submit, arg)
@@ -139,7 +139,7 @@ class Checker:
         return self.page.evaluate(LAYOUT_CHECKS_JS, {"clipAllowed": list(X.CLIP_ALLOWED_SELECTORS),
                                                      "reflowAllowed": list(X.REFLOW_ALLOWED_SELECTORS)})
 
-    def record(self, label: str, response, full: bool = True) -> PageResult:  # noqa: ANN001
+    def record(self, label: str, response, full: bool = True) -> PageResult:
         page = self.page
         url = page.url
         res = PageResult(label=label, url=url, lang_in_url=url_lang(url),
@@ -189,7 +189,8 @@ class Checker:
         parts = urlsplit(url)
         if name is None:
             for key, pred in KEY_PAGES:
-                if pred(parts.path.rstrip("/") or "/", parts.query) or (key == "home" and pred(parts.path, parts.query)):
+                if pred(parts.path.rstrip("/") or "/", parts.query) or (key == "home" and pred(parts.path,
+                                                                                               parts.query)):
                     name = key
                     break
         if not name:
@@ -219,7 +220,7 @@ class Checker:
             "a[href]", "els => els.filter(a => !a.hasAttribute('download')).map(a => a.href)")
 
     def crawl(self, starts: list[str], label: str = "crawl", max_pages: int = MAX_PAGES,
-              allow=lambda path: True) -> list[PageResult]:  # noqa: ANN001
+              allow=lambda path: True) -> list[PageResult]:
         queue = [urljoin(self.base + "/", s.lstrip("/")) for s in starts]
         seen: set[str] = set()
         queries_per_path: dict[str, set[str]] = {}

@@ -16,9 +16,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from browser_harness import (ARTIFACTS, DESKTOP, SCREENSHOTS, Checker, PageResult, fillable, form_key, full_units, now,
-                             url_lang, EMPTY_SUBMIT_JS, VALID_SUBMIT_JS, AXE_JS)
+from browser_harness import (
+    ARTIFACTS,
+    AXE_JS,
+    DESKTOP,
+    EMPTY_SUBMIT_JS,
+    SCREENSHOTS,
+    VALID_SUBMIT_JS,
+    Checker,
+    PageResult,
+    fillable,
+    form_key,
+    full_units,
+    now,
+)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -40,14 +51,14 @@ def _unavailable(reason: str) -> None:
 STAFF_TEST_PASSWORD = "browser-test-password-2026"
 
 
-def _set_staff_password(app) -> str | None:  # noqa: ANN001
+def _set_staff_password(app) -> str | None:
     """Give the first demo staff account a known password in this database copy; its e-mail, or None."""
     try:
         from sqlalchemy import func, select
 
-        from webapp.web import db
-        from webapp.models import StaffUser
         from webapp.accounts.staff import DEMO_ACCOUNTS, hash_password
+        from webapp.models import StaffUser
+        from webapp.web import db
     except Exception:  # noqa: BLE001  the staff area is not there (yet)
         return None
     with app.app_context():
@@ -75,14 +86,14 @@ class LiveServer:
         return self.url
 
 
-def _import_ptv_unit(app) -> int | None:  # noqa: ANN001
+def _import_ptv_unit(app) -> int | None:
     """Import one PTV-shaped service location (tests/ptv_fixtures.py) with the real import code."""
     from sqlalchemy import select
 
     from tests import ptv_fixtures
-    from webapp.web import db
     from webapp.imports.ptv import apply_import, plan_import
     from webapp.models import Pilot, Provider
+    from webapp.web import db
     with app.app_context():
         sess = db.session()
         pilot = sess.scalar(select(Pilot).where(Pilot.slug == "uusimaa"))
@@ -98,7 +109,7 @@ def _import_ptv_unit(app) -> int | None:  # noqa: ANN001
         return ids[0] if ids else None
 
 
-def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
+def _serve(sqlite_template: Path, work: Path):
     """The app on a free localhost port on its own copy of the seeded SQLite database."""
     from werkzeug.serving import make_server
 
@@ -128,7 +139,7 @@ def _serve(sqlite_template: Path, work: Path):  # noqa: ANN202
 
 
 @pytest.fixture(scope="session")
-def live_server(sqlite_template: Path, tmp_path_factory) -> LiveServer:  # noqa: ANN001
+def live_server(sqlite_template: Path, tmp_path_factory) -> LiveServer:
     """The app served for the whole session (the crawl and its states)."""
     server, stop = _serve(sqlite_template, tmp_path_factory.mktemp("live"))
     yield server
@@ -145,7 +156,7 @@ def fresh_server(sqlite_template: Path, tmp_path: Path) -> LiveServer:
 
 # -- browser ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+def browser():
     if not CHROMIUM.exists():
         _unavailable(f"Chromium is missing at {CHROMIUM}: install Debian's 'chromium' package "
                      "(python3 dev.py test does it) or set CHROMIUM_PATH")
@@ -164,11 +175,11 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture(scope="session")
-def new_page(browser):  # noqa: ANN001,ANN201
+def new_page(browser):
     """new_page(**context_options) -> a page in a fresh context (own cookies) that can inject axe-core."""
     contexts = []
 
-    def factory(**options):  # noqa: ANN003
+    def factory(**options):
         opts = {"bypass_csp": True, "viewport": DESKTOP, "locale": "fi-FI", "reduced_motion": "reduce", **options}
         ctx = browser.new_context(**opts)
         ctx.set_default_timeout(15000)
@@ -201,7 +212,7 @@ def _main_forms(checker: Checker, res: PageResult) -> list[dict]:
     return [f for f in res.facts.get("forms", []) if f["inMain"]] if res.facts else []
 
 
-def _submit_form(checker: Checker, index: int, js: str):  # noqa: ANN202
+def _submit_form(checker: Checker, index: int, js: str):
     try:
         return checker.submit_and_wait(js, index)
     except Exception as exc:  # noqa: BLE001
@@ -357,7 +368,7 @@ def identify(checker: Checker, site: Site, lang: str, record: bool = True, perso
     return None
 
 
-def find_choose_target(page) -> dict | None:  # noqa: ANN001
+def find_choose_target(page) -> dict | None:
     return page.evaluate("""() => {
       const a = Array.from(document.querySelectorAll('main a[href]')).find(a => /\\/choose|\\/choice\\b|\\/valitse|\\/valj/.test(a.getAttribute('href')));
       if (a) return {kind: 'link', href: a.href};
@@ -428,11 +439,12 @@ def walk_choice_journey(checker: Checker, site: Site, lang: str, unit_url: str, 
         if is_receipt:
             checker.state_screenshots("choice-receipt")
             return None
-        checker.state_screenshots(("choice-decision", "choice-confirm")[recorded - 1] if recorded <= 2 else f"choice-step{recorded}")
+        state = ("choice-decision", "choice-confirm")[recorded - 1] if recorded <= 2 else f"choice-step{recorded}"
+        checker.state_screenshots(state)
         if link:
             resp = checker.goto(link)
             continue
-        form = [f for f in _main_forms(checker, res) if f["method"] == "post"][0]
+        form = next(f for f in _main_forms(checker, res) if f["method"] == "post")
         here = page.url
         if fillable(form):
             err = _submit_form(checker, form["index"], EMPTY_SUBMIT_JS)
@@ -485,9 +497,9 @@ def check_paper_waiting_refusal(staff: Checker, site: Site) -> None:
             continue
         sent = _submit_form(staff, staff.page.evaluate(
             "() => Array.from(document.querySelectorAll('form')).findIndex(f => f.closest('main') && f.querySelector('#hetu'))"),
-            """(index) => { const f = document.querySelectorAll('form')[index];
-                f.querySelector('#hetu').value = '%s';
-                const s = f.querySelector('#unit'); s.selectedIndex = 1; f.requestSubmit(); }""" % hetu)
+            f"""(index) => {{ const f = document.querySelectorAll('form')[index];
+                f.querySelector('#hetu').value = '{hetu}';
+                const s = f.querySelector('#unit'); s.selectedIndex = 1; f.requestSubmit(); }}""")
         if isinstance(sent, Exception):
             site.skipped[f"staff paper waiting list ({lang})"] = str(sent).splitlines()[0]
             continue
@@ -495,7 +507,7 @@ def check_paper_waiting_refusal(staff: Checker, site: Site) -> None:
         site.checked["staff pages"] = site.checked.get("staff pages", 0) + 1
 
 
-def check_waiting_lists(site: Site, new_page, anon: Checker, live_server) -> list[Checker]:  # noqa: ANN001
+def check_waiting_lists(site: Site, new_page, anon: Checker, live_server) -> list[Checker]:
     """The waiting-list pages of the test person Ville Jonottaja (3rd in a queue, a message) in both
     languages: My choices, the receipt, leaving, Messages, the e-mail form and its errors, the offer
     and the join page at another full unit (with the warning that it replaces his list), and the
@@ -535,7 +547,7 @@ def check_waiting_lists(site: Site, new_page, anon: Checker, live_server) -> lis
 
 
 @pytest.fixture(scope="session")
-def site(live_server, new_page) -> Site:  # noqa: ANN001
+def site(live_server, new_page) -> Site:
     """Crawl the site from /fi/, /sv/ and /en/, then the states a crawler cannot reach, checking each page."""
     base = live_server.url
     site = Site(base=base)
@@ -552,7 +564,8 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
         if live_server.ptv_unit is None:
             site.skipped["PTV unit"] = "the PTV fixture could not be imported"
             break
-        anon.record("state: unit with PTV accessibility sentences", anon.goto(f"{base}/{lang}/units/{live_server.ptv_unit}"))
+        anon.record("state: unit with PTV accessibility sentences",
+                    anon.goto(f"{base}/{lang}/units/{live_server.ptv_unit}"))
     crawled = [r for r in anon.results if r.label == "crawl"]
     check_form_errors(anon, site, crawled)
     site.timings["search and form states"] = now() - t
@@ -587,7 +600,7 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
         # Signed in now: the resident's own pages (my choices and what they link to, not the public pages).
         public_paths = {urlsplit(r.url).path.rstrip("/") for r in crawled}
         mine = journey.crawl([f"/{lang}/my-choices"], label="signed-in crawl", max_pages=15,
-                             allow=lambda p: p.rstrip("/") not in public_paths or "my" in p)
+                             allow=lambda p, public_paths=public_paths: p.rstrip("/") not in public_paths or "my" in p)
         check_form_errors(journey, site, mine, label="state: signed-in form errors")
     site.timings["choice journey"] = now() - t
 
@@ -603,7 +616,8 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
     if why:
         site.skipped["staff workspace"] = why
     else:
-        staff_pages = staff.crawl([staff.page.url, "/fi/staff/", "/sv/staff/", "/en/staff/"], label="staff crawl", max_pages=40,
+        staff_pages = staff.crawl([staff.page.url, "/fi/staff/", "/sv/staff/", "/en/staff/"], label="staff crawl",
+                                  max_pages=40,
                                   allow=lambda p: "/staff" in p)
         site.checked["staff pages"] = len(staff_pages)
         for lang in LANGS:
@@ -614,7 +628,8 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
                 staff.state_screenshots("staff-unit-edit")
         for lang in LANGS:  # the staff page of the unit imported from PTV (its PTV id and import time)
             if live_server.ptv_unit is not None:
-                staff.record("state: staff page of a PTV unit", staff.goto(f"{base}/{lang}/staff/units/{live_server.ptv_unit}"))
+                staff.record("state: staff page of a PTV unit",
+                             staff.goto(f"{base}/{lang}/staff/units/{live_server.ptv_unit}"))
         check_form_errors(staff, site, staff_pages, label="state: staff form errors")
         check_paper_waiting_refusal(staff, site)
     site.timings["staff"] = now() - t
@@ -632,9 +647,10 @@ def site(live_server, new_page) -> Site:  # noqa: ANN001
 
 
 @pytest.fixture(scope="session")
-def sign_in_resident(live_server):  # noqa: ANN001,ANN201
+def sign_in_resident(live_server):
     """sign_in_resident(page, lang) -> None or why it failed: a test person signs in on `page`."""
-    def do(page, lang: str = "fi") -> str | None:  # noqa: ANN001
-        return identify(Checker(page, live_server.url, screenshots=False), Site(base=live_server.url), lang, record=False)
+    def do(page, lang: str = "fi") -> str | None:
+        return identify(Checker(page, live_server.url, screenshots=False), Site(base=live_server.url), lang,
+                        record=False)
     return do
 

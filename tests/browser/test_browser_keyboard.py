@@ -6,7 +6,6 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-
 from browser_harness import SCREENSHOTS
 
 pytestmark = pytest.mark.browser
@@ -26,7 +25,7 @@ DESCRIBE_ACTIVE = """() => {
 }"""
 
 
-def active(page) -> dict:  # noqa: ANN001
+def active(page) -> dict:
     return page.evaluate(DESCRIBE_ACTIVE)
 
 
@@ -35,7 +34,7 @@ def label(a: dict) -> str:
            f"{' href=' + urlsplit(a['href']).path if a.get('href') else ''}> {a.get('text', '')!r}"
 
 
-def tab_to(page, want, trail: list, max_steps: int = 150, key: str = "Tab") -> dict | None:  # noqa: ANN001
+def tab_to(page, want, trail: list, max_steps: int = 150, key: str = "Tab") -> dict | None:
     """Press Tab (or Shift+Tab) until want(activeElement) holds; None when it never does."""
     for _ in range(max_steps):
         page.keyboard.press(key)
@@ -47,7 +46,7 @@ def tab_to(page, want, trail: list, max_steps: int = 150, key: str = "Tab") -> d
     return None
 
 
-def press_and_wait(page, key: str, trail: list) -> None:  # noqa: ANN001
+def press_and_wait(page, key: str, trail: list) -> None:
     with page.expect_navigation(wait_until="load", timeout=15000):
         page.keyboard.press(key)
     trail.append(f"{key} → {urlsplit(page.url).path}{'?' + urlsplit(page.url).query if urlsplit(page.url).query else ''}")
@@ -60,7 +59,7 @@ def is_primary_submit(a: dict) -> bool:
 
 # -- skip link ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-def test_skip_link_moves_focus_to_main(live_server, new_page, lang: str) -> None:  # noqa: ANN001
+def test_skip_link_moves_focus_to_main(live_server, new_page, lang: str) -> None:
     page = new_page()
     problems = []
     for path in (f"/{lang}/", f"/{lang}/search", f"/{lang}/pilots"):
@@ -103,10 +102,11 @@ FOCUS_STYLE = """() => {
 }"""
 
 
-def _focus_pages(site) -> list[str]:  # noqa: ANN001
+def _focus_pages(site) -> list[str]:
     crawled = [r for r in site.results if r.label == "crawl" and r.facts and not r.error]
     urls = []
-    for pattern in (r"^/fi/?$", r"^/sv/search$", r"^/fi/units/\d+$", r"^/sv/pilots/[^/]+$", r"/identify$", r"/staff/sign-in$"):
+    for pattern in (r"^/fi/?$", r"^/sv/search$", r"^/fi/units/\d+$", r"^/sv/pilots/[^/]+$", r"/identify$",
+                    r"/staff/sign-in$"):
         match = next((r.url for r in crawled if re.search(pattern, urlsplit(r.url).path.rstrip("/") or "/")), None)
         if match:
             urls.append(match)
@@ -122,7 +122,7 @@ def _visible_indicator(f: dict, p: dict) -> bool:
     return outline or f["shadow"] != "none" or f["bg"] != p["bg"]
 
 
-def test_focus_is_always_visible(site, new_page, sign_in_resident) -> None:  # noqa: ANN001
+def test_focus_is_always_visible(site, new_page, sign_in_resident) -> None:
     page = new_page()
     problems = []
     checked = 0
@@ -160,7 +160,7 @@ def test_focus_is_always_visible(site, new_page, sign_in_resident) -> None:  # n
 
 
 # -- the whole journey by keyboard ------------------------------------------------------------------------
-def _complete_form_by_keyboard(page, trail: list) -> str | None:  # noqa: ANN001
+def _complete_form_by_keyboard(page, trail: list) -> str | None:
     """Tab through the main form: Space on an unchecked radio group's first radio and on a lone/required
     checkbox, then Enter on the primary submit button. Returns a problem or None."""
     for _ in range(120):
@@ -183,7 +183,7 @@ def _complete_form_by_keyboard(page, trail: list) -> str | None:  # noqa: ANN001
     return "no submit button reached by Tab"
 
 
-def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # noqa: ANN001
+def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:
     page = new_page()
     trail: list[str] = []
     base = fresh_server.url
@@ -214,7 +214,7 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
         #    submit the form first.
         seen: list[str] = []
 
-        def nth_unit(a: dict, n: int = attempt) -> bool:
+        def nth_unit(a: dict, n: int = attempt, seen: list[str] = seen) -> bool:
             if a["tag"] == "body":
                 return True
             if unit_re.search(urlsplit(a["href"]).path) and a["href"] not in seen:
@@ -227,7 +227,8 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
             if attempt:
                 fail(f"the search page lists fewer than {attempt + 1} units reachable by Tab")
             page.keyboard.press("Shift+Tab")  # back into the page from the end
-            a = tab_to(page, lambda a: a["inMain"] and a["formMethod"] == "get" and is_primary_submit(a), trail, key="Shift+Tab")
+            a = tab_to(page, lambda a: a["inMain"] and a["formMethod"] == "get" and is_primary_submit(a), trail,
+                       key="Shift+Tab")
             if not a:
                 fail("the search page shows no unit link and no search button reachable by keyboard",
                      "() => !!document.querySelector('main a[href*=\"/units/\"], main form button, main form input[type=submit]')")
@@ -261,7 +262,8 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
             has_form = page.evaluate("() => !!document.querySelector('main form[method=post], main form[method=POST]')")
             if not has_form and "/identify" in path:
                 # A choice of identification methods: Tab to the test identification link.
-                a = tab_to(page, lambda a: a["inMain"] and re.search(r"/identify/.*test|/identify/test", urlsplit(a["href"]).path) is not None, trail)
+                a = tab_to(page, lambda a: a["inMain"] and re.search(r"/identify/.*test|/identify/test",
+                                                                     urlsplit(a["href"]).path) is not None, trail)
                 if not a:
                     fail(f"{path}: no link to the test identification reachable by Tab",
                          "() => !!document.querySelector('main a[href*=\"/identify/\"]')")
@@ -280,7 +282,8 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
                 press_and_wait(page, "Enter", trail)
                 continue
             trail.append(f"refused at {path}: back to the search by keyboard, next unit")
-            a = tab_to(page, lambda a: a["href"] and urlsplit(a["href"]).path.rstrip("/") == urlsplit(search_url).path.rstrip("/"), trail)
+            a = tab_to(page,
+                       lambda a: a["href"] and urlsplit(a["href"]).path.rstrip("/") == urlsplit(search_url).path.rstrip("/"), trail)
             if not a:
                 fail("no link back to the search reachable by Tab")
             press_and_wait(page, "Enter", trail)
@@ -292,7 +295,7 @@ def test_keyboard_only_journey_to_receipt(fresh_server, new_page) -> None:  # no
 
 # -- a full unit to "you are first in the queue", by keyboard -----------------------------------------------
 @pytest.mark.parametrize("lang", ["fi", "sv"])
-def test_keyboard_journey_from_a_full_unit_to_first_in_the_queue(fresh_server, new_page, lang: str) -> None:  # noqa: ANN001
+def test_keyboard_journey_from_a_full_unit_to_first_in_the_queue(fresh_server, new_page, lang: str) -> None:
     """From the page of a full unit with an empty queue (the one page.goto), by Tab, Space and Enter only:
     join the waiting list → identify → the offer on the decision page → confirm → the receipt says first."""
     from browser_harness import full_units
@@ -308,7 +311,8 @@ def test_keyboard_journey_from_a_full_unit_to_first_in_the_queue(fresh_server, n
         page.screenshot(path=str(SCREENSHOTS / f"keyboard-queue-failure-{lang}.png"), full_page=True)
         pytest.fail(f"{msg}\nkeyboard trail:\n  " + "\n  ".join(trail), pytrace=False)
 
-    join = tab_to(page, lambda a: a["inMain"] and re.search(rf"/{lang}/choose/{unit}$", urlsplit(a["href"]).path) is not None,
+    join = tab_to(page, lambda a: a["inMain"] and re.search(rf"/{lang}/choose/{unit}$",
+                                                            urlsplit(a["href"]).path) is not None,
                   trail)
     if not join:
         fail("the full unit's page has no 'join the waiting list' link reachable by Tab")
@@ -316,7 +320,8 @@ def test_keyboard_journey_from_a_full_unit_to_first_in_the_queue(fresh_server, n
     if "/identify" not in urlsplit(page.url).path:
         fail(f"expected the identification page, got {page.url}")
     if not page.evaluate("() => !!document.querySelector('main form[method=post], main form[method=POST]')"):
-        a = tab_to(page, lambda a: a["inMain"] and re.search(r"/identify/test", urlsplit(a["href"]).path) is not None, trail)
+        a = tab_to(page, lambda a: a["inMain"] and re.search(r"/identify/test", urlsplit(a["href"]).path) is not None,
+                   trail)
         if not a:
             fail("no link to the test identification reachable by Tab")
         press_and_wait(page, "Enter", trail)
@@ -325,7 +330,8 @@ def test_keyboard_journey_from_a_full_unit_to_first_in_the_queue(fresh_server, n
         fail(f"identification: {problem}")
     if not re.search(rf"/choose/{unit}$", urlsplit(page.url).path):
         fail(f"after identification expected the decision page, got {page.url}")
-    offer = tab_to(page, lambda a: a["inMain"] and urlsplit(a["href"]).path.endswith(f"/choose/{unit}/waiting-list"), trail)
+    offer = tab_to(page, lambda a: a["inMain"] and urlsplit(a["href"]).path.endswith(f"/choose/{unit}/waiting-list"),
+                   trail)
     if not offer:
         fail("the decision page offers no waiting list reachable by Tab")
     press_and_wait(page, "Enter", trail)

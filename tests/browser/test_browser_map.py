@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from browser_harness import Checker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,12 +21,12 @@ PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4
 SEARCH = "/{lang}/search?element=oral_health&pilot=uusimaa&profile=wheelchair"
 
 
-def _tile_app(environ, start_response):  # noqa: ANN001,ANN201
+def _tile_app(environ, start_response):
     start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", str(len(PNG)))])
     return [PNG]
 
 
-def _start(app):  # noqa: ANN001,ANN202
+def _start(app):
     from werkzeug.serving import make_server
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -36,7 +35,7 @@ def _start(app):  # noqa: ANN001,ANN202
 
 
 @pytest.fixture(scope="module")
-def map_server(sqlite_template: Path, tmp_path_factory):  # noqa: ANN001,ANN201
+def map_server(sqlite_template: Path, tmp_path_factory):
     """The site with MAP_TILE_URL pointing at a local tile server: (site url, tile origin)."""
     if not (ROOT / "static" / "vendor" / "leaflet" / "leaflet.js").exists():
         import dev  # the same step `python3 dev.py test` runs
@@ -61,7 +60,7 @@ def map_server(sqlite_template: Path, tmp_path_factory):  # noqa: ANN001,ANN201
     app.extensions["db_engine"].dispose()
 
 
-def _requests(page) -> list[str]:  # noqa: ANN001
+def _requests(page) -> list[str]:
     seen: list[str] = []
     page.on("request", lambda r: seen.append(r.url))
     return seen
@@ -72,7 +71,7 @@ def _origins(urls: list[str]) -> set[str]:
 
 
 @pytest.mark.parametrize("lang", ["fi", "sv", "en"])
-def test_map_shows_the_results_and_is_axe_clean_also_at_320_px(map_server, new_page, lang: str) -> None:  # noqa: ANN001
+def test_map_shows_the_results_and_is_axe_clean_also_at_320_px(map_server, new_page, lang: str) -> None:
     base, tile_origin = map_server
     page = new_page(bypass_csp=False)
     requests = _requests(page)
@@ -100,7 +99,7 @@ def test_map_shows_the_results_and_is_axe_clean_also_at_320_px(map_server, new_p
     assert narrow["scrollWidth"] <= narrow["innerWidth"] + 1, narrow["wide"]
 
 
-def test_markers_are_named_buttons_reached_by_tab_and_enter_goes_to_the_card(map_server, new_page) -> None:  # noqa: ANN001
+def test_markers_are_named_buttons_reached_by_tab_and_enter_goes_to_the_card(map_server, new_page) -> None:
     base, _tiles = map_server
     page = new_page(bypass_csp=False)
     page.goto(base + SEARCH.format(lang="fi"))
@@ -135,7 +134,7 @@ def test_markers_are_named_buttons_reached_by_tab_and_enter_goes_to_the_card(map
     assert landed == {"tag": "A", "card": first_card.get_attribute("id")}
 
 
-def test_no_map_without_javascript(map_server, new_page) -> None:  # noqa: ANN001
+def test_no_map_without_javascript(map_server, new_page) -> None:
     base, tile_origin = map_server
     page = new_page(java_script_enabled=False, bypass_csp=False)
     requests = _requests(page)
@@ -146,7 +145,7 @@ def test_no_map_without_javascript(map_server, new_page) -> None:  # noqa: ANN00
     assert tile_origin not in _origins(requests)
 
 
-def test_no_map_and_no_outside_request_without_a_tile_url(live_server, new_page) -> None:  # noqa: ANN001
+def test_no_map_and_no_outside_request_without_a_tile_url(live_server, new_page) -> None:
     page = new_page(bypass_csp=False)
     requests = _requests(page)
     page.goto(live_server.url + SEARCH.format(lang="en"))

@@ -10,13 +10,11 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
 from browser_harness import ROOT, SCREENSHOTS, X
 
 pytestmark = pytest.mark.browser
@@ -31,11 +29,11 @@ def _report(title: str, problems: list[str], limit: int = 400) -> str:
     return f"{title}: {len(problems)} problem(s)\n" + "\n".join(shown) + more
 
 
-def _checked(site) -> list:  # noqa: ANN001
+def _checked(site) -> list:
     return [r for r in site.results if r.facts]
 
 
-def test_crawl_reached_pages(site) -> None:  # noqa: ANN001
+def test_crawl_reached_pages(site) -> None:
     problems = [f"{r.where}: {r.error} (HTTP {r.status})" for r in site.results
                 if r.error and not r.error.startswith("not HTML")]
     problems += [f"{r.where}: HTTP {r.status}" for r in site.results
@@ -46,7 +44,7 @@ def test_crawl_reached_pages(site) -> None:  # noqa: ANN001
     assert not problems, _report("Pages that failed to load or link to errors", problems)
 
 
-def test_axe_no_violations(site) -> None:  # noqa: ANN001
+def test_axe_no_violations(site) -> None:
     problems = []
     by_rule: dict[str, int] = defaultdict(int)
     for r in _checked(site):
@@ -59,7 +57,7 @@ def test_axe_no_violations(site) -> None:  # noqa: ANN001
     assert not problems, _report(f"axe-core {'/'.join(X.AXE_TAGS)} violations [{summary}]", problems)
 
 
-def test_titles_unique_and_descriptive(site) -> None:  # noqa: ANN001
+def test_titles_unique_and_descriptive(site) -> None:
     """A unique title per language and visitor. Pages of the same path that differ only in the query
     string (pagination, sorting, filters) may share a title: titles are compared between distinct
     paths. Two visitors (say two residents' cancel pages for the same unit) may see the same title."""
@@ -78,7 +76,7 @@ def test_titles_unique_and_descriptive(site) -> None:  # noqa: ANN001
     assert not problems, _report("Page titles", problems)
 
 
-def test_one_h1_and_no_skipped_heading_levels(site) -> None:  # noqa: ANN001
+def test_one_h1_and_no_skipped_heading_levels(site) -> None:
     problems = []
     for r in _checked(site):
         if r.facts["h1"] != 1:
@@ -91,7 +89,7 @@ def test_one_h1_and_no_skipped_heading_levels(site) -> None:  # noqa: ANN001
     assert not problems, _report("Headings", problems)
 
 
-def test_language_marked(site) -> None:  # noqa: ANN001
+def test_language_marked(site) -> None:
     problems = []
     for r in _checked(site):
         lang = r.facts["lang"]
@@ -106,7 +104,7 @@ def test_language_marked(site) -> None:  # noqa: ANN001
     assert not problems, _report("Language of page and parts", problems)
 
 
-def test_form_errors_tied_to_fields_and_summarised(site) -> None:  # noqa: ANN001
+def test_form_errors_tied_to_fields_and_summarised(site) -> None:
     problems = []
     error_states = 0
     for r in _checked(site):
@@ -142,7 +140,7 @@ def test_form_errors_tied_to_fields_and_summarised(site) -> None:  # noqa: ANN00
     assert not problems, _report("Form errors", problems)
 
 
-def test_reflow_at_320_and_640_px(site) -> None:  # noqa: ANN001
+def test_reflow_at_320_and_640_px(site) -> None:
     """WCAG 1.4.10: no horizontal scrolling at 320 CSS px (= 1280 px at 400 % zoom); 640 px is
     1280 px at 200 % browser zoom."""
     problems = []
@@ -154,7 +152,7 @@ def test_reflow_at_320_and_640_px(site) -> None:  # noqa: ANN001
     assert not problems, _report("Horizontal scrolling", problems)
 
 
-def test_text_resized_to_200_percent(site) -> None:  # noqa: ANN001
+def test_text_resized_to_200_percent(site) -> None:
     """WCAG 1.4.4, as text-only zoom: the root font size is set to 200 % at a 1280 px viewport
     (everything in our CSS is in rem/em, so this doubles all text while the layout width stays the
     same, the hardest case for fixed boxes). Browser (page) zoom to 200 % is the 640 px reflow case.
@@ -173,7 +171,7 @@ def test_text_resized_to_200_percent(site) -> None:  # noqa: ANN001
     assert not problems, _report("Text at 200 %", problems)
 
 
-def test_text_spacing(site) -> None:  # noqa: ANN001
+def test_text_spacing(site) -> None:
     """WCAG 1.4.12: with line height 1.5, paragraph spacing 2em, letter spacing 0.12em and word spacing
     0.16em (at 1280 px) nothing overflows the page or is clipped."""
     problems = []
@@ -190,7 +188,7 @@ def test_text_spacing(site) -> None:  # noqa: ANN001
     assert not problems, _report("Text spacing (WCAG 1.4.12)", problems)
 
 
-def test_html_is_valid(site, tmp_path: Path) -> None:  # noqa: ANN001
+def test_html_is_valid(site, tmp_path: Path) -> None:
     """The Nu HTML Checker, once over every checked page's HTML as served."""
     if not VNU_JAR.exists():
         pytest.fail(f"vnu.jar missing at {VNU_JAR}: run `npm ci` (python3 dev.py test does it)")
@@ -227,7 +225,7 @@ def test_html_is_valid(site, tmp_path: Path) -> None:  # noqa: ANN001
     assert not problems, _report(f"Nu HTML Checker errors over {len(files)} pages", problems)
 
 
-def test_key_page_screenshots_written(site) -> None:  # noqa: ANN001
+def test_key_page_screenshots_written(site) -> None:
     wanted = ["home", "search-results", "unit", "pilot"]
     missing = [f"{lang}-{name}-{w}.png" for lang in ("fi", "sv", "en") for name in wanted for w in ("320", "1280")
                if not (SCREENSHOTS / f"{lang}-{name}-{w}.png").exists()]
@@ -236,9 +234,10 @@ def test_key_page_screenshots_written(site) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("flow", ["search states", "choice journey states", "staff pages", "waiting list states"])
-def test_flow_was_checked(site, flow: str) -> None:  # noqa: ANN001
+def test_flow_was_checked(site, flow: str) -> None:
     """The states a crawler cannot reach were really checked (or say why not)."""
     reasons = {k: v for k, v in site.skipped.items() if k.split(" (")[0].split()[0] == flow.split()[0]}
     if not site.checked.get(flow):
-        pytest.skip(f"{flow} not checked: " + ("; ".join(f"{k}: {v}" for k, v in reasons.items()) or "flow not present"))
+        pytest.skip(f"{flow} not checked: " + ("; ".join(f"{k}: {v}" for k,
+                                                         v in reasons.items()) or "flow not present"))
     assert not reasons, f"{flow}: some variants could not be checked: {reasons}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from browser_harness import NARROW, Checker
 
 pytestmark = pytest.mark.browser
@@ -19,7 +18,7 @@ BROKEN = """<!doctype html><html><head><title>x</title>
 </body></html>"""
 
 
-def test_checks_catch_a_broken_page(new_page, live_server) -> None:  # noqa: ANN001
+def test_checks_catch_a_broken_page(new_page, live_server) -> None:
     page = new_page()
     page.goto(live_server.url + "/static/css/site.css")  # any same-origin document, then replace it
     page.set_content(BROKEN)

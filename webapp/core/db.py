@@ -5,10 +5,11 @@ must be serialised (capacity) can ask for BEGIN IMMEDIATE; PostgreSQL uses row l
 """
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session
 
 
@@ -21,7 +22,7 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_on_connect(dbapi_conn, _record):  # noqa: ANN001
+        def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
@@ -30,7 +31,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_on_begin(conn):  # noqa: ANN001
+        def _sqlite_on_begin(conn: Connection) -> None:
             immediate = conn.get_execution_options().get("sqlite_immediate")
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 

@@ -61,5 +61,5 @@ def in_transaction(sess: Session, body: Callable[[], T], *, use_case: str, attem
                 raise
             RETRIES.labels(use_case, reason).inc()
             sess.expire_all()
-            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))  # noqa: S311  jitter, not secrets
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))  # jitter, not secrets
     raise AssertionError("unreachable")

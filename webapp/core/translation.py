@@ -48,7 +48,7 @@ _translator: Translator = Untranslated()
 
 def install(translator: Translator) -> None:
     """Called once by the web layer; every later call of the functions below goes through `translator`."""
-    global _translator  # noqa: PLW0603  the one process-wide seam, set at start-up
+    global _translator  # the one process-wide seam, set at start-up
     _translator = translator
 
 

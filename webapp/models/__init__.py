@@ -5,12 +5,47 @@ from webapp.models.geo import Municipality, Postcode
 from webapp.models.ops import IndexChange, LoginSession
 from webapp.models.pilot import Pilot, PilotElement, PilotMunicipality
 from webapp.models.staff import ROLES, AuditEvent, RateLimitHit, StaffUser
+from webapp.models.unit import (
+    AccessibilitySentence,
+    OpeningException,
+    OpeningHours,
+    Provider,
+    QueueTime,
+    Unit,
+    UnitAccessibilityFact,
+    UnitLanguage,
+    UnitService,
+    with_collections,
+)
 from webapp.models.waiting import Message, NoticeAddress, OutboxMail, WaitingEntry
-from webapp.models.unit import AccessibilitySentence, OpeningException, OpeningHours, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage, UnitService, with_collections
 
 __all__ = [
-    "Base", "IndexChange", "LoginSession", "Choice", "Resident", "Municipality", "Postcode", "Pilot", "PilotElement", "PilotMunicipality",
-    "ROLES", "AuditEvent", "RateLimitHit", "StaffUser", "OpeningException", "OpeningHours", "Provider",
-    "QueueTime", "Unit", "AccessibilitySentence", "UnitAccessibilityFact", "UnitLanguage", "UnitService", "with_collections",
-    "Message", "NoticeAddress", "OutboxMail", "WaitingEntry",
+    "ROLES",
+    "AccessibilitySentence",
+    "AuditEvent",
+    "Base",
+    "Choice",
+    "IndexChange",
+    "LoginSession",
+    "Message",
+    "Municipality",
+    "NoticeAddress",
+    "OpeningException",
+    "OpeningHours",
+    "OutboxMail",
+    "Pilot",
+    "PilotElement",
+    "PilotMunicipality",
+    "Postcode",
+    "Provider",
+    "QueueTime",
+    "RateLimitHit",
+    "Resident",
+    "StaffUser",
+    "Unit",
+    "UnitAccessibilityFact",
+    "UnitLanguage",
+    "UnitService",
+    "WaitingEntry",
+    "with_collections",
 ]

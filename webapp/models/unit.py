@@ -2,9 +2,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import ClassVar
 
-from sqlalchemy import (Boolean, CheckConstraint, Date, DateTime, Float, ForeignKey, Integer, SmallInteger, String, Text,
-                        Time, UniqueConstraint, func)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from webapp.core.db import Base
@@ -82,7 +96,7 @@ class Unit(Base):
     accessibility_sentences: Mapped[list[AccessibilitySentence]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="AccessibilitySentence.position")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, object]] = {"version_id_col": version}
     # The counters' ranges (migration 0015; on SQLite triggers of the same names).
     __table_args__ = (
         CheckConstraint("listed_count >= 0 AND (capacity IS NULL OR listed_count <= capacity)",

@@ -47,8 +47,8 @@ def index_rebuild(procs: int | None) -> None:
     """Rebuild this node's Whoosh search index from the database (nodes also do it by themselves when needed)."""
     from sqlalchemy import func, select
 
-    from webapp.models import Unit
     from webapp.core.progress import progress
+    from webapp.models import Unit
     from webapp.search.follow import rebuild
     sess = db.session()
     total = sess.scalar(select(func.count(Unit.id)).where(Unit.is_hidden.is_(False))) or 0

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from webapp.core.db import make_engine, write_transaction
 
-__all__ = ["init_app", "engine", "session", "new_session", "write_transaction"]
+__all__ = ["engine", "init_app", "new_session", "session", "write_transaction"]
 
 
 def init_app(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -16,14 +17,18 @@ log = logging.getLogger(__name__)
 
 def _messages(code: int) -> tuple[str, str]:
     return {
-        400: (_("The request could not be handled"), _("Something in the request was not valid. Go back and check what you entered.")),
+        400: (_("The request could not be handled"),
+              _("Something in the request was not valid. Go back and check what you entered.")),
         403: (_("Access denied"), _("You do not have permission to see this page.")),
-        404: (_("Page not found"), _("The page you were looking for does not exist. Check the address or start from the home page.")),
+        404: (_("Page not found"),
+              _("The page you were looking for does not exist. Check the address or start from the home page.")),
         405: (_("Method not allowed"), _("This page cannot be used in that way.")),
         413: (_("The file is too large"), _("The file you sent is larger than allowed.")),
-        429: (_("Too many attempts"), _("You have tried too many times in a short while. Wait a few minutes and try again.")),
+        429: (_("Too many attempts"),
+              _("You have tried too many times in a short while. Wait a few minutes and try again.")),
         500: (_("Something went wrong"), _("The service had a problem. Your data is safe. Try again in a moment.")),
-        503: (_("The service is busy"), _("Very many people are using the service right now. Nothing was saved. Try again in a moment.")),
+        503: (_("The service is busy"),
+              _("Very many people are using the service right now. Nothing was saved. Try again in a moment.")),
     }.get(code, (_("The request could not be handled"), _("Something in the request was not valid.")))
 
 
@@ -35,7 +40,7 @@ def _lang_from_path() -> None:
             g.lang = first
 
 
-def render_error(code: int, detail: str | None = None, headers: dict | None = None):
+def render_error(code: int, detail: str | None = None, headers: dict | None = None) -> ResponseReturnValue:
     _lang_from_path()
     title, message = _messages(code)
     headers = dict(headers or {})
@@ -48,19 +53,20 @@ def render_error(code: int, detail: str | None = None, headers: dict | None = No
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(_err: CSRFError):
+    def _csrf(_err: CSRFError) -> ResponseReturnValue:
         _lang_from_path()
-        return render_error(400, _("The form had expired or was sent twice. Nothing was saved. Open the page again and resend the form."))
+        return render_error(400,
+                            _("The form had expired or was sent twice. Nothing was saved. Open the page again and resend the form."))
 
     @app.errorhandler(HTTPException)
-    def _http(err: HTTPException):
+    def _http(err: HTTPException) -> ResponseReturnValue:
         detail = getattr(err, "user_message", None)
         # Keep what the exception says about the answer, e.g. Allow on a 405 (RFC 9110).
         headers = {k: v for k, v in err.get_headers() if k.lower() in ("allow", "retry-after")}
         return render_error(err.code or 500, detail, headers)
 
     @app.errorhandler(Exception)
-    def _unexpected(err: Exception):
+    def _unexpected(err: Exception) -> ResponseReturnValue:
         if transient_reason(err) is not None:
             # The database could not order this request against others even after running it again
             # (webapp/core/transactions.py): nothing was saved, and the same request may well go through later.

@@ -3,15 +3,15 @@ Finnish and Swedish (and, for a few fields, English) with a marked fallback."""
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_decimal as babel_format_decimal
 from flask import Flask, g, has_app_context, has_request_context, request, url_for
-import flask_babel
 from flask_babel import Babel, Domain, format_decimal, get_locale
 from markupsafe import Markup, escape
 
@@ -36,7 +36,7 @@ class CachedDomain(Domain):
     each time), which costs about as much as rendering a line of a template; pages make dozens of calls.
     The locale still comes from the request (and follows force_locale)."""
 
-    def __init__(self, *args, **kwargs):  # noqa: ANN002, ANN003
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._by_locale: dict = {}
 
@@ -181,7 +181,7 @@ def fmt_datetime(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     locale = _locale_of_context() or get_locale()
     return babel_format_datetime(value, format=fmt, tzinfo=ZoneInfo("Europe/Helsinki"), locale=str(locale or "fi"))
 

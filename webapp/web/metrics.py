@@ -12,8 +12,15 @@ import os
 import time
 
 from flask import Flask, Response, g, request
-from prometheus_client import (CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram,
-                               generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 REQUESTS = Counter("valinta_http_requests_total", "HTTP requests answered", ["endpoint", "method", "status"])
 LATENCY = Histogram("valinta_http_request_duration_seconds", "Time to answer a request", ["endpoint"],

@@ -22,16 +22,16 @@ compression like any other.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Callable
 
 from flask import current_app, make_response, request, session
 
+from webapp.core.validation import is_whole_number
 from webapp.web import db
 from webapp.web.clock import today
 from webapp.web.i18n import current_lang
-from webapp.core.validation import is_whole_number
 
 Scope = Callable[..., "tuple | None"]
 
@@ -85,12 +85,12 @@ def _store(app) -> ByteLRU | None:  # noqa: ANN001
 
 # ---------------------------------------------------------------- scopes: what a page shows of the index
 
-def whole_index(snap, **_kwargs) -> tuple:  # noqa: ANN001
+def whole_index(snap, **_kwargs: object) -> tuple:  # noqa: ANN001
     """Pages built from the whole index (search, API list, home)."""
     return ("generation", snap.generation)
 
 
-def one_unit(snap, unit_id, **_kwargs) -> tuple | None:  # noqa: ANN001
+def one_unit(snap, unit_id, **_kwargs: object) -> tuple | None:  # noqa: ANN001
     """A unit's page: current while its document is; None (not kept) for a unit not in the index."""
     if not is_whole_number(str(unit_id)):
         return None
@@ -98,7 +98,7 @@ def one_unit(snap, unit_id, **_kwargs) -> tuple | None:  # noqa: ANN001
     return None if stamp is None else ("unit", stamp)
 
 
-def compared_units(snap, **_kwargs) -> tuple | None:  # noqa: ANN001
+def compared_units(snap, **_kwargs: object) -> tuple | None:  # noqa: ANN001
     raw = request.args.getlist("unit")
     if not raw or len(raw) > 10 or not all(is_whole_number(v) for v in raw):
         return None  # the view explains what is wrong; such answers are not kept
@@ -136,7 +136,7 @@ def cached_page(scope: Scope) -> Callable:
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-            app = current_app._get_current_object()  # noqa: SLF001
+            app = current_app._get_current_object()
             store = _store(app)
             key = _key(app, scope, kwargs) if store is not None and _eligible(app) else None
             if key is not None:

@@ -6,9 +6,9 @@ import time
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from webapp.web import db
 from webapp.models import RateLimitHit
 from webapp.units.vocab import LANGS
+from webapp.web import db
 
 CSP_PARTS = [
     "default-src 'self'",

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from webapp.search.params import MAX_Q, MAX_RADIUS_KM, MAX_T3, PER_PAGE, SORTS
 from webapp.units.accessibility import PROFILE_REQUIREMENTS
-from webapp.units.vocab import ACCESSIBILITY_FACTS, ELEMENTS, FEATURES, LANGS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.units.vocab import (
+    ACCESSIBILITY_FACTS,
+    ELEMENTS,
+    FEATURES,
+    LANGS,
+    PROFESSIONS,
+    SECTORS,
+    SERVICE_LANGUAGES,
+    SERVICES,
+)
 
 
 def _enum(values) -> dict:  # noqa: ANN001
@@ -60,7 +69,8 @@ def search_params(catalogue: dict) -> list[dict]:
     _q("sort", _filter(SORTS), "relevance (default with q), distance (default with postcode; needs postcode), "
                              "queue (doctor or dentist T3 ascending, unmeasured last), name (default otherwise). "
                              "distance without a postcode gives the default order; the answer's `sort` says which."),
-    _q("page", {"type": "integer", "minimum": 1, "maximum": 999999, "default": 1}, f"Page number; {PER_PAGE} items a page. A page past the last one has no items."),
+    _q("page", {"type": "integer", "minimum": 1, "maximum": 999999, "default": 1},
+       f"Page number; {PER_PAGE} items a page. A page past the last one has no items."),
     LANG_PARAM,
     ]
 
@@ -92,7 +102,8 @@ def openapi_document(catalogue: dict) -> dict:
                     "message": {"type": "string", "description": "In the language of `lang` (or Accept-Language)."},
                     "parameter": {"type": "string", "description": "The query parameter that was not valid."},
                     "errors": {"type": "array", "items": {
-                        "type": "object", "properties": {"parameter": {"type": "string"}, "message": {"type": "string"}}}},
+                        "type": "object", "properties": {"parameter": {"type": "string"},
+                                                         "message": {"type": "string"}}}},
                 }}},
         },
         "Bilingual": {"type": "object", "required": ["fi", "sv"],
@@ -165,7 +176,8 @@ def openapi_document(catalogue: dict) -> dict:
                                              "value": {"type": "boolean", "nullable": True}}},
         "ProfileFit": {"type": "object", "required": ["profile", "meets", "missing", "not_known"],
                        "properties": {"profile": _coded_schema(PROFILE_REQUIREMENTS), "meets": {"type": "boolean"},
-                                      "missing": {"type": "array", "description": "Needs whose fact is known to be absent.",
+                                      "missing": {"type": "array",
+                                                  "description": "Needs whose fact is known to be absent.",
                                                   "items": {"type": "object", "required": ["code", "label", "text"],
                                                             "properties": {"code": _enum(ACCESSIBILITY_FACTS),
                                                                            "label": {"type": "string"},

@@ -3,27 +3,28 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, g, jsonify, request, url_for
+from flask import Response, current_app, g, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.web import db
 from webapp.core.validation import is_whole_number
-from webapp.web.api.blueprint import bp
-from webapp.web.api.openapi import openapi_document
-from webapp.web.i18n import current_lang
 from webapp.models import Pilot
 from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
-from webapp.search.params import MAX_RADIUS_KM, ParamError, field_label
 from webapp.search.cards import Card, card
 from webapp.search.documents import unit_cards
+from webapp.search.params import MAX_RADIUS_KM, ParamError, field_label
 from webapp.search.reference import reference, vocabulary_labels
 from webapp.units.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.units.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label
+from webapp.web import db
+from webapp.web.api.blueprint import bp
+from webapp.web.api.openapi import openapi_document
+from webapp.web.i18n import current_lang
 from webapp.web.page_cache import cached_page, one_unit, whole_index
 
 
-def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None):
+def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None) -> Response:
     body: dict = {"status": status, "message": message}
     if parameter:
         body["parameter"] = parameter
@@ -81,7 +82,8 @@ def unit_json(card: Card, distance_km: float | None = None, with_distance: bool 
         "name": {"fi": card.name_fi, "sv": card.name_sv or None},
         "element": _coded(labels["element"], card.element),
         "pilot": {"slug": card.pilot_slug, "name_fi": card.pilot_name_fi, "name_sv": card.pilot_name_sv},
-        "provider": {"name": card.provider_name, "y_tunnus": card.y_tunnus, "sector": _coded(labels["sector"], card.sector)},
+        "provider": {"name": card.provider_name, "y_tunnus": card.y_tunnus, "sector": _coded(labels["sector"],
+                                                                                             card.sector)},
         "address": {"fi": card.street_fi, "sv": card.street_sv or None},
         "postcode": card.postcode,
         "municipality": {"code": card.municipality_code, "name_fi": card.municipality_name_fi,
@@ -118,7 +120,7 @@ FACET_VOCABS = ("element", "service", "language", "feature", "sector")  # groups
 
 @bp.get("/units")
 @cached_page(whole_index)
-def units():
+def units() -> ResponseReturnValue:
     problem = _take_lang()
     sess = db.session()
     params, errors = parse_params(request.args, known_from_db(sess))
@@ -156,7 +158,7 @@ def units():
 
 @bp.get("/units/<unit_id>")
 @cached_page(one_unit)
-def unit(unit_id: str):
+def unit(unit_id: str) -> ResponseReturnValue:
     problem = _take_lang()
     if problem:
         return _error(400, problem.message, problem.parameter)
@@ -183,7 +185,7 @@ def _rules(element) -> dict:  # noqa: ANN001
 
 
 @bp.get("/pilots")
-def pilots():
+def pilots() -> ResponseReturnValue:
     problem = _take_lang()
     if problem:
         return _error(400, problem.message, problem.parameter)
@@ -208,7 +210,7 @@ def pilots():
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document(_catalogue(db.session())))
 
 

@@ -5,8 +5,7 @@ from datetime import date
 
 import click
 
-from webapp.web import clock
-from webapp.web import db
+from webapp.web import clock, db
 from webapp.web.choice.blueprint import bp
 
 

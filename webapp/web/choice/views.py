@@ -6,19 +6,19 @@ import secrets
 from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp.web import clock
-from webapp.web import db, metrics, security
-from webapp.web.choice.blueprint import bp
 from webapp.choice import service as svc
-from webapp.web.errors import UserError
-from webapp.web.identity.signin import current_resident_id, display_name, remember_return, session_expired
 from webapp.models import Municipality
 from webapp.units.vocab import ELEMENTS, SECTORS
+from webapp.web import clock, db, metrics, security
+from webapp.web.choice.blueprint import bp
+from webapp.web.errors import UserError
+from webapp.web.identity.signin import current_resident_id, display_name, remember_return, session_expired
 
 SUBMIT_LIMIT = (5, 60)  # choice submissions per minute per resident
 TOKENS_KEY = "choice_tokens"
@@ -67,7 +67,7 @@ def _render_decision(ev, today, status: int = 200):  # noqa: ANN001, ANN202
 
 
 @bp.get("/choose/<int:unit_id>")
-def start(unit_id: int):
+def start(unit_id: int) -> ResponseReturnValue:
     sess = db.session()
     unit = sess.get(svc.Unit, unit_id)
     if unit is None or unit.is_hidden:
@@ -124,7 +124,7 @@ def _existing_by_token(rid: int, unit_id: int, token: str | None):  # noqa: ANN2
 
 
 @bp.get("/choose/<int:unit_id>/confirm")
-def confirm(unit_id: int):
+def confirm(unit_id: int) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
@@ -139,7 +139,7 @@ def confirm(unit_id: int):
 
 
 @bp.post("/choose/<int:unit_id>/confirm")
-def submit(unit_id: int):
+def submit(unit_id: int) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
@@ -164,7 +164,7 @@ def submit(unit_id: int):
 
 
 @bp.get("/my-choices")
-def my_choices():
+def my_choices() -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
@@ -183,7 +183,7 @@ def _own_choice(rid: int, reference: str):  # noqa: ANN202
 
 
 @bp.get("/my-choices/<reference>")
-def receipt(reference: str):
+def receipt(reference: str) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.receipt", reference=reference) if svc.is_reference(reference)
                                        else url_for("choice.my_choices"))
     if redirect_ is not None:
@@ -196,7 +196,7 @@ def receipt(reference: str):
 
 
 @bp.route("/my-choices/<reference>/cancel", methods=["GET", "POST"])
-def cancel(reference: str):
+def cancel(reference: str) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
@@ -220,7 +220,8 @@ def cancel(reference: str):
         flash(_("Your choice has been cancelled and the place at the unit released."), "success")
         return redirect(url_for("choice.my_choices"), code=303)
     if not cancellable:
-        raise UserError(_("This choice can no longer be cancelled: it has already taken effect or been cancelled."), 409)
+        raise UserError(_("This choice can no longer be cancelled: it has already taken effect or been cancelled."),
+                        409)
     return render_template("choice/cancel.html", choice=choice, form=form, today=today)
 
 

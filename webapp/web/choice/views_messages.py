@@ -3,6 +3,7 @@ signed link that expires (itsdangerous, which Flask itself uses for its session 
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,11 +11,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from wtforms import EmailField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
-from webapp.web import db, security
-from webapp.web.choice.blueprint import bp
 from webapp.choice import inbox
 from webapp.choice.mail import queue_verification, send_soon
 from webapp.choice.message_text import message_text
+from webapp.web import db, security
+from webapp.web.choice.blueprint import bp
 from webapp.web.choice.views import _require_resident
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang
@@ -40,7 +41,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 @bp.get("/messages")
-def messages():
+def messages() -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.messages"))
     if redirect_ is not None:
         return redirect_
@@ -53,7 +54,7 @@ def messages():
 
 
 @bp.route("/messages/email", methods=["GET", "POST"])
-def notice_email():
+def notice_email() -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.notice_email"))
     if redirect_ is not None:
         return redirect_
@@ -73,7 +74,8 @@ def notice_email():
         inbox.set_notice_address(sess, rid, email, current_lang())
         sess.commit()
         token = _serializer().dumps({"r": rid, "e": email})
-        queue_verification(sess, rid, email, current_lang(), url_for("choice.verify_email", token=token, _external=True))
+        queue_verification(sess, rid, email, current_lang(), url_for("choice.verify_email", token=token,
+                                                                     _external=True))
         send_soon(sess)
         flash(_("We sent a confirmation link to %(email)s. Notices are sent by e-mail once you have opened the link.",
                 email=email), "success")
@@ -84,7 +86,7 @@ def notice_email():
 
 
 @bp.get("/messages/email/verify/<token>")
-def verify_email(token: str):
+def verify_email(token: str) -> ResponseReturnValue:
     try:
         data = _serializer().loads(token, max_age=VERIFY_MAX_AGE)
     except SignatureExpired:

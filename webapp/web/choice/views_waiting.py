@@ -5,16 +5,16 @@ from __future__ import annotations
 import secrets
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp.web import clock
-from webapp.web import db
-from webapp.web.choice.blueprint import bp
 from webapp.choice import service as svc
 from webapp.choice import waiting
 from webapp.choice.mail import send_soon
+from webapp.web import clock, db
+from webapp.web.choice.blueprint import bp
 from webapp.web.choice.views import _home_municipality, _require_resident, checked_submission
 from webapp.web.errors import UserError
 
@@ -53,7 +53,7 @@ def _join_evaluation(rid: int, unit_id: int):  # noqa: ANN202
 
 
 @bp.get("/choose/<int:unit_id>/waiting-list")
-def join_confirm(unit_id: int):
+def join_confirm(unit_id: int) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
@@ -67,7 +67,7 @@ def join_confirm(unit_id: int):
 
 
 @bp.post("/choose/<int:unit_id>/waiting-list")
-def join_submit(unit_id: int):
+def join_submit(unit_id: int) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
     if redirect_ is not None:
         return redirect_
@@ -100,7 +100,7 @@ def _own_entry(rid: int, reference: str):  # noqa: ANN202
 
 
 @bp.get("/my-choices/waiting/<reference>")
-def waiting_receipt(reference: str):
+def waiting_receipt(reference: str) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
@@ -113,7 +113,7 @@ def waiting_receipt(reference: str):
 
 
 @bp.route("/my-choices/waiting/<reference>/leave", methods=["GET", "POST"])
-def waiting_leave(reference: str):
+def waiting_leave(reference: str) -> ResponseReturnValue:
     rid, redirect_ = _require_resident(url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_

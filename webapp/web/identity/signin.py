@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapp.web import db
 from webapp.accounts import sessions as login_sessions
 from webapp.identity.person import PopulationRegister, RegisterRecord, VerifiedPerson, resident_key
 from webapp.models import Municipality, Resident
+from webapp.web import db
 
 log = logging.getLogger(__name__)
 

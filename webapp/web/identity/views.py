@@ -4,18 +4,19 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 
+from webapp.identity.person import IdentificationFailed, VerifiedPerson
+from webapp.seeding.test_persons import find_test_person, test_persons
 from webapp.web import security
+from webapp.web.clock import today
 from webapp.web.errors import UserError
 from webapp.web.identity.blueprint import bp
-from webapp.identity.person import IdentificationFailed, VerifiedPerson
-from webapp.web.clock import today
 from webapp.web.identity.signin import NotInRegister, RegisterUnavailable, pop_return, sign_in, sign_out
-from webapp.seeding.test_persons import find_test_person, test_persons
 
 log = logging.getLogger(__name__)
 IDENTIFY_LIMIT = (10, 60)  # attempts per minute per address
@@ -47,7 +48,8 @@ def _finish(person: VerifiedPerson):  # noqa: ANN202
     except NotInRegister:
         log.info("identification: person not found in the population register")
         raise UserError(_("Your details could not be found in the population register, so you cannot make a "
-                          "choice in this service. Contact the social and health services of your area."), 403) from None
+                          "choice in this service. Contact the social and health services of your area."),
+                        403) from None
     log.info("identification: resident signed in")
     flash(_("You have identified yourself."), "success")
     # Back to the interrupted step; otherwise My choices in the language of the register record.
@@ -55,13 +57,13 @@ def _finish(person: VerifiedPerson):  # noqa: ANN202
 
 
 @bp.get("")
-def identify():
+def identify() -> ResponseReturnValue:
     providers = _providers()
     return render_template("identity/identify.html", has_test="test" in providers, has_oidc="oidc" in providers)
 
 
 @bp.route("/test", methods=["GET", "POST"])
-def test_page():
+def test_page() -> ResponseReturnValue:
     if "test" not in _providers():
         abort(404)
     persons = test_persons(today())
@@ -79,7 +81,7 @@ def test_page():
 
 
 @bp.get("/oidc")
-def oidc_start():
+def oidc_start() -> ResponseReturnValue:
     provider = _providers().get("oidc")
     if provider is None:
         abort(404)
@@ -92,7 +94,7 @@ def oidc_start():
 
 
 @bp.get("/oidc/callback")
-def oidc_callback():
+def oidc_callback() -> ResponseReturnValue:
     provider = _providers().get("oidc")
     if provider is None:
         abort(404)
@@ -107,7 +109,7 @@ def oidc_callback():
 
 
 @bp.post("/sign-out", endpoint="sign_out")
-def sign_out_view():
+def sign_out_view() -> ResponseReturnValue:
     SignOutForm()  # CSRF is checked for every POST by CSRFProtect
     sign_out()
     flash(_("You have signed out."), "success")

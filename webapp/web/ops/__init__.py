@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from webapp.web import db, metrics
 from webapp.search import follow
+from webapp.web import db, metrics
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -15,13 +16,13 @@ READY_LAG_SECONDS = 5.0
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """The process answers (liveness): no database, no disk."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
-def readyz():
+def readyz() -> ResponseReturnValue:
     """Ready for traffic: the database answers and this node's index is at the change log's head
     (brought there now; a node without an index builds it first) or at most READY_LAG_SECONDS behind."""
     sess = db.session()
@@ -35,7 +36,7 @@ def readyz():
         follow.check_sequence(sess, index_dir)
         follow.catch_up(sess, index_dir, force=True)
         state = follow.status(sess, index_dir)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.exception("readyz: search index cannot follow the database")
         return jsonify({"status": "unavailable", "database": "ok", "index": exc.__class__.__name__}), 503
     finally:
@@ -48,7 +49,7 @@ def readyz():
 
 
 @bp.get("/metrics")
-def metrics_view():
+def metrics_view() -> ResponseReturnValue:
     sess = db.session()
     try:
         state = follow.status(sess, current_app.config["INDEX_DIR"])

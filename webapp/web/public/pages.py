@@ -4,24 +4,25 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form, RadioField, SelectField, StringField
 
-from webapp.web import db
-from webapp.units import vocab
-from webapp.web.i18n import current_lang, preferred_lang
-from webapp.models import Municipality, PilotMunicipality
-from webapp.web.public.blueprint import bp
 from webapp.core.collation import collation_key
-from webapp.web.public.pilots import GRANTED_SLUGS, all_unit_counts, pilots_with_elements
+from webapp.models import Municipality, PilotMunicipality
+from webapp.units import vocab
+from webapp.web import db
+from webapp.web.i18n import current_lang, preferred_lang
 from webapp.web.page_cache import cached_page, whole_index
+from webapp.web.public.blueprint import bp
+from webapp.web.public.pilots import GRANTED_SLUGS, all_unit_counts, pilots_with_elements
 
 STATEMENT_PREPARED_ON = date(2026, 11, 24)
 RADIUS_CHOICES = ("2", "5", "10", "20", "50")
 
 
-def _root():
+def _root() -> ResponseReturnValue:
     return redirect(url_for("public.home", lang=preferred_lang()), code=302)
 
 
@@ -63,7 +64,7 @@ def home_search_form() -> HomeSearchForm:
 
 @bp.get("/")
 @cached_page(whole_index)
-def home():
+def home() -> ResponseReturnValue:
     lang = current_lang()
     pilots = sorted(pilots_with_elements(), key=lambda p: collation_key(p.name(lang)))
     counts = all_unit_counts()
@@ -72,12 +73,12 @@ def home():
 
 
 @bp.get("/about")
-def about():
+def about() -> ResponseReturnValue:
     return render_template("public/about.html", data_date=date(2024, 4, 13), d_2016=date(2016, 10, 17),
                            d_2017=date(2017, 5, 22))
 
 
 @bp.get("/accessibility")
-def accessibility():
+def accessibility() -> ResponseReturnValue:
     return render_template("public/accessibility.html", app_env=current_app.config["APP_ENV"],
                            prepared_on=STATEMENT_PREPARED_ON)

@@ -6,20 +6,21 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from webapp.web import db
-from webapp.web.errors import UserError
-from webapp.web.i18n import current_lang
-from webapp.models import Pilot, Provider, Unit
-from webapp.web.clock import today
-from webapp.core.collation import collation_key
-from webapp.web.public.blueprint import bp
 from webapp.choice.adapters import rules_for
 from webapp.choice.rules import effective_date
+from webapp.core.collation import collation_key
+from webapp.models import Pilot, Provider, Unit
 from webapp.units.vocab import DIRECT_CHOICE_ELEMENTS
+from webapp.web import db
+from webapp.web.clock import today
+from webapp.web.errors import UserError
+from webapp.web.i18n import current_lang
+from webapp.web.public.blueprint import bp
 
 # The Hyvinkää-led consortium of source 000 (Keski-Uusimaa): Hyvinkää, Järvenpää, Mäntsälä,
 # Nurmijärvi, Pornainen, Tuusula. Pilot.demo_fields "municipalities_beyond_keski_uusimaa" marks the
@@ -93,7 +94,7 @@ def example_effective(element) -> tuple[date, date]:  # noqa: ANN001
 
 
 @bp.get("/pilots")
-def pilots():
+def pilots() -> ResponseReturnValue:
     lang = current_lang()
     all_pilots = pilots_with_elements()
     all_pilots = sorted(all_pilots, key=lambda p: collation_key(p.name(lang)))
@@ -104,7 +105,7 @@ def pilots():
 
 
 @bp.get("/pilots/<slug>")
-def pilot(slug: str):
+def pilot(slug: str) -> ResponseReturnValue:
     p = get_pilot(slug)
     lang = current_lang()
     return render_template(
@@ -115,7 +116,7 @@ def pilot(slug: str):
 
 
 @bp.get("/pilots/<slug>/<any('client-voucher','personal-budget'):kind>")
-def pilot_granted(slug: str, kind: str):
+def pilot_granted(slug: str, kind: str) -> ResponseReturnValue:
     p = get_pilot(slug)
     element = GRANTED_PAGES[kind]
     if p.element(element) is None:

@@ -1,20 +1,17 @@
 """The search page (GET /<lang>/search) and the compare page (GET /<lang>/compare)."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from flask import current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from webapp.web import db
-from webapp.core.validation import is_whole_number
-from webapp.web.i18n import current_lang, fmt_km
 from webapp.core.lru import LRU
+from webapp.core.validation import is_whole_number
 from webapp.models import Municipality
-from webapp.web.public.blueprint import bp
-from webapp.web.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
-from webapp.web.public.search_filters import build_filters
 from webapp.search import FIELD_LABELS, SORT_LABELS, known_from_db, parse_params, run_search
 from webapp.search.cards import card_texts, rendered
 from webapp.search.params import ParamError, SearchParams
@@ -22,8 +19,22 @@ from webapp.search.query import Hit
 from webapp.search.reference import Reference, reference
 from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_names, professions_for
 from webapp.units import vocab
-from webapp.units.vocab import ACCESSIBILITY_FACTS, ELEMENTS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS, label
+from webapp.units.vocab import (
+    ACCESSIBILITY_FACTS,
+    ELEMENTS,
+    PROFESSIONS,
+    SECTORS,
+    SERVICE_LANGUAGES,
+    SERVICES,
+    WEEKDAYS,
+    label,
+)
+from webapp.web import db
+from webapp.web.i18n import current_lang, fmt_km
 from webapp.web.page_cache import cached_page, compared_units, whole_index
+from webapp.web.public.blueprint import bp
+from webapp.web.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
+from webapp.web.public.search_filters import build_filters
 
 MAX_COMPARE = 4
 
@@ -50,7 +61,7 @@ def municipality_name(code: str) -> str:
     return muni.name(current_lang()) if muni else code
 
 
-def search_url(params: SearchParams, **changes) -> str:
+def search_url(params: SearchParams, **changes: Any) -> str:
     pairs = params.query_pairs(**changes)
     base = url_for("public.search")
     return f"{base}?{urlencode(pairs)}" if pairs else base
@@ -99,7 +110,7 @@ def _fit_renderer(lang: str, profiles: tuple[str, ...]):  # noqa: ANN202
 
 @bp.get("/search")
 @cached_page(whole_index)
-def search():
+def search() -> ResponseReturnValue:
     if "profile" not in request.args and remembered_profiles():
         # The profiles chosen earlier in this visit, put in the address so that a shared link keeps them.
         pairs = [(k, v) for k, vs in request.args.lists() for v in vs]
@@ -189,7 +200,7 @@ def back_to_search_url() -> str:
 
 @bp.get("/compare")
 @cached_page(compared_units)
-def compare():
+def compare() -> ResponseReturnValue:
     sess = db.session()
     back = back_to_search_url()
     try:

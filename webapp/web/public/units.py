@@ -2,24 +2,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 from datetime import date, time
+from urllib.parse import urlsplit
 
 from babel.dates import format_time
 from flask import render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from stdnum.fi import ytunnus
 
+from webapp.models import Postcode, QueueTime, Unit, with_collections
+from webapp.units.vocab import (
+    ACCESSIBILITY_FACTS,
+    DIRECT_CHOICE_ELEMENTS,
+    PROFESSIONS,
+    SERVICE_LANGUAGES,
+    SERVICES,
+    WEEKDAYS,
+)
 from webapp.web import db
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang
-from webapp.models import Postcode, QueueTime, Unit, with_collections
+from webapp.web.page_cache import cached_page, one_unit
 from webapp.web.public.blueprint import bp
 from webapp.web.public.pilots import GRANTED_SLUGS, today
 from webapp.web.public.profiles import assessments_for, chosen_profiles
-from webapp.units.vocab import ACCESSIBILITY_FACTS, DIRECT_CHOICE_ELEMENTS, PROFESSIONS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS
-from webapp.web.page_cache import cached_page, one_unit
 
 
 def fmt_time(value: time) -> str:
@@ -129,7 +137,7 @@ def waiting_facts(u: Unit) -> dict:
 
 @bp.get("/units/<int:unit_id>")
 @cached_page(one_unit)
-def unit(unit_id: int):
+def unit(unit_id: int) -> ResponseReturnValue:
     u = get_visible_unit(unit_id)
     day: date = today()
     postcode = db.session().get(Postcode, u.postcode)
