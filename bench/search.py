@@ -234,9 +234,11 @@ def main() -> None:
     print("slowest:", "; ".join(f"{ms:.0f} ms {q}" for ms, q in sorted(slowest, reverse=True)[:3]))
     print(f"throughput: {len(queries) / wall:.1f} requests/s (single process)")
     print(f"a changed unit is in the next search after its commit ({len(visible)} changes, one at a time, back to "
-          f"back; the search follows the change log): p50 {pct(visible, 50):.0f} ms ({pct(visible, 50) / hello_ms:.0f}x), "
+          f"back; the search follows the change log): p50 {pct(visible, 50):.0f} ms "
+          f"({pct(visible, 50) / hello_ms:.0f}x), "
           f"p95 {pct(visible, 95):.0f} ms, max {max(visible):.0f} ms")
-    print(f"  searches with the {pending} segments 30 changes leave while merges are held back: page p95 {pct(with_pending['page'], 95):.1f}, "
+    print(f"  searches with the {pending} segments 30 changes leave while merges are held back: "
+          f"page p95 {pct(with_pending['page'], 95):.1f}, "
           f"api p95 {pct(with_pending['api'], 95):.1f} ms; the first pause merged them in {merged[0] if merged else 0} "
           f"merges, {merged[1] if merged else 0:.0f} ms (in the merger's thread)")
     if paused:

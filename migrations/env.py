@@ -12,7 +12,8 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url") or load_settings().database_url
+    return (config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
+            or load_settings().database_url)
 
 
 def run_migrations_offline() -> None:

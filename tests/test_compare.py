@@ -24,7 +24,8 @@ def test_compare_table_is_accessible(app, client):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert html.count("<h1") == 1
-    assert re.search(r'<div class="table-wrap compare-wrap" role="region" aria-labelledby="compare-caption" tabindex="0">', html)
+    assert re.search(r'<div class="table-wrap compare-wrap" role="region" aria-labelledby="compare-caption" '
+                     r'tabindex="0">', html)
     assert '<caption id="compare-caption">' in html
     assert len(re.findall(r'<th scope="col">', html)) == 3
     for fact in ("Palveluntuottaja", "Tuottajan tyyppi", "Osoite", "Hoitoonpääsy: lääkäri (T3)", "Palvelukielet",

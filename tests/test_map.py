@@ -29,7 +29,8 @@ def test_with_a_tile_url_the_map_markup_and_exactly_that_host(make_app):
     section = re.search(r'<section id="results-map"[^>]*>', html).group(0)
     assert " hidden" in section  # shown by the script only: no JavaScript, no map
     assert f'data-tile-url="{TILES}"' in section
-    assert 'data-attribution="© &lt;a href=&#34;https://www.openstreetmap.org/copyright&#34;&gt;OpenStreetMap' in section
+    assert ('data-attribution="© &lt;a href=&#34;https://www.openstreetmap.org/copyright&#34;&gt;OpenStreetMap'
+            in section)
     assert 'data-zoom-in="Zooma in"' in section
     assert '<h3 id="map-heading">Resultaten på den här sidan på en karta</h3>' in html
     assert 'role="region" aria-label="Karta"' in html

@@ -18,7 +18,8 @@ SCOPE = ["--pilot", "uusimaa", "--provider", PROVIDER, "--element", "sote_centre
 def sipoo_location(app) -> dict:
     with app.app_context():
         postcode = db.session().execute(
-            text("select code from postcode where municipality_code = '753' and lat is not null order by code limit 1")).scalar()
+            text("select code from postcode where municipality_code = '753' and lat is not null "
+                 "order by code limit 1")).scalar()
     return json.loads(json.dumps(fx.swedish_only_location()).replace("POSTCODE", postcode).replace("MUNI", "753"))
 
 
@@ -233,7 +234,8 @@ def test_staff_apply_refuses_when_the_unit_changed_after_the_dry_run(app, tmp_pa
     renamed = fx.v11_location(name_fi="Töölön terveyskeskus")
     page = client.get("/fi/staff/import").get_data(as_text=True)
     html = client.post("/fi/staff/import/ptv", content_type="multipart/form-data", data={
-        "ptv-csrf_token": csrf_from(page), "ptv-pilot": "uusimaa", "ptv-provider": PROVIDER, "ptv-element": "sote_centre",
+        "ptv-csrf_token": csrf_from(page), "ptv-pilot": "uusimaa", "ptv-provider": PROVIDER,
+        "ptv-element": "sote_centre",
         "ptv-file": (io.BytesIO(json.dumps(renamed).encode()), "ptv.json")}).get_data(as_text=True)
     token = html.split('name="token" type="hidden" value="')[1].split('"')[0]
     with app.app_context():  # someone edits the unit meanwhile

@@ -76,7 +76,8 @@ def db_expected(sess, args: dict) -> set[int]:
         if args.get("accepting") and not (u.accepting_new and (u.capacity is None
                                                                or u.capacity - u.listed_count - u.waiting_count > 0)):
             continue
-        if "max_t3_doctor" in args and not ("doctor" in latest and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
+        if "max_t3_doctor" in args and not ("doctor" in latest
+                                            and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
             continue
         if "max_t3_nurse" in args and not ("nurse" in latest and latest["nurse"].t3_days <= int(args["max_t3_nurse"])):
             continue

@@ -176,7 +176,8 @@ def test_create_unit_with_hours_and_exceptions(app, admin):
     with app.app_context():
         sess = db.session()
         unit = sess.get(Unit, _unit_id(app))
-        pilot_slug, ytunnus, muni, postcode = unit.pilot.slug, unit.provider.y_tunnus, unit.municipality_code, unit.postcode
+        pilot_slug, ytunnus = unit.pilot.slug, unit.provider.y_tunnus
+        muni, postcode = unit.municipality_code, unit.postcode
     data = {"csrf_token": token(admin), "pilot": pilot_slug, "provider": ytunnus, "element": "sote_centre",
             "name_fi": "Uusi Testiasema", "name_sv": "Nya Teststationen", "street_fi": "Testikatu 1",
             "postcode": postcode, "municipality_code": muni, "capacity": "1000", "accepting_new": "y",
@@ -215,7 +216,8 @@ def test_queue_time_batch_keeps_history_and_updates_same_day(app):
     with app.app_context():
         sess = db.session()
         units = sess.scalars(select(Unit).where(Unit.pilot_id == users["pilot_manager"].pilot_id,
-                                                Unit.element == "sote_centre").order_by(Unit.id).limit(2)).unique().all()
+                                                Unit.element == "sote_centre")
+                              .order_by(Unit.id).limit(2)).unique().all()
         ids = [u.id for u in units]
         history = {i: sess.scalar(select(QueueTime.id).where(QueueTime.unit_id == i).limit(1)) for i in ids}
         counts = {i: len(sess.get(Unit, i).queue_times) for i in ids}

@@ -57,7 +57,8 @@ def test_join_only_when_full_with_receipt_place_and_audit(any_app):
         assert first.entry.expires_on == date(2027, 5, 23)  # six months less a day
         assert waiting.place_of(sess, first.entry) == 1 and waiting.place_of(sess, second.entry) == 2
         assert unit_row(any_app, unit)[2] == 2
-        assert sess.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "waiting_joined")) == 2
+        joined = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "waiting_joined")
+        assert sess.scalar(joined) == 2
         # Joining twice: refused (already waiting), nothing added.
         again = _join(sess, a, unit)
         assert again.status == "refused" and again.refusal == "already_waiting"
@@ -213,7 +214,8 @@ def test_expiry_day_of_and_after(any_app):
         sess.expire_all()
         assert sess.get(WaitingEntry, entry.id).status == "expired" and unit_row(any_app, unit)[2] == 0
         assert [m.kind for m in inbox.messages_of(sess, a)] == ["expired"]
-        assert sess.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "waiting_expired")) == 1
+        expired = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "waiting_expired")
+        assert sess.scalar(expired) == 1
 
 
 def test_a_pilot_that_does_not_count_the_switch_gives_no_lock_in(any_app):

@@ -259,7 +259,8 @@ def test_staff_raising_the_capacity_moves_the_first_in_the_queue(app):
     assert client.post(f"/fi/staff/units/{queued}", data=data).status_code == 302
     with app.app_context():
         sess = db.session()
-        entries = sess.scalars(select(WaitingEntry).where(WaitingEntry.unit_id == queued).order_by(WaitingEntry.id)).all()
+        entries = sess.scalars(select(WaitingEntry).where(WaitingEntry.unit_id == queued)
+                               .order_by(WaitingEntry.id)).all()
         assert [e.status for e in entries] == ["promoted", "waiting", "waiting"]
         unit = sess.get(Unit, queued)
         assert unit.listed_count == unit.capacity and unit.waiting_count == 2

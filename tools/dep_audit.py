@@ -138,7 +138,8 @@ def parse_npm_audit(data: dict, lock: dict) -> SourceResult:
         versions = sorted({packages.get(node, {}).get("version", "?") for node in entry.get("nodes", [])}) or ["?"]
         fix = entry.get("fixAvailable")
         if isinstance(fix, dict):
-            fix_text = f"{fix.get('name')}@{fix.get('version')}" + (" (semver major)" if fix.get("isSemVerMajor") else "")
+            major = " (semver major)" if fix.get("isSemVerMajor") else ""
+            fix_text = f"{fix.get('name')}@{fix.get('version')}{major}"
         else:
             fix_text = "npm audit fix" if fix else ""
         for via in entry.get("via", []):

@@ -55,8 +55,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(_err: CSRFError) -> ResponseReturnValue:
         _lang_from_path()
-        return render_error(400,
-                            _("The form had expired or was sent twice. Nothing was saved. Open the page again and resend the form."))
+        return render_error(400, _("The form had expired or was sent twice. Nothing was saved. "
+                                   "Open the page again and resend the form."))
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> ResponseReturnValue:

@@ -240,7 +240,8 @@ def openapi_document(catalogue: dict) -> dict:
                 "operationId": "searchUnits", "summary": "Search units (the same parameters as the search page)",
                 "parameters": search_params(catalogue),
                 "responses": {"200": {"description": "A page of units with facet counts.",
-                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnitPage"}}}},
+                                      "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/UnitPage"}}}},
                               "400": bad, "414": too_long,
                               "404": _error_response("The municipality or postcode does not exist; `parameter` "
                                                      "names it.")}}},
@@ -251,7 +252,8 @@ def openapi_document(catalogue: dict) -> dict:
                                       "has `profiles`, per profile what is missing and what is not known."),
                                LANG_PARAM],
                 "responses": {"200": {"description": "The unit.",
-                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Unit"}}}},
+                                      "content": {"application/json": {
+                                          "schema": {"$ref": "#/components/schemas/Unit"}}}},
                               "400": bad, "414": too_long,
                               "404": _error_response("No such unit, or it is hidden.")}}},
             "/pilots": {"get": {

@@ -206,7 +206,8 @@ def cancel(reference: str) -> ResponseReturnValue:
     cancellable = choice.status == "pending" and choice.effective_from > today
     if request.method == "POST":
         if not form.validate():
-            raise UserError(_("The form had expired or was sent twice. Nothing was saved. Open the page again and resend the form."), 400)
+            raise UserError(_("The form had expired or was sent twice. Nothing was saved. "
+                              "Open the page again and resend the form."), 400)
         try:
             cancelled = svc.cancel_choice(db.session(), rid, reference, today)
             _forget_token(cancelled.unit_id)

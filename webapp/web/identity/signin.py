@@ -1,5 +1,6 @@
 """Who is signed in: the cookie holds only a random token; the resident id and the display name are in
-the server-side session row (webapp.accounts.sessions) — never the henkilötunnus anywhere. Also the return path of a journey interrupted by identification."""
+the server-side session row (webapp.accounts.sessions) — never the henkilötunnus anywhere. Also the return path
+of a journey interrupted by identification."""
 from __future__ import annotations
 
 import logging

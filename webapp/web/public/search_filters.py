@@ -59,12 +59,16 @@ class Field:
         invalid = "true" if self.errors else None
         if self.kind == "select":
             options = self._options()
-            return Markup(f"<select {attributes(aria_describedby=desc, aria_invalid=invalid, id=self.id, name=self.name)}>"
-                          f"{options}</select>")
+            attrs = attributes(aria_describedby=desc, aria_invalid=invalid, id=self.id, name=self.name)
+            return Markup(f"<select {attrs}>{options}</select>")
         if self.kind == "checkbox":
             checked = bool(self.value)
-            return Markup(f"<input {attributes(aria_describedby=desc, checked=checked, id=self.id, name=self.name, type='checkbox', value='1')}>")
-        return Markup(f"<input {attributes(aria_describedby=desc, aria_invalid=invalid, id=self.id, name=self.name, value=self.value, **self.attrs)}>")
+            attrs = attributes(aria_describedby=desc, checked=checked, id=self.id, name=self.name, type="checkbox",
+                               value="1")
+            return Markup(f"<input {attrs}>")
+        attrs = attributes(aria_describedby=desc, aria_invalid=invalid, id=self.id, name=self.name, value=self.value,
+                           **self.attrs)
+        return Markup(f"<input {attrs}>")
 
     def _options(self) -> str:
         def option(v: str, text: str, sel: bool) -> str:
@@ -80,7 +84,8 @@ class Field:
                 by_group.setdefault(self.groups[o[0]], []).append(o)
         out = [option(*o) for o in ungrouped]
         for name in sorted(by_group, key=collation_key):
-            out.append(f'<optgroup label="{escape(name)}">' + "".join(option(*o) for o in by_group[name]) + "</optgroup>")
+            grouped = "".join(option(*o) for o in by_group[name])
+            out.append(f'<optgroup label="{escape(name)}">{grouped}</optgroup>')
         return "".join(out)
 
     def checkboxes(self) -> Markup:
