@@ -120,7 +120,7 @@ def untranslated() -> list[str]:
     return problems
 
 
-def apply_translations(domain: str, mapping: dict[str, tuple]) -> int:
+def apply_translations(domain: str, mapping: dict[str, tuple[str, ...]]) -> int:
     """Write (fi, sv, en) translations for msgids into the domain's .po files (a tool for developers).
 
     A (fi, sv) pair leaves the English catalogue as it is, and None leaves that language as it is. For

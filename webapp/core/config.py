@@ -8,6 +8,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ class Settings:
     map_tile_url: str | None = None
     map_attribution: str = ""
 
-    def to_flask(self) -> dict:
+    def to_flask(self) -> dict[str, Any]:
         production = self.env == "production"
         return {
             "APP_ENV": self.env,
@@ -92,7 +93,7 @@ class Settings:
         }
 
 
-def load_settings(overrides: dict | None = None) -> Settings:
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
     env_vars = dict(os.environ)
     env_vars.update({k: str(v) for k, v in (overrides or {}).items()})
     env = env_vars.get("APP_ENV", "development")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 # ddmmyy, century sign (+, -, A-F, U-Y), individual number, check character
 HETU_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})[-+A-FU-Y](\d{3})[0-9A-FHJ-NPR-Y](?![0-9A-Za-z])")
@@ -22,7 +23,7 @@ def install() -> None:
     if getattr(factory, "redacts_hetu", False):
         return
 
-    def redacting_factory(*args, **kwargs) -> logging.LogRecord:  # noqa: ANN002, ANN003
+    def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
         try:
             message = record.getMessage()

@@ -10,7 +10,7 @@ from typing import Any
 class LRU:
     def __init__(self, size: int):
         self.size = size
-        self._data: OrderedDict = OrderedDict()
+        self._data: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:

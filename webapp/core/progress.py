@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 import click
 
@@ -16,7 +17,7 @@ Advance = Callable[[int], None]
 
 
 @contextmanager
-def progress(label: str, total: int, stream=None) -> Iterator[Advance]:  # noqa: ANN001
+def progress(label: str, total: int, stream: TextIO | None = None) -> Iterator[Advance]:
     """Yields advance(n); prints what was done and how long it took at the end."""
     stream = stream or sys.stderr
     started = time.perf_counter()

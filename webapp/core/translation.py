@@ -60,7 +60,7 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return _translator.ngettext(singular, plural, num, **variables)
 
 
-class LazyText(LazyProxy):  # type: ignore[misc]  # Babel's class is untyped
+class LazyText(LazyProxy):
     """A message translated when it is shown, in the language of that moment (labels defined at import)."""
 
     def __html__(self) -> str:  # templates and JSON treat it as the text it becomes, as Flask-Babel's did

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import ClassVar
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -96,7 +96,8 @@ class Unit(Base):
     accessibility_sentences: Mapped[list[AccessibilitySentence]] = relationship(
         cascade="all, delete-orphan", lazy="select", order_by="AccessibilitySentence.position")
 
-    __mapper_args__: ClassVar[dict[str, object]] = {"version_id_col": version}
+    # ClassVar would clash with DeclarativeBase's own (instance) declaration of __mapper_args__.
+    __mapper_args__: Any = {"version_id_col": version}  # noqa: RUF012
     # The counters' ranges (migration 0015; on SQLite triggers of the same names).
     __table_args__ = (
         CheckConstraint("listed_count >= 0 AND (capacity IS NULL OR listed_count <= capacity)",
@@ -157,7 +158,7 @@ COLLECTIONS = ("services", "languages", "accessibility_facts", "opening_hours", 
                "accessibility_sentences")
 
 
-def with_collections(*names: str) -> list:
+def with_collections(*names: str) -> list[Any]:
     """Loader options that read the named collections of the selected units (all of them by default)."""
     return [selectinload(getattr(Unit, name)) for name in (names or COLLECTIONS)]
 
