@@ -39,7 +39,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     if proxies:
         # Behind a TLS-terminating proxy: trust its X-Forwarded-* headers so HTTPS is recognised (HSTS).
         from werkzeug.middleware.proxy_fix import ProxyFix
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap the WSGI app
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     logging.basicConfig(level=logging.INFO)
     from webapp.core import logredact
     logredact.install()
@@ -58,7 +59,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.choice.rules import newcomer_status_of
     # newcomer_status(unit): what the unit's "new customers" label says, the same rule as the choice itself.
     app.jinja_env.globals["newcomer_status"] = newcomer_status_of
-    app.wsgi_app = _counting_requests(app.wsgi_app)
+    app.wsgi_app = _counting_requests(app.wsgi_app)  # type: ignore[method-assign]  # as ProxyFix above
     return app
 
 

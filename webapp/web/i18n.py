@@ -102,7 +102,7 @@ def init_app(app: Flask) -> None:
     babel = Babel(app, locale_selector=_select_locale)
     domain = babel.domain_instance = CachedDomain(domain=app.config["BABEL_DOMAIN"])
     # Templates translate straight through the domain (Flask-Babel's callables look the domain up each time).
-    app.jinja_env.install_gettext_callables(
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the jinja2.ext.i18n extension
         gettext=lambda s: domain.get_translations().ugettext(s),
         ngettext=lambda s, p, n: domain.get_translations().ungettext(s, p, n),
         pgettext=lambda c, s: domain.get_translations().upgettext(c, s),

@@ -156,6 +156,7 @@ def submit(unit_id: int) -> ResponseReturnValue:
     if outcome.ok:
         if outcome.status == "duplicate":
             flash(_("Your choice had already been saved; here is its receipt."), "info")
+        assert outcome.choice is not None  # an accepted or duplicate submission has its choice
         return redirect(url_for("choice.receipt", reference=outcome.choice.reference), code=303)
     ev, today = _evaluate(rid, unit_id)
     # Show the decision made under the lock (e.g. the last place went a moment ago).

@@ -89,6 +89,7 @@ def join_submit(unit_id: int) -> ResponseReturnValue:
     send_soon(db.session())
     if outcome.status == "duplicate":
         flash(_("You were already on this waiting list; here is its receipt."), "info")
+    assert outcome.entry is not None  # joined, or already on the list
     return redirect(url_for("choice.waiting_receipt", reference=outcome.entry.reference), code=303)
 
 

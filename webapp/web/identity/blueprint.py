@@ -11,7 +11,7 @@ def _setup(state) -> None:  # noqa: ANN001
     app = state.app
     from webapp.web.clock import today
     from webapp.web.identity.signin import check_idle, header_context
-    providers = {}
+    providers: dict[str, object] = {}  # name -> provider (None: the test page itself)
     if app.config.get("TEST_IDENTIFICATION") and app.config.get("APP_ENV") != "production":
         from webapp.seeding.test_persons import TestPersonRegister
         providers["test"] = None  # the test page itself is the provider

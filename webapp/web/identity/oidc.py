@@ -136,13 +136,14 @@ class OidcProvider:
     def verify_id_token(self, id_token: str, nonce: str) -> dict:
         try:
             token = self._decode(id_token)
-            rules: dict[str, dict] = {
+            rules: dict[str, jwt.ClaimsOption] = {
                 "iss": {"essential": True, "value": self.issuer},
                 "aud": {"essential": True, "value": self.client_id}, "exp": {"essential": True},
                 "nonce": {"essential": True, "value": nonce}}
             if self.acr_values:
                 rules["acr"] = {"essential": True, "values": list(self.acr_values)}
-            jwt.JWTClaimsRegistry(leeway=60, **rules).validate(token.claims)
+            # The rules are claim options only: none of them is named `now` or `leeway`.
+            jwt.JWTClaimsRegistry(leeway=60, **rules).validate(token.claims)  # type: ignore[arg-type]
         except (JoseError, ValueError):
             raise IdentificationFailed("invalid_id_token") from None
         return dict(token.claims)

@@ -52,7 +52,9 @@ def upsert_resident(sess: Session, person: VerifiedPerson,
         resident_id = _store_resident(sess, key, record)
     except IntegrityError:  # the same person signed in twice at once: the other request created the row
         resident_id = _store_resident(sess, key, record)
-    return sess.get(Resident, resident_id), record
+    resident = sess.get(Resident, resident_id)
+    assert resident is not None  # stored just above, in this transaction
+    return resident, record
 
 
 def put_resident(sess: Session, key: str, record: RegisterRecord) -> Resident:

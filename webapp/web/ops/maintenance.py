@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import current_app
 from sqlalchemy import delete
@@ -11,11 +12,15 @@ from webapp.accounts import sessions as login_sessions
 from webapp.models import RateLimitHit
 from webapp.search import follow
 
+if TYPE_CHECKING:
+    from sqlalchemy import CursorResult
+
 
 def purge_expired(sess: Session) -> dict[str, int]:
     """Delete past rate-limit windows, ended or expired sign-in sessions and change-log rows older than a day."""
-    counts = {"rate-limit windows": sess.execute(delete(RateLimitHit)
-                                                 .where(RateLimitHit.expires_at < int(time.time()))).rowcount or 0,
+    windows = cast("CursorResult[Any]", sess.execute(delete(RateLimitHit)
+                                                     .where(RateLimitHit.expires_at < int(time.time()))))
+    counts = {"rate-limit windows": windows.rowcount or 0,
               "sign-in sessions": login_sessions.purge(sess, current_app.config["SESSION_IDLE_MINUTES"])}
     sess.commit()
     counts["index change-log rows"] = follow.purge(sess)

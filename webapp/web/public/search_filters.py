@@ -127,7 +127,7 @@ def _counted(text: str, count: int | None) -> str:
     return text if count is None else f"{text} ({count})"
 
 
-TEXT_ATTRS = {
+TEXT_ATTRS: dict[str, dict[str, object]] = {
     "q": {"type": "search", "maxlength": 200, "autocomplete": "off"},
     "postcode": {"type": "text", "inputmode": "numeric", "autocomplete": "postal-code", "maxlength": 5,
                  "class_": "input-short"},

@@ -101,7 +101,7 @@ def _fit_renderer(lang: str, profiles: tuple[str, ...]):  # noqa: ANN202
         key = (lang, tuple(assessments_for(hit.facts or {}, profiles)))
         html = _fits.get(key)
         if html is None:
-            macro = current_app.jinja_env.get_template("_accessibility.html").module.profile_fit
+            macro = current_app.jinja_env.get_template("_accessibility.html").module.profile_fit  # type: ignore[attr-defined]
             html = Markup(macro(list(key[1]), vocab_label))
             _fits.put(key, html)
         return html

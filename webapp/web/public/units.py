@@ -129,7 +129,8 @@ def waiting_facts(u: Unit) -> dict:
     relevant = u.element in DIRECT_CHOICE_ELEMENTS and (u.waiting_count > 0 or u.is_full or not u.accepting_new)
     element = u.pilot.element(u.element) if relevant else None
     has_list = element is not None and element.waiting_list_enabled
-    queue_when_closed = has_list and (element.waiting_when_not_accepting or u.waiting_when_closed)
+    queue_when_closed = has_list and element is not None and (element.waiting_when_not_accepting
+                                                              or u.waiting_when_closed)
     rid = current_resident_id() if has_list and u.waiting_count > 0 else None
     return {"has_waiting_list": has_list, "queue_when_closed": queue_when_closed,
             "standing": standing_at(db.session(), rid, u.id) if rid is not None else None}
