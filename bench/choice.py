@@ -27,7 +27,8 @@ from datetime import date
 from common import bench_app, pg_admin, pg_reachable, pg_url
 from sqlalchemy import event, func, select, update
 
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
+from webapp.choice.choices import counted_places
 from webapp.core.migrate import upgrade
 from webapp.models import Choice, Pilot, Resident, Unit
 from webapp.web import db
@@ -41,12 +42,12 @@ def setup(url: str, workdir: str, residents: int) -> tuple[list[int], list[int]]
     from webapp.seeding import run_seed
     with app.app_context():
         sess = db.session()
-        run_seed(sess)
+        run_seed(sess, resident_key_secret=app.config["RESIDENT_KEY_SECRET"])
         units = list(sess.scalars(select(Unit.id).join(Pilot, Pilot.id == Unit.pilot_id).where(
             Pilot.slug == "uusimaa", Unit.element == "sote_centre", Unit.is_hidden.is_(False)).order_by(Unit.id)))[:20]
         places = residents // 2 // len(units)
         for uid in units:
-            counted = svc.counted_places(sess, uid)
+            counted = counted_places(sess, uid)
             sess.execute(update(Unit).where(Unit.id == uid).values(listed_count=counted, capacity=counted + places,
                                                                    accepting_new=True))
         people = [Resident(key=secrets.token_hex(32), birth_date=date(1980, 5, 5), home_municipality_code="186",

@@ -48,7 +48,7 @@ def main() -> None:
                               **_base_overrides(Path(tmp))})
             from webapp.seeding import run_seed
             with app.app_context():
-                run_seed(db.session(), )
+                run_seed(db.session(), resident_key_secret=app.config["RESIDENT_KEY_SECRET"])
                 db.session().close()
             units, residents = racing.prepare_mix(app, residents=args.residents)
             started = time.monotonic()

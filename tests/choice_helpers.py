@@ -6,7 +6,7 @@ import re
 from sqlalchemy import func, select
 
 from tests.conftest import csrf_from
-from webapp.choice.service import helsinki_today
+from webapp.core.clock import helsinki_today
 from webapp.models import Choice, Pilot, Unit
 from webapp.seeding import test_persons as tp
 from webapp.web import db

@@ -135,7 +135,7 @@ def run_mix(app, units: list[int], residents: list[int], threads: int, per_threa
     from sqlalchemy import select, update
 
     from tests.waiting_helpers import TODAY
-    from webapp.choice import service as svc
+    from webapp.choice import use_cases as svc
     from webapp.choice import waiting
     from webapp.choice.promotion import promote_from_waiting_lists
     from webapp.models import Choice, Unit, WaitingEntry
@@ -167,7 +167,7 @@ def run_mix(app, units: list[int], residents: list[int], threads: int, per_threa
             svc.cancel_choice(sess, rid, ref, day)
             return "cancel:done"
         if kind == "join":
-            return "join:" + waiting.join_waiting_list(sess, rid, rng.choice(units[:2] or units),
+            return "join:" + svc.join_waiting_list(sess, rid, rng.choice(units[:2] or units),
                                                        _secrets.token_urlsafe(12), day).status
         if kind == "leave":
             ref = sess.scalar(select(WaitingEntry.reference).where(WaitingEntry.resident_id == rid,
@@ -175,7 +175,7 @@ def run_mix(app, units: list[int], residents: list[int], threads: int, per_threa
             sess.rollback()
             if ref is None:
                 return "leave:none"
-            waiting.leave_waiting_list(sess, rid, ref, day)
+            svc.leave_waiting_list(sess, rid, ref, day)
             return "leave:done"
         if kind == "expire":
             entry = sess.scalar(select(WaitingEntry.id).where(WaitingEntry.status == "waiting")

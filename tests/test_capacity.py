@@ -9,7 +9,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.choice_helpers import free_unit
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
+from webapp.choice.references import is_reference, new_reference
+from webapp.choice import choices
+from webapp.choice.choices import counted_places
 from webapp.models import AuditEvent, Choice, Resident, Unit
 from webapp.web import db
 
@@ -30,7 +33,7 @@ def set_places(app, unit_id: int, free: int) -> int:
     """Make listed_count equal to the unit's real active+pending choices and leave `free` places."""
     with app.app_context():
         sess = db.session()
-        counted = svc.counted_places(sess, unit_id)
+        counted = counted_places(sess, unit_id)
         sess.execute(update(Unit).where(Unit.id == unit_id).values(listed_count=counted, capacity=counted + free,
                                                                    accepting_new=True))
         sess.commit()
@@ -42,7 +45,7 @@ def unit_state(app, unit_id: int) -> tuple[int, int, int]:
     with app.app_context():
         sess = db.session()
         rows = sess.scalar(select(func.count()).select_from(Choice).where(Choice.unit_id == unit_id))
-        return rows, sess.scalar(select(Unit.listed_count).where(Unit.id == unit_id)), svc.counted_places(sess, unit_id)
+        return rows, sess.scalar(select(Unit.listed_count).where(Unit.id == unit_id)), counted_places(sess, unit_id)
 
 
 def test_forty_residents_compete_for_the_last_five_places(any_app):
@@ -94,7 +97,7 @@ def test_failure_before_commit_leaves_nothing_half_written(make_app, monkeypatch
     def boom(*_args, **_kwargs):
         raise RuntimeError("injected failure after the choice row was added")
 
-    monkeypatch.setattr(svc, "_audit", boom)
+    monkeypatch.setattr(choices, "record_event", boom)
     with app.app_context():
         sess = db.new_session()
         with pytest.raises(RuntimeError):
@@ -203,6 +206,6 @@ def test_unknown_unit_or_resident(app):
 
 
 def test_reference_codes_are_unambiguous_and_unique():
-    refs = {svc.new_reference() for _ in range(2000)}
+    refs = {new_reference() for _ in range(2000)}
     assert len(refs) == 2000
-    assert all(svc.is_reference(r) and not set(r) & set("01OI") for r in refs)
+    assert all(is_reference(r) and not set(r) & set("01OI") for r in refs)

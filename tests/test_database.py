@@ -28,7 +28,7 @@ def test_seeding_again_duplicates_nothing(any_app):
     with any_app.app_context():
         sess = db.session()
         before = _counts(sess)
-        run_seed(sess)
+        run_seed(sess, resident_key_secret=any_app.config["RESIDENT_KEY_SECRET"])
         assert _counts(sess) == before
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.choice_helpers import confirm_form, free_unit, main_text, sign_in
 from tests.waiting_helpers import TODAY, make_residents, token
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
+from webapp.choice import choices
 from webapp.choice.rules import decide
 from webapp.core import transactions
 from webapp.core.migrate import alembic_config, upgrade
@@ -72,7 +73,7 @@ def test_a_second_choice_the_database_refuses_is_a_refusal_with_409(any_app):
     def decide_ignoring_choices(resident, unit, _existing, rules, today):
         return decide(resident, unit, [], rules, today)
 
-    with mock.patch("webapp.choice.service.decide", decide_ignoring_choices):
+    with mock.patch("webapp.choice.choices.decide", decide_ignoring_choices):
         response = client.post(f"/fi/choose/{second}/confirm", data=form)
     assert response.status_code == 409
     assert "jo valinta" in main_text(response), main_text(response)
@@ -184,7 +185,7 @@ def test_a_retried_submission_creates_one_choice(app):
     """The first attempt's writes are rolled back with it; the second decides again from the start."""
     (rid,) = make_residents(app, 1)
     unit = free_unit(app)
-    real = svc._submit
+    real = choices.submit_locked
     attempts: list[int] = []
 
     def flaky(*args, **kwargs):
@@ -197,7 +198,7 @@ def test_a_retried_submission_creates_one_choice(app):
     with app.app_context():
         sess = db.session()
         listed = sess.scalar(select(Unit.listed_count).where(Unit.id == unit))
-        with mock.patch("webapp.choice.service._submit", flaky), mock.patch("webapp.core.transactions.time.sleep"):
+        with mock.patch("webapp.choice.choices.submit_locked", flaky), mock.patch("webapp.core.transactions.time.sleep"):
             outcome = svc.submit_choice(sess, rid, unit, token(), TODAY)
         assert outcome.status == "created" and len(attempts) == 2
         assert len(sess.scalars(select(Choice).where(Choice.resident_id == rid)).all()) == 1
@@ -215,7 +216,7 @@ def test_a_conflict_that_outlasts_every_retry_is_a_503_in_the_residents_language
     def always(*_args, **_kwargs):
         raise _transient()
 
-    with mock.patch("webapp.choice.service._submit", always), mock.patch("webapp.core.transactions.time.sleep"):
+    with mock.patch("webapp.choice.choices.submit_locked", always), mock.patch("webapp.core.transactions.time.sleep"):
         response = client.post(f"/{lang}/choose/{unit}/confirm", data=form)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert text in main_text(response)

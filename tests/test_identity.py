@@ -18,7 +18,7 @@ from tests.choice_helpers import main_text, person, sign_in
 from tests.conftest import csrf_from
 from tests.session_helpers import age_sessions
 from webapp.choice.rules import age_on, birthday_of_age
-from webapp.choice.service import helsinki_today
+from webapp.core.clock import helsinki_today
 from webapp.identity.person import IdentificationFailed, birth_date_of, mask_hetu, resident_key
 from webapp.models import Choice, Resident, Unit
 from webapp.seeding import test_persons as tp
@@ -60,7 +60,7 @@ def test_seed_is_idempotent_and_keeps_counters_consistent(app):
         before = (sess.scalar(select(func.count()).select_from(Resident)),
                   sess.scalar(select(func.count()).select_from(Choice)),
                   sess.scalar(select(func.sum(Unit.listed_count))))
-        tp.seed_test_persons(sess)
+        tp.seed_test_persons(sess, resident_key_secret=app.config["RESIDENT_KEY_SECRET"])
         sess.commit()
         after = (sess.scalar(select(func.count()).select_from(Resident)),
                  sess.scalar(select(func.count()).select_from(Choice)),

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tests.choice_helpers import confirm_form, counts, free_unit, main_text, person, sign_in
 from tests.conftest import csrf_from
 from tests.session_helpers import age_sessions
-from webapp.choice.service import helsinki_today
+from webapp.core.clock import helsinki_today
 from webapp.identity.person import resident_key
 from webapp.models import AuditEvent, Choice, Resident, Unit
 from webapp.seeding import test_persons as tp

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.choice_helpers import confirm_form, free_unit, person, sign_in
 from tests.test_index_follow import log_rows, search_ids
 from webapp import create_app
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
 from webapp.core.clock import helsinki_today
 from webapp.identity.person import resident_key
 from webapp.models import Choice, Resident, Unit

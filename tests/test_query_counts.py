@@ -14,7 +14,7 @@ from tests.query_counter import counting
 from tests.test_import_csv import export, rows_of, to_csv, upload
 from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
 from webapp.search import rebuild_index
 from webapp.seeding.demo import generate_bulk_units
 from webapp.web import db

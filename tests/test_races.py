@@ -19,7 +19,7 @@ from tests.test_staff_helpers import prepare_accounts, sign_in
 from tests.test_staff_units import form_data
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
 from webapp.choice import promotion, waiting
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
 from webapp.choice.adapters import waiting_rules_for
 from webapp.choice.rules import Decision, Reason
 from webapp.choice.waiting_rules import skip_action
@@ -79,8 +79,8 @@ def _queue_with_free_place(app):
     with app.app_context():
         sess = db.session()
         reference = svc.submit_choice(sess, holder, unit, token(), TODAY).choice.reference
-        assert waiting.join_waiting_list(sess, queued, unit, token(), TODAY).status == "created"
-        with mock.patch("webapp.choice.service._promote"):
+        assert svc.join_waiting_list(sess, queued, unit, token(), TODAY).status == "created"
+        with mock.patch("webapp.choice.use_cases.promote_freed"):
             svc.cancel_choice(sess, holder, reference, TODAY)
     return unit, queued
 
@@ -108,7 +108,7 @@ def _expired_entry(app, resident: int, unit: int) -> int:
     """The resident's entry in the unit's queue, made to have passed its last day."""
     with app.app_context():
         sess = db.session()
-        entry = waiting.join_waiting_list(sess, resident, unit, token(), TODAY).entry
+        entry = svc.join_waiting_list(sess, resident, unit, token(), TODAY).entry
         sess.execute(update(WaitingEntry).where(WaitingEntry.id == entry.id)
                      .values(expires_on=TODAY - timedelta(days=1)))
         sess.commit()
@@ -128,7 +128,7 @@ def test_expiry_racing_a_join_that_replaces_the_entry_does_not_deadlock(pg_app):
     retries = racing.retries_counted()
     racers: list[racing.Racer] = []
     with racing.row_lock(app, "unit", old):
-        racing.start_blocked(app, "join", lambda s: waiting.join_waiting_list(s, resident, new, token(), TODAY),
+        racing.start_blocked(app, "join", lambda s: svc.join_waiting_list(s, resident, new, token(), TODAY),
                              racers)
         racing.start_blocked(app, "expiry", lambda s: waiting.expire_entries(s, TODAY, [old]), racers)
     racing.finish(racers)
@@ -148,7 +148,7 @@ def test_expiry_racing_a_leave_does_not_deadlock(pg_app):
     retries = racing.retries_counted()
     racers: list[racing.Racer] = []
     with racing.row_lock(app, "resident", resident):
-        racing.start_blocked(app, "leave", lambda s: waiting.leave_waiting_list(s, resident, reference, TODAY),
+        racing.start_blocked(app, "leave", lambda s: svc.leave_waiting_list(s, resident, reference, TODAY),
                              racers)
         racing.start_blocked(app, "expiry", lambda s: waiting.expire_entries(s, TODAY, [unit]), racers)
     racing.finish(racers)
@@ -168,7 +168,7 @@ def test_skip_racing_a_leave_does_not_deadlock(pg_app):
     (resident,) = make_residents(app, 1)
     with app.app_context():
         sess = db.session()
-        entry = waiting.join_waiting_list(sess, resident, unit, token(), TODAY).entry
+        entry = svc.join_waiting_list(sess, resident, unit, token(), TODAY).entry
         entry_id, reference = entry.id, entry.reference
         found = sess.get(Unit, unit)
         rules = waiting_rules_for(found.pilot, found.element)
@@ -177,8 +177,8 @@ def test_skip_racing_a_leave_does_not_deadlock(pg_app):
     retries = racing.retries_counted()
     racers: list[racing.Racer] = []
     with racing.row_lock(app, "unit", unit):
-        racing.start_blocked(app, "skip", lambda s: promotion._skip(s, entry_id, moved_away, rules, TODAY), racers)
-        racing.start_blocked(app, "leave", lambda s: waiting.leave_waiting_list(s, resident, reference, TODAY),
+        racing.start_blocked(app, "skip", lambda s: promotion.skip_entry(s, entry_id, moved_away, rules, TODAY), racers)
+        racing.start_blocked(app, "leave", lambda s: svc.leave_waiting_list(s, resident, reference, TODAY),
                              racers)
     racing.finish(racers)
     assert racers[0].error is None, repr(racers[0].error)

@@ -14,7 +14,7 @@ from scripts import restore_drill
 from tests.choice_helpers import free_unit
 from tests.conftest import _pg_admin, _pg_url
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
 from webapp.choice import waiting
 from webapp.models import WaitingEntry
 from webapp.web import db
@@ -31,7 +31,7 @@ def _with_choices_and_queues(app) -> dict:
         sess = db.session()
         held = [svc.submit_choice(sess, h, unit, token(), TODAY) for h in holders]
         assert [o.status for o in held] == ["created", "created"]
-        assert all(waiting.join_waiting_list(sess, r, unit, token(), TODAY).status == "created" for r in queue)
+        assert all(svc.join_waiting_list(sess, r, unit, token(), TODAY).status == "created" for r in queue)
         other = free_unit(app)
         chosen = svc.submit_choice(sess, switcher, other, token(), TODAY)
         assert chosen.status == "created"
@@ -60,7 +60,7 @@ def test_a_restored_dump_answers_the_same_data_and_pages(make_app):
         """While the drill runs, another resident joins the queue in the source: the drill compares the
         snapshot it dumped, so this is not a difference."""
         with app.app_context():
-            assert waiting.join_waiting_list(db.session(), late, made["unit"], token(), TODAY).status == "created"
+            assert svc.join_waiting_list(db.session(), late, made["unit"], token(), TODAY).status == "created"
 
     lines: list[str] = []
     try:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from sqlalchemy import update
 from flask import Flask
 
 from tests.choice_helpers import confirm_form, counts, free_unit, sign_in
-from webapp.choice import service as svc
+from webapp.choice import choices
+from webapp.choice import use_cases as svc
+from webapp.core.clock import helsinki_today
 from webapp.core.config import ConfigError, load_settings
 from webapp.models import Choice
 from webapp.web import db, security
@@ -44,20 +47,20 @@ def test_cancel_that_loses_a_race_with_activation_changes_nothing(make_app, monk
     response = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
     reference = response.headers["Location"].rsplit("/", 1)[1]
     rows_before, listed_before = counts(app, unit_id)
-    original_snapshot = svc._snapshot
+    original_snapshot = choices.snapshot
 
     def activate_meanwhile(choice):
         other = db.new_session()  # another transaction activates the choice after ours has read it
-        other.execute(svc.update(Choice).where(Choice.id == choice.id).values(status="active"))
+        other.execute(update(Choice).where(Choice.id == choice.id).values(status="active"))
         other.commit()
         other.close()
         return original_snapshot(choice)
 
-    monkeypatch.setattr(svc, "_snapshot", activate_meanwhile)
+    monkeypatch.setattr(choices, "snapshot", activate_meanwhile)
     with app.app_context():
         resident_id = db.session().query(Choice.resident_id).filter(Choice.reference == reference).scalar()
         with pytest.raises(svc.ChoiceConflict):
-            svc.cancel_choice(db.session(), resident_id, reference, svc.helsinki_today())
+            svc.cancel_choice(db.session(), resident_id, reference, helsinki_today())
     assert counts(app, unit_id) == (rows_before, listed_before)
     with app.app_context():
         assert db.session().query(Choice.status).filter(Choice.reference == reference).scalar() == "active"

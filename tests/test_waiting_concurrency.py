@@ -7,7 +7,8 @@ import threading
 from sqlalchemy import func, select
 
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
+from webapp.choice.choices import counted_places
 from webapp.choice import waiting
 from webapp.choice.promotion import promote_from_waiting_lists
 from webapp.models import Choice, WaitingEntry
@@ -51,12 +52,12 @@ def test_joining_while_places_free_is_first_come_first_served_and_exact(any_app)
         # A queue longer than the places that will free, so that joining stays open throughout (with nobody
         # waiting, a free place is chosen directly, not queued for).
         for rid in joiners[:EARLY]:
-            assert waiting.join_waiting_list(sess, rid, unit, token(), TODAY).status == "created"
+            assert svc.join_waiting_list(sess, rid, unit, token(), TODAY).status == "created"
     capacity, listed, _w = unit_row(app, unit)
     assert listed == capacity  # full
 
     def join(rid):
-        return lambda sess: waiting.join_waiting_list(sess, rid, unit, token(), TODAY)
+        return lambda sess: svc.join_waiting_list(sess, rid, unit, token(), TODAY)
 
     def cancel(holder, reference):
         return lambda sess: svc.cancel_choice(sess, holder, reference, TODAY)
@@ -82,7 +83,7 @@ def test_joining_while_places_free_is_first_come_first_served_and_exact(any_app)
         assert len({e.choice_id for e in promoted}) == FREED
         # Capacity exact, counters true.
         capacity, listed, waiting_count = unit_row(app, unit)
-        assert listed == capacity == svc.counted_places(sess, unit)
+        assert listed == capacity == counted_places(sess, unit)
         assert waiting_count == JOINERS - FREED == sess.scalar(
             select(func.count()).select_from(WaitingEntry).where(WaitingEntry.unit_id == unit,
                                                                  WaitingEntry.status == "waiting"))
@@ -99,10 +100,10 @@ def test_two_promoters_for_one_free_place_promote_one_resident(any_app):
         sess = db.session()
         ref = svc.submit_choice(sess, holder, unit, token(), TODAY).choice.reference
         for rid in queue:
-            assert waiting.join_waiting_list(sess, rid, unit, token(), TODAY).status == "created"
+            assert svc.join_waiting_list(sess, rid, unit, token(), TODAY).status == "created"
         # Free the place without promoting (as if the process stopped right after the cancellation).
         from unittest import mock
-        with mock.patch("webapp.choice.service._promote"):
+        with mock.patch("webapp.choice.use_cases.promote_freed"):
             svc.cancel_choice(sess, holder, ref, TODAY)
     errors = _run(app, [lambda s: promote_from_waiting_lists(s, [unit], TODAY) for _ in range(6)])
     assert not errors, errors

@@ -8,14 +8,16 @@ from sqlalchemy import func, select, update
 
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
 from webapp.choice import inbox, waiting
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
+from webapp.choice.references import is_reference
+from webapp.choice.choices import counted_places
 from webapp.choice.promotion import promote_from_waiting_lists
 from webapp.models import AuditEvent, Choice, Message, NoticeAddress, OutboxMail, Resident, Unit, WaitingEntry
 from webapp.web import db
 
 
 def _join(sess, rid, unit_id, today=TODAY):
-    return waiting.join_waiting_list(sess, rid, unit_id, token(), today)
+    return svc.join_waiting_list(sess, rid, unit_id, token(), today)
 
 
 def _hold(sess, unit_id, count=2):
@@ -53,7 +55,7 @@ def test_join_only_when_full_with_receipt_place_and_audit(any_app):
         first = _join(sess, a, unit)
         second = _join(sess, b, unit)
         assert first.status == second.status == "created"
-        assert svc.is_reference(first.entry.reference)
+        assert is_reference(first.entry.reference)
         assert first.entry.expires_on == date(2027, 5, 23)  # six months less a day
         assert waiting.place_of(sess, first.entry) == 1 and waiting.place_of(sess, second.entry) == 2
         assert unit_row(any_app, unit)[2] == 2
@@ -71,8 +73,8 @@ def test_same_token_twice_makes_one_entry(any_app):
     with any_app.app_context():
         sess = db.session()
         t = token()
-        one = waiting.join_waiting_list(sess, a, unit, t, TODAY)
-        two = waiting.join_waiting_list(sess, a, unit, t, TODAY)
+        one = svc.join_waiting_list(sess, a, unit, t, TODAY)
+        two = svc.join_waiting_list(sess, a, unit, t, TODAY)
         assert (one.status, two.status) == ("created", "duplicate") and one.entry.id == two.entry.id
         assert unit_row(any_app, unit)[2] == 1
 
@@ -107,18 +109,18 @@ def test_leave_frees_the_place_in_the_queue_and_tells_the_resident(any_app):
     with any_app.app_context():
         sess = db.session()
         first, second = _join(sess, a, unit), _join(sess, b, unit)
-        waiting.leave_waiting_list(sess, a, first.entry.reference, TODAY)
+        svc.leave_waiting_list(sess, a, first.entry.reference, TODAY)
         assert waiting.place_of(sess, sess.get(WaitingEntry, second.entry.id)) == 1
         assert unit_row(any_app, unit)[2] == 1
         assert [m.kind for m in inbox.messages_of(sess, a)] == ["left"]
         try:
-            waiting.leave_waiting_list(sess, a, first.entry.reference, TODAY)
+            svc.leave_waiting_list(sess, a, first.entry.reference, TODAY)
         except svc.ChoiceConflict as exc:
             assert exc.code == "not_waiting"
         else:
             raise AssertionError("leaving twice must be refused")
         try:
-            waiting.leave_waiting_list(sess, b, first.entry.reference, TODAY)  # not b's entry
+            svc.leave_waiting_list(sess, b, first.entry.reference, TODAY)  # not b's entry
         except svc.ChoiceNotFound:
             pass
         else:
@@ -143,7 +145,7 @@ def test_a_freed_place_goes_to_the_first_in_the_queue_through_submit_choice(any_
         assert sess.get(WaitingEntry, eb.id).status == "waiting"
         assert waiting.place_of(sess, sess.get(WaitingEntry, eb.id)) == 1
         assert unit_row(any_app, unit) == (capacity, capacity, 1)  # exact: the freed place, taken
-        assert svc.counted_places(sess, unit) == capacity
+        assert counted_places(sess, unit) == capacity
         msg = inbox.messages_of(sess, a)[0]
         assert msg.kind == "promoted" and msg.params["choice"] == choice.reference
         actions = set(sess.scalars(select(AuditEvent.action).where(AuditEvent.entity_id == ea.id,
@@ -237,7 +239,7 @@ def test_a_pilot_that_does_not_count_the_switch_gives_no_lock_in(any_app):
 
 
 def test_messages_go_to_the_outbox_only_with_a_verified_address_and_a_failed_send_loses_nothing(any_app):
-    from webapp.choice.mail import send_pending
+    from webapp.web.choice.mail import send_pending
     unit = full_unit(any_app)
     a, b = make_residents(any_app, 2)
     with any_app.app_context():
@@ -277,7 +279,7 @@ def test_messages_go_to_the_outbox_only_with_a_verified_address_and_a_failed_sen
 
 
 def test_file_transport_writes_the_outbox_folder(any_app, tmp_path):
-    from webapp.choice.mail import send_pending
+    from webapp.web.choice.mail import send_pending
     any_app.config["MAIL_OUTBOX_DIR"] = str(tmp_path / "outbox")
     any_app.config["MAIL_TRANSPORT"] = "smtp"  # outside production this still goes to files
     with any_app.app_context():

@@ -17,7 +17,7 @@ from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
 from tests.test_staff_helpers import token as staff_token
 from tests.waiting_helpers import full_unit
-from webapp.choice.service import helsinki_today
+from webapp.core.clock import helsinki_today
 from webapp.models import AuditEvent, Unit, WaitingEntry
 from webapp.seeding import test_persons as tp
 from webapp.seeding.waiting import journey_units

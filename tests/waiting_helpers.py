@@ -7,7 +7,8 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tests.choice_helpers import free_unit
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
+from webapp.choice.choices import counted_places
 from webapp.models import Resident, Unit
 from webapp.web import db
 
@@ -29,7 +30,7 @@ def full_unit(app, skip: int = 0, free: int = 0) -> int:
     unit_id = free_unit(app, skip=skip)
     with app.app_context():
         sess = db.session()
-        counted = svc.counted_places(sess, unit_id)
+        counted = counted_places(sess, unit_id)
         sess.execute(update(Unit).where(Unit.id == unit_id).values(listed_count=counted, capacity=counted + free,
                                                                    accepting_new=True, waiting_count=0))
         sess.commit()

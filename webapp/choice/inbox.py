@@ -7,7 +7,7 @@ never undoes what it tells about; webapp/choice/mail.py sends the outbox.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ def unread_count(sess: Session, resident_id: int) -> int:
 
 def mark_read(sess: Session, resident_id: int) -> None:
     sess.execute(update(Message).where(Message.resident_id == resident_id, Message.read_at.is_(None))
-                 .values(read_at=datetime.now(timezone.utc)))
+                 .values(read_at=datetime.now(UTC)))
     sess.commit()
 
 
@@ -70,7 +70,7 @@ def verify_notice_address(sess: Session, resident_id: int, email: str) -> bool:
     if address is None or address.email.lower() != email.lower():
         return False
     if address.verified_at is None:
-        address.verified_at = datetime.now(timezone.utc)
+        address.verified_at = datetime.now(UTC)
     sess.commit()
     return True
 

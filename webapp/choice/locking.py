@@ -17,6 +17,7 @@ from enum import IntEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.choice.errors import ChoiceNotFound
 from webapp.models import Resident, Unit, WaitingEntry
 
 
@@ -36,7 +37,7 @@ class LockOrderError(RuntimeError):
 class Locks:
     """The row locks of one transaction, taken in LockOrder (and by id within a kind)."""
 
-    def __init__(self, sess: Session):
+    def __init__(self, sess: Session) -> None:
         self._sess = sess
         self._level = 0
         self._last_id = 0
@@ -70,3 +71,9 @@ class Locks:
         """Lock these waiting entries' rows in id order; the ids found (locked now or before)."""
         self._take(LockOrder.WAITING_ENTRY, entry_ids)
         return set(entry_ids) & self.held[LockOrder.WAITING_ENTRY]
+
+
+def lock_resident(locks: Locks, resident_id: int) -> None:
+    """Lock the resident's row; ChoiceNotFound when there is no such resident."""
+    if not locks.resident(resident_id):
+        raise ChoiceNotFound("resident")

@@ -5,6 +5,9 @@ SMTP_SECURITY = starttls | ssl | none, MAIL_FROM), `file` (each mail an .eml fil
 default instance/outbox) or `log`. Outside production mail never leaves the machine: `smtp` is
 replaced by `file`. A failed send stays in the outbox and is tried again later with a growing delay;
 it never touches the choice or message it tells about. Standard library only (smtplib, email).
+
+No Flask here: the caller passes the settings (`settings_from(app.config)`) and, in tests, a transport that
+replaces the configured one (webapp/web/choice/mail.py does both for the web layer and the CLI).
 """
 from __future__ import annotations
 
@@ -12,22 +15,27 @@ import logging
 import os
 import smtplib
 import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
-from flask import current_app
-from webapp.core.translation import force_locale
-from webapp.core.translation import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from webapp.choice.message_text import message_text
+from webapp.core.config import INSTANCE
+from webapp.core.translation import force_locale
+from webapp.core.translation import gettext as _
 from webapp.models import Message, OutboxMail
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
+# Sends one e-mail or raises: stands in for the configured transport (tests put a failing one in).
+Transport = Callable[[EmailMessage], None]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -47,8 +55,8 @@ class MailSettings:
     smtp_security: str = "starttls"
 
 
-def settings() -> MailSettings:
-    cfg = current_app.config
+def settings_from(cfg: Mapping[str, Any]) -> MailSettings:
+    """The mail settings from the app's configuration (`cfg`), then the environment, then the defaults."""
 
     def get(name: str, default: str | None = None) -> str | None:
         return cfg.get(name) or os.environ.get(name) or default
@@ -60,27 +68,25 @@ def settings() -> MailSettings:
         transport = "file"
     if transport == "smtp" and cfg.get("APP_ENV") != "production":
         transport = "file"  # development and tests: never out
-    from webapp.core.config import INSTANCE
     instance = Path(cfg.get("INSTANCE_DIR") or INSTANCE)
-    return MailSettings(transport=transport, sender=get("MAIL_FROM", "valinta@example.fi"),
+    return MailSettings(transport=transport, sender=get("MAIL_FROM", "valinta@example.fi") or "valinta@example.fi",
                         outbox_dir=Path(get("MAIL_OUTBOX_DIR") or instance / "outbox"),
-                        smtp_host=get("SMTP_HOST"), smtp_port=int(get("SMTP_PORT", "587")),
+                        smtp_host=get("SMTP_HOST"), smtp_port=int(get("SMTP_PORT", "587") or "587"),
                         smtp_user=get("SMTP_USER"), smtp_password=get("SMTP_PASSWORD"),
                         smtp_security=(get("SMTP_SECURITY", "starttls") or "starttls").lower())
 
 
-def deliver(mail: EmailMessage, s: MailSettings) -> None:
-    """Send one e-mail; raises on failure."""
-    custom = current_app.extensions.get("mail_transport")  # tests put a failing transport here
-    if custom is not None:
-        custom(mail)
+def deliver(mail: EmailMessage, s: MailSettings, transport: Transport | None = None) -> None:
+    """Send one e-mail through `transport` when given, else as `s` says; raises on failure."""
+    if transport is not None:
+        transport(mail)
         return
     if s.transport == "log":
         log.info("e-mail to %s: %s", mail["To"], mail["Subject"])
         return
     if s.transport == "file":
         s.outbox_dir.mkdir(parents=True, exist_ok=True)
-        name = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f") + ".eml"
+        name = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + ".eml"
         (s.outbox_dir / name).write_bytes(bytes(mail))
         return
     if not s.smtp_host:
@@ -101,8 +107,8 @@ def deliver(mail: EmailMessage, s: MailSettings) -> None:
 def compose(sess: Session, row: OutboxMail, s: MailSettings) -> EmailMessage:
     subject, body = row.subject, row.body
     if row.message_id is not None:
-        from webapp.choice.message_text import message_text
         message = sess.get(Message, row.message_id)
+        assert message is not None  # an outbox row's message is never deleted before it
         with force_locale(row.language):
             text = message_text(message)
             subject = text.title
@@ -116,18 +122,19 @@ def compose(sess: Session, row: OutboxMail, s: MailSettings) -> EmailMessage:
     return mail
 
 
-def send_pending(sess: Session, now: datetime | None = None, limit: int = 200) -> tuple[int, int]:
+def send_pending(sess: Session, s: MailSettings, *, transport: Transport | None = None, now: datetime | None = None,
+                 limit: int = 200) -> tuple[int, int]:
     """Try every due mail once; returns (sent, failed). Each result is committed on its own."""
-    now = now or datetime.now(timezone.utc)
-    s = settings()
+    now = now or datetime.now(UTC)
     due = list(sess.scalars(select(OutboxMail).where(
         OutboxMail.sent_at.is_(None), OutboxMail.gave_up.is_(False),
-        or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now)).order_by(OutboxMail.id).limit(limit)))
+        or_(OutboxMail.next_attempt_at.is_(None), OutboxMail.next_attempt_at <= now))
+        .order_by(OutboxMail.id).limit(limit)))
     sent = failed = 0
     for row in due:
         try:
-            deliver(compose(sess, row, s), s)
-        except Exception as exc:  # noqa: BLE001  any failure: keep it for a later try
+            deliver(compose(sess, row, s), s, transport)
+        except Exception as exc:  # any failure: keep it for a later try
             row.attempts += 1
             row.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
             row.next_attempt_at = now + retry_delay(row.attempts)
@@ -142,11 +149,11 @@ def send_pending(sess: Session, now: datetime | None = None, limit: int = 200) -
     return sent, failed
 
 
-def send_soon(sess: Session) -> None:
+def send_soon(sess: Session, s: MailSettings, *, transport: Transport | None = None) -> None:
     """Best effort right after a change; whatever fails waits for `flask send-notices`."""
     try:
-        send_pending(sess, limit=20)
-    except Exception:  # noqa: BLE001  never turn a committed change into an error page
+        send_pending(sess, s, transport=transport, limit=20)
+    except Exception:  # never turn a committed change into an error page
         sess.rollback()
         log.exception("sending the outbox failed; run flask send-notices")
 

@@ -11,7 +11,6 @@ from datetime import date
 from webapp.core.translation import current_lang, format_date
 from webapp.core.translation import gettext as _
 from webapp.core.translation import lazy_gettext as _l
-
 from webapp.models import Message
 
 # Why a resident was passed over, in a sentence each (reason codes of webapp/choice/rules.py).

@@ -20,13 +20,15 @@ from sqlalchemy.orm import Session
 
 from webapp.choice import inbox
 from webapp.choice.adapters import waiting_rules_for
+from webapp.choice.choices import submit_choice
+from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
 from webapp.choice.locking import Locks
-from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
-from webapp.choice.waiting import _audit_entry, _end_entry, entry_params, expire_entries, lock_entry
-from webapp.models import Choice, Unit, WaitingEntry
+from webapp.choice.records import Params, end_entry, entry_params, record_entry_event
 from webapp.choice.rules import ChoiceRules, Decision, ExistingChoice, ResidentFacts, UnitFacts
-from webapp.core.transactions import in_transaction
+from webapp.choice.waiting import expire_entries, lock_entry
 from webapp.choice.waiting_rules import WaitingRules, promotion_decision, skip_action
+from webapp.core.transactions import in_transaction
+from webapp.models import Choice, Unit, WaitingEntry
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,11 @@ class PromotionReport:
     changed_units: set[int] = field(default_factory=set)
 
 
-class _Promotion:
-    """The waiting-list part of submit_choice for one entry: its decision and its claim."""
+class EntryPromotion:
+    """The waiting-list part of submit_choice for one entry (webapp.choice.choices.ChoicePromotion): its
+    decision and its claim."""
 
-    def __init__(self, entry: WaitingEntry, rules: WaitingRules):
+    def __init__(self, entry: WaitingEntry, rules: WaitingRules) -> None:
         self.entry_id, self.reference, self.rules = entry.id, entry.reference, rules
         self.counts_as_switch = rules.counts_as_switch
 
@@ -55,23 +58,24 @@ class _Promotion:
         or undo everything."""
         locks.entries([self.entry_id])
         entry = sess.get(WaitingEntry, self.entry_id, populate_existing=True)
-        if entry is None or entry.unit_id != choice.unit_id or not _end_entry(sess, entry, "promoted", "promoted",
-                                                                                  choice.created_on):
+        if entry is None or entry.unit_id != choice.unit_id or not end_entry(sess, entry, "promoted", "promoted",
+                                                                                 choice.created_on):
             raise ChoiceConflict("entry_gone")
         sess.execute(update(WaitingEntry).where(WaitingEntry.id == entry.id).values(choice_id=choice.id)
                      .execution_options(synchronize_session=False))
-        _audit_entry(sess, "waiting_promoted", entry, actor_type="system", actor_id=None,
+        record_entry_event(sess, "waiting_promoted", entry, actor_type="system", actor_id=None,
                      extra={"choice": choice.reference})
         inbox.notify(sess, entry.resident_id, "promoted", {
-            **entry_params(entry, entry.unit), "choice": choice.reference, "effective_from": choice.effective_from.isoformat(),
+            **entry_params(entry, entry.unit), "choice": choice.reference,
+            "effective_from": choice.effective_from.isoformat(),
             "binding_until": choice.binding_until.isoformat() if choice.binding_until else None})
 
 
-def _reasons(decision: Decision) -> list[dict]:
+def _reasons(decision: Decision) -> list[Params]:
     return [{"code": r.code, "on": r.on.isoformat() if r.on else None} for r in decision.reasons]
 
 
-def _skip(sess: Session, entry_id: int, decision: Decision, rules: WaitingRules, today: date) -> None:
+def skip_entry(sess: Session, entry_id: int, decision: Decision, rules: WaitingRules, today: date) -> None:
     """Record that the entry's resident was passed over; tell them when the reasons are new."""
     action = skip_action(decision, rules)
     codes = ",".join(decision.codes)[:200]
@@ -80,11 +84,11 @@ def _skip(sess: Session, entry_id: int, decision: Decision, rules: WaitingRules,
         entry = lock_entry(sess, Locks(sess), entry_id)
         if entry is None or entry.status != "waiting":
             return
-        _audit_entry(sess, "waiting_skipped", entry, reasons=list(decision.codes), actor_type="system",
+        record_entry_event(sess, "waiting_skipped", entry, reasons=list(decision.codes), actor_type="system",
                      extra={"then": action})
         params = {**entry_params(entry, entry.unit), "reasons": _reasons(decision), "on": today.isoformat()}
         if action == "leave":
-            if _end_entry(sess, entry, "removed", "skipped", today):
+            if end_entry(sess, entry, "removed", "skipped", today):
                 inbox.notify(sess, entry.resident_id, "removed", params)
         elif entry.last_skip != codes:
             inbox.notify(sess, entry.resident_id, "skipped", params)
@@ -121,8 +125,8 @@ def _promote_unit(sess: Session, unit_id: int, today: date, report: PromotionRep
             sess.rollback()
         try:
             outcome = submit_choice(sess, entry.resident_id, unit_id, f"waiting-list-{entry.reference}", today,
-                                    channel="queue", actor_type="system", actor_id=None,
-                                    promotion=_Promotion(entry, rules))
+                                    channel="queue", promote=promote_freed, actor_type="system", actor_id=None,
+                                    promotion=EntryPromotion(entry, rules))
         except (ChoiceConflict, ChoiceNotFound):
             continue  # the entry left or was promoted meanwhile: the next one
         if outcome.status == "created":
@@ -131,14 +135,15 @@ def _promote_unit(sess: Session, unit_id: int, today: date, report: PromotionRep
         elif outcome.status == "refused":
             if "unit_full" in outcome.decision.codes:
                 break  # the place went (to an earlier promotion or a change of capacity)
-            _skip(sess, entry.id, outcome.decision, rules, today)
+            skip_entry(sess, entry.id, outcome.decision, rules, today)
             report.skipped.append(entry.id)
             report.changed_units.add(unit_id)
 
 
 def promote_from_waiting_lists(sess: Session, unit_ids: list[int] | None, today: date) -> PromotionReport:
     """Expire the lists' old entries, then fill every free place of these units (None: of every unit
-    with a queue) from their waiting lists, first come first served. The search indexes follow through the change log (waiting_count and listed_count changes are logged)."""
+    with a queue) from their waiting lists, first come first served. The search indexes follow through the
+    change log (waiting_count and listed_count changes are logged)."""
     report = PromotionReport()
     report.expired = expire_entries(sess, today, unit_ids)
     if unit_ids is None:
@@ -148,3 +153,17 @@ def promote_from_waiting_lists(sess: Session, unit_ids: list[int] | None, today:
     if sess.in_transaction():
         sess.rollback()
     return report
+
+
+def promote_freed(sess: Session, unit_ids: set[int], today: date) -> None:
+    """After the commit of a change that freed places at these units (webapp.choice.choices.PromoteFreed):
+    they go to the first eligible residents of their waiting lists. A failure is logged, never raised: the
+    change that freed the place stands, and `flask run-waiting-lists` fills the place later."""
+    if not unit_ids:
+        return
+    try:
+        promote_from_waiting_lists(sess, sorted(unit_ids), today)
+    except Exception:
+        sess.rollback()
+        log.exception("promotion from the waiting lists of units %s failed; run flask run-waiting-lists",
+                      sorted(unit_ids))

@@ -8,9 +8,9 @@ rule is reported as a :class:`Reason`; templates turn the codes into fi/sv sente
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable
 
 from dateutil.relativedelta import relativedelta
 
@@ -275,7 +275,7 @@ def newcomer_status(accepting_new: bool, is_visible: bool, capacity: int | None,
     return "open"
 
 
-def newcomer_status_of(unit) -> str:  # noqa: ANN001
+def newcomer_status_of(unit) -> str:
     """:func:`newcomer_status` of anything with the Unit model's attribute names (a Unit, a search Card)."""
     return newcomer_status(unit.accepting_new, not getattr(unit, "is_hidden", False), unit.capacity,
                            unit.listed_count, unit.waiting_count)

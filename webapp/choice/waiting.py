@@ -8,7 +8,6 @@ webapp/choice/waiting_rules.py.
 """
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,12 +17,15 @@ from sqlalchemy.orm import Session, aliased
 
 from webapp.choice import inbox
 from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts, waiting_rules_for
-from webapp.choice.locking import Locks
-from webapp.choice.service import ChoiceConflict, ChoiceNotFound, Evaluation, _audit, activate_due_choices, evaluate, is_reference, lock_resident, new_reference
-from webapp.models import Resident, Unit, WaitingEntry
+from webapp.choice.choices import Evaluation, evaluate
+from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
+from webapp.choice.locking import Locks, lock_resident
+from webapp.choice.records import end_entry, entry_params, record_entry_event, record_event
+from webapp.choice.references import is_reference, new_reference
 from webapp.choice.rules import decide
-from webapp.core.transactions import in_transaction
 from webapp.choice.waiting_rules import QUEUE_REASONS, JoinDecision, expires_on, join_decision
+from webapp.core.transactions import in_transaction
+from webapp.models import Resident, Unit, WaitingEntry
 
 
 @dataclass
@@ -62,12 +64,6 @@ def _current_entry(sess: Session, resident_id: int, pilot_id: int, element: str)
         WaitingEntry.element == element, WaitingEntry.status == "waiting").execution_options(populate_existing=True))
 
 
-def entry_params(entry: WaitingEntry, unit: Unit) -> dict:
-    """What a message about an entry needs, in both languages."""
-    return {"entry": entry.reference, "unit_id": unit.id, "unit_fi": unit.name_fi, "unit_sv": unit.name_sv or unit.name_fi,
-            "element": entry.element, "joined_on": entry.joined_on.isoformat(), "expires_on": entry.expires_on.isoformat()}
-
-
 def evaluate_join(sess: Session, resident_id: int, unit_id: int, today: date) -> JoinEvaluation:
     """The choice decision and whether the unit's waiting list is open to the resident (reads only)."""
     return join_offer(sess, evaluate(sess, resident_id, unit_id, today), today)
@@ -86,24 +82,12 @@ def join_offer(sess: Session, ev: Evaluation, today: date) -> JoinEvaluation:
     return JoinEvaluation(ev, join, current)
 
 
-def _end_entry(sess: Session, entry: WaitingEntry, status: str, reason: str, today: date) -> bool:
-    """Take an entry off its list (guarded: only a 'waiting' entry) and lower the unit's count; the caller
-    holds the locks of the resident, the unit and the entry."""
-    ended = sess.execute(update(WaitingEntry).where(WaitingEntry.id == entry.id, WaitingEntry.status == "waiting")
-                         .values(status=status, end_reason=reason, ended_on=today)
-                         .execution_options(synchronize_session=False))
-    if ended.rowcount != 1:
-        return False
-    sess.execute(update(Unit).where(Unit.id == entry.unit_id, Unit.waiting_count > 0)
-                 .values(waiting_count=Unit.waiting_count - 1).execution_options(synchronize_session=False))
-    return True
-
-
-def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_token: str, today: date,
-                      channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> JoinOutcome:
+def join_list(sess: Session, resident_id: int, unit_id: int, request_token: str, today: date,
+              channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> JoinOutcome:
     """Put the resident at the end of the unit's waiting list, replacing their list for the same
-    pilot and element. The same `request_token` twice gives the first entry back ('duplicate')."""
-    activate_due_choices(sess, today, resident_id=resident_id)
+    pilot and element, in one transaction. The same `request_token` twice gives the first entry back
+    ('duplicate'). The resident's due choices are activated before and the unit's free places filled after
+    by webapp/choice/use_cases.py (join_waiting_list)."""
     try:
         outcome = in_transaction(
             sess, lambda: _join(sess, Locks(sess), resident_id, unit_id, request_token, today, channel, actor_type,
@@ -117,11 +101,6 @@ def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_tok
         if earlier is None or earlier.resident_id != resident_id:
             raise
         return JoinOutcome("duplicate", entry=earlier)
-    if outcome.status == "created":
-        from webapp.choice.promotion import promote_from_waiting_lists
-        promote_from_waiting_lists(sess, [unit_id], today)  # a place may be free behind skipped residents
-        sess.expire_all()
-        outcome.entry = sess.get(WaitingEntry, outcome.entry.id)
     return outcome
 
 
@@ -154,14 +133,15 @@ def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: st
                          already_waiting_here=current is not None and current.unit_id == unit_id,
                          unit_lets_queue_form=unit.waiting_when_closed)
     if not join.allowed:
-        _audit(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+        record_event(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
                provider_id=unit.provider_id, reasons=[join.refusal, *decision.codes],
                after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
         return JoinOutcome("refused", refusal=join.refusal)
     replaced = None
-    if current is not None and _end_entry(sess, current, "replaced", "replaced", today):
+    if current is not None and end_entry(sess, current, "replaced", "replaced", today):
         replaced = current
-        _audit_entry(sess, "waiting_left", current, reasons=["replaced"], actor_type=actor_type, actor_id=actor_id)
+        record_entry_event(sess, "waiting_left", current, reasons=["replaced"], actor_type=actor_type,
+                           actor_id=actor_id)
         inbox.notify(sess, resident_id, "left", {**entry_params(current, current.unit), "why": "replaced",
                                                  "on": today.isoformat()})
     entry = WaitingEntry(resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
@@ -171,18 +151,9 @@ def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: st
     sess.execute(update(Unit).where(Unit.id == unit_id).values(waiting_count=Unit.waiting_count + 1)
                  .execution_options(synchronize_session=False))
     sess.flush()
-    _audit_entry(sess, "waiting_joined", entry, actor_type=actor_type, actor_id=actor_id,
+    record_entry_event(sess, "waiting_joined", entry, actor_type=actor_type, actor_id=actor_id,
                  extra={"replaced": replaced.reference if replaced else None})
     return JoinOutcome("created", entry=entry, replaced=replaced)
-
-
-def _audit_entry(sess: Session, action: str, entry: WaitingEntry, *, reasons: list[str] | None = None,
-                 actor_type: str = "resident", actor_id: int | None = None, extra: dict | None = None) -> None:
-    unit = entry.unit if entry.unit is not None else sess.get(Unit, entry.unit_id)
-    _audit(sess, action, entry.resident_id, entity_id=entry.id, pilot_id=entry.pilot_id,
-           provider_id=unit.provider_id if unit else None, reasons=reasons, actor_type=actor_type, actor_id=actor_id,
-           after={"waiting_entry": entry.reference, "unit_id": entry.unit_id, "channel": entry.channel,
-                  "expires_on": entry.expires_on.isoformat(), **(extra or {})})
 
 
 def entry_of(sess: Session, resident_id: int, reference: str) -> WaitingEntry:
@@ -195,25 +166,23 @@ def entry_of(sess: Session, resident_id: int, reference: str) -> WaitingEntry:
     return entry
 
 
-def leave_waiting_list(sess: Session, resident_id: int, reference: str, today: date, *,
-                       actor_type: str = "resident", actor_id: int | None = None) -> WaitingEntry:
-    """Take the resident off a list. ChoiceNotFound (not theirs) or ChoiceConflict('not_waiting')."""
+def leave_list(sess: Session, resident_id: int, reference: str, today: date, *,
+               actor_type: str = "resident", actor_id: int | None = None) -> WaitingEntry:
+    """Take the resident off a list, in one transaction; the entry as it was left (its place is filled by
+    webapp/choice/use_cases.py, leave_waiting_list). ChoiceNotFound (not theirs) or
+    ChoiceConflict('not_waiting')."""
     entry_id = entry_of(sess, resident_id, reference).id
 
     def leave() -> WaitingEntry:
         entry = lock_entry(sess, Locks(sess), entry_id)
-        if entry is None or entry.status != "waiting" or not _end_entry(sess, entry, "left", "resident", today):
+        if entry is None or entry.status != "waiting" or not end_entry(sess, entry, "left", "resident", today):
             raise ChoiceConflict("not_waiting")
-        _audit_entry(sess, "waiting_left", entry, reasons=["resident"], actor_type=actor_type, actor_id=actor_id)
+        record_entry_event(sess, "waiting_left", entry, reasons=["resident"], actor_type=actor_type, actor_id=actor_id)
         inbox.notify(sess, resident_id, "left", {**entry_params(entry, entry.unit), "why": "resident",
                                                  "on": today.isoformat()})
         return entry
 
-    unit_id = in_transaction(sess, leave, use_case="leave_waiting_list").unit_id
-    from webapp.choice.promotion import promote_from_waiting_lists
-    promote_from_waiting_lists(sess, [unit_id], today)
-    sess.expire_all()
-    return sess.get(WaitingEntry, entry_id)
+    return in_transaction(sess, leave, use_case="leave_waiting_list")
 
 
 def lock_entry(sess: Session, locks: Locks, entry_id: int) -> WaitingEntry | None:
@@ -241,9 +210,9 @@ def expire_entries(sess: Session, today: date, unit_ids: list[int] | None = None
 
     def expire(entry_id: int) -> bool:
         entry = lock_entry(sess, Locks(sess), entry_id)
-        if entry is None or not entry.expires_on < today or not _end_entry(sess, entry, "expired", "expired", today):
+        if entry is None or not entry.expires_on < today or not end_entry(sess, entry, "expired", "expired", today):
             return False
-        _audit_entry(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
+        record_entry_event(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
         inbox.notify(sess, entry.resident_id, "expired", entry_params(entry, entry.unit))
         return True
 
@@ -274,6 +243,3 @@ def standing_at(sess: Session, resident_id: int, unit_id: int) -> Standing | Non
                                                    WaitingEntry.unit_id == unit_id, WaitingEntry.status == "waiting"))
     return Standing(entry, place_of(sess, entry)) if entry is not None else None
 
-
-def new_request_token() -> str:
-    return secrets.token_urlsafe(24)

@@ -13,7 +13,16 @@ from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 
-from webapp.choice.rules import ChoiceRules, Decision, ExistingChoice, Reason, ResidentFacts, UnitFacts, decide, effective_date
+from webapp.choice.rules import (
+    ChoiceRules,
+    Decision,
+    ExistingChoice,
+    Reason,
+    ResidentFacts,
+    UnitFacts,
+    decide,
+    effective_date,
+)
 
 # Reasons that a waiting list answers: the unit has no place for you now.
 QUEUE_REASONS = frozenset({"unit_full", "waiting_list_first"})

@@ -2,7 +2,7 @@
 
 The choice code only ever sees :class:`VerifiedPerson` (through :func:`webapp.identity.session`)
 and the resident id it leads to. A provider (test page, OIDC, ...) implements
-:class:`IdentityProvider`; the resident's facts for the rules come from a
+webapp.web.identity.signin.IdentityProvider; the resident's facts for the rules come from a
 :class:`PopulationRegister` (development: the seeded test persons; production: the Population
 Information System, VTJ, through the Digital and Population Data Services Agency's interface).
 
@@ -18,7 +18,6 @@ from datetime import date
 from typing import Protocol
 
 from stdnum.fi import hetu as stdnum_hetu
-from werkzeug.wrappers import Response
 
 _CENTURIES = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("ABCDEF", 2000)}
 
@@ -47,17 +46,6 @@ class RegisterRecord:
     home_municipality_code: str
     in_institutional_care: bool = False
     language: str = "fi"  # fi | sv: the language of the register's record (äidinkieli/asiointikieli)
-
-
-class IdentityProvider(Protocol):
-    """A way to identify a resident strongly."""
-    name: str
-
-    def start(self, return_to: str) -> Response:
-        """A response that starts identification (a redirect or a page)."""
-
-    def complete(self, request) -> VerifiedPerson:  # noqa: ANN001
-        """Finish identification from the callback request; raises IdentificationFailed."""
 
 
 class PopulationRegister(Protocol):

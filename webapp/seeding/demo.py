@@ -6,7 +6,7 @@ Y-tunnus values are made with a valid check digit (python-stdnum validates them)
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
@@ -14,7 +14,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
 
-from webapp.models import Municipality, OpeningException, OpeningHours, Pilot, Postcode, Provider, QueueTime, Unit, UnitLanguage, UnitService
+from webapp.models import (
+    Municipality,
+    OpeningException,
+    OpeningHours,
+    Pilot,
+    Postcode,
+    Provider,
+    QueueTime,
+    Unit,
+    UnitLanguage,
+    UnitService,
+)
 from webapp.units.vocab import ACCESSIBILITY_FACTS, PROFESSIONS_BY_ELEMENT, SERVICES_BY_ELEMENT
 
 # Kinds of premises: (weight, {fact: (probability of yes, of no)}; "*" for the other facts; the rest is
@@ -43,23 +54,27 @@ STREETS = [("Asemakatu", "Stationsgatan"), ("Kirkkokatu", "Kyrkogatan"), ("Ranta
            ("Mäntytie", "Tallvägen"), ("Koivukuja", "Björkgränden"), ("Satamakatu", "Hamngatan"),
            ("Linnankatu", "Slottsgatan"), ("Myllärinkatu", "Mjölnargatan"), ("Tehtaankatu", "Fabriksgatan")]
 
-PRIVATE_BRANDS = ["Sinivuokko Terveys Oy", "Kaislikko Lääkärit Oy", "Revontuli Klinikat Oy", "Mäntykoski Terveyspalvelut Oy",
-                  "Pohjantuuli Lääkäriasemat Oy", "Hopeapaju Hoiva Oy", "Kalliorinne Terveys Oy", "Lumme Suunterveys Oy",
-                  "Hammaskallio Oy", "Vaahtera Hammaslääkärit Oy"]
+PRIVATE_BRANDS = ["Sinivuokko Terveys Oy", "Kaislikko Lääkärit Oy", "Revontuli Klinikat Oy",
+                  "Mäntykoski Terveyspalvelut Oy", "Pohjantuuli Lääkäriasemat Oy", "Hopeapaju Hoiva Oy",
+                  "Kalliorinne Terveys Oy", "Lumme Suunterveys Oy", "Hammaskallio Oy", "Vaahtera Hammaslääkärit Oy"]
 THIRD_SECTOR = ["Toivon Tupa ry", "Hyvinvoinnin Polku ry", "Kotilieden Säätiö sr", "Lähimmäisapu ry"]
 DESCRIPTIONS = {
-    "sote_centre": ("Sote-keskus, jossa saat lääkärin ja sairaanhoitajan vastaanoton sekä sosiaaliohjauksen samasta paikasta. "
-                    "Ajanvaraus puhelimitse ja verkossa.",
-                    "Social- och hälsocentral där du får läkar- och sjukskötarmottagning samt social handledning på samma ställe. "
-                    "Tidsbokning per telefon och på nätet."),
+    "sote_centre": ("Sote-keskus, jossa saat lääkärin ja sairaanhoitajan vastaanoton sekä sosiaaliohjauksen "
+                    "samasta paikasta. Ajanvaraus puhelimitse ja verkossa.",
+                    "Social- och hälsocentral där du får läkar- och sjukskötarmottagning samt social handledning "
+                    "på samma ställe. Tidsbokning per telefon och på nätet."),
     "oral_health": ("Suunhoidon yksikkö: hammastarkastukset, hammaslääkärin ja suuhygienistin vastaanotot. "
                     "Kiireettömän hoidon ajanvaraus arkisin.",
                     "Munhälsovårdsenhet: tandundersökningar, tandläkar- och munhygienistmottagning. "
                     "Tidsbokning för icke-brådskande vård på vardagar."),
-    "client_voucher": ("Asiakassetelillä valittava palveluntuottaja. Seteli myönnetään palvelutarpeen arvioinnin jälkeen.",
-                       "Serviceproducent som väljs med kundsedel. Sedeln beviljas efter en bedömning av servicebehovet."),
-    "personal_budget": ("Henkilökohtaisen budjetin palveluntuottaja. Budjetti myönnetään palvelutarpeen arvioinnin jälkeen.",
-                        "Serviceproducent för personlig budget. Budgeten beviljas efter en bedömning av servicebehovet."),
+    "client_voucher": ("Asiakassetelillä valittava palveluntuottaja. "
+                       "Seteli myönnetään palvelutarpeen arvioinnin jälkeen.",
+                       "Serviceproducent som väljs med kundsedel. "
+                       "Sedeln beviljas efter en bedömning av servicebehovet."),
+    "personal_budget": ("Henkilökohtaisen budjetin palveluntuottaja. "
+                        "Budjetti myönnetään palvelutarpeen arvioinnin jälkeen.",
+                        "Serviceproducent för personlig budget. "
+                        "Budgeten beviljas efter en bedömning av servicebehovet."),
 }
 UNIT_WORD = {"sote_centre": ("sote-keskus", "social- och hälsocentral"),
              "oral_health": ("suunhoito", "munhälsovård"),
@@ -87,7 +102,7 @@ DEMO_PLAN = {
 def make_ytunnus(rng: random.Random) -> str:
     while True:
         body = f"{rng.randint(1000000, 3299999):07d}"
-        remainder = sum(w * int(n) for w, n in zip((7, 9, 10, 5, 8, 4, 2), body)) % 11
+        remainder = sum(w * int(n) for w, n in zip((7, 9, 10, 5, 8, 4, 2), body, strict=True)) % 11
         if remainder == 1:
             continue  # no valid check digit for this body
         candidate = f"{body}-{0 if remainder == 0 else 11 - remainder}"
@@ -238,7 +253,8 @@ class DemoGenerator:
 
     def _hours(self, unit: Unit, element: str) -> None:
         rng = self.rng
-        opens, closes = rng.choice([(time(8), time(16)), (time(7, 30), time(18)), (time(8), time(20)), (time(9), time(17))])
+        opens, closes = rng.choice([(time(8), time(16)), (time(7, 30), time(18)), (time(8), time(20)),
+                                    (time(9), time(17))])
         unit.opening_hours = [OpeningHours(weekday=d, opens=opens, closes=closes) for d in range(5)]
         if element == "sote_centre" and rng.random() < 0.3:
             unit.opening_hours.append(OpeningHours(weekday=5, opens=time(9), closes=time(14)))
@@ -253,7 +269,8 @@ class DemoGenerator:
             level = rng.randint(1, 35) if profession in ("doctor", "dentist") else rng.randint(0, 10)
             for day in MEASUREMENT_DAYS:
                 level = max(0, level + rng.randint(-3, 3))
-                rows.append(QueueTime(profession=profession, t3_days=level, measured_on=day + timedelta(days=rng.randint(0, 4))))
+                measured_on = day + timedelta(days=rng.randint(0, 4))
+                rows.append(QueueTime(profession=profession, t3_days=level, measured_on=measured_on))
         unit.queue_times = rows
 
     def generate(self, pilot: Pilot, element: str, count: int) -> list[Unit]:

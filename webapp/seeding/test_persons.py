@@ -9,16 +9,22 @@ so whatever day it is. Pages and the dev console show the codes masked only.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from webapp.core.translation import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from webapp.identity.person import RegisterRecord, VerifiedPerson, hetu_for, mask_hetu, normalise_hetu, resident_key
+from webapp.choice.references import new_reference
 from webapp.choice.rules import birthday_of_age
+from webapp.core.clock import helsinki_today
+from webapp.core.translation import LazyText
+from webapp.core.translation import lazy_gettext as _l
+from webapp.identity.person import RegisterRecord, VerifiedPerson, hetu_for, mask_hetu, normalise_hetu, resident_key
+from webapp.identity.residents import put_resident
+from webapp.models import Choice, Pilot, Resident, Unit
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class TestPerson:
     family_name: str
     hetu: str
     record: RegisterRecord
-    shows: object  # lazy translated text for the test page
+    shows: LazyText  # translated for the test page when shown
     shows_en: str  # for the dev console
 
     @property
@@ -97,7 +103,7 @@ class TestPersonRegister:
     Production would query the Population Information System (VTJ) of the Digital and
     Population Data Services Agency with the henkilötunnus from the identification."""
 
-    def __init__(self, today_fn):  # noqa: ANN001
+    def __init__(self, today_fn: Callable[[], date]) -> None:
         self._today = today_fn
 
     def lookup(self, hetu: str) -> RegisterRecord | None:
@@ -113,15 +119,15 @@ class TestPersonRegister:
 
 # --- seeding ---------------------------------------------------------------------------------
 
-def _pick_units(sess: Session, pilot_slug: str, element: str, count: int) -> list:
-    from webapp.models import Pilot, Unit
+def _pick_units(sess: Session, pilot_slug: str, element: str, count: int) -> list[Unit]:
     units = sess.scalars(
         select(Unit).join(Pilot, Unit.pilot_id == Pilot.id)
         .where(Pilot.slug == pilot_slug, Unit.element == element, Unit.is_hidden.is_(False),
                Unit.accepting_new.is_(True), (Unit.capacity.is_(None)) | (Unit.listed_count < Unit.capacity - 10))
         .order_by(Unit.id).limit(count * 3)).all()
     # Different providers, so that a switch demonstrates choosing another provider.
-    picked, providers = [], set()
+    picked: list[Unit] = []
+    providers: set[int] = set()
     for unit in units:
         if unit.provider_id not in providers:
             picked.append(unit)
@@ -131,10 +137,8 @@ def _pick_units(sess: Session, pilot_slug: str, element: str, count: int) -> lis
     return picked
 
 
-def _add_choice(sess: Session, resident, unit, status: str, created_on: date, effective_from: date,  # noqa: ANN001
-                binding_until: date | None, ended_on: date | None = None, previous=None):  # noqa: ANN001
-    from webapp.choice.service import new_reference
-    from webapp.models import Choice, Unit
+def _add_choice(sess: Session, resident: Resident, unit: Unit, status: str, created_on: date, effective_from: date,
+                binding_until: date | None, ended_on: date | None = None, previous: Choice | None = None) -> Choice:
     choice = Choice(resident_id=resident.id, unit_id=unit.id, pilot_id=unit.pilot_id, element=unit.element,
                     status=status, channel="web", reference=new_reference(), request_token=secrets.token_urlsafe(24),
                     created_on=created_on, effective_from=effective_from, binding_until=binding_until,
@@ -147,16 +151,12 @@ def _add_choice(sess: Session, resident, unit, status: str, created_on: date, ef
     return choice
 
 
-def seed_test_persons(sess: Session, today: date | None = None) -> str:
-    """Create the test persons' residents and their choices; safe to run again (idempotent)."""
-    from flask import current_app
-
-    from webapp.choice.service import helsinki_today
-    from webapp.models import Choice
+def seed_test_persons(sess: Session, today: date | None = None, *, resident_key_secret: str) -> str:
+    """Create the test persons' residents and their choices; safe to run again (idempotent). The residents
+    are keyed with `resident_key_secret` (the app's RESIDENT_KEY_SECRET), as a sign-in would key them."""
     today = today or helsinki_today()
-    secret = current_app.config["RESIDENT_KEY_SECRET"]
+    secret = resident_key_secret
     persons = {p.slug: p for p in test_persons(today)}
-    from webapp.web.identity.signin import put_resident
     residents = {slug: put_resident(sess, resident_key(secret, p.hetu), p.record) for slug, p in persons.items()}
     made = 0
 
@@ -194,7 +194,6 @@ def seed_test_persons(sess: Session, today: date | None = None) -> str:
 
 def describe_test_persons() -> list[str]:
     """Lines for the dev console: names, masked codes and what each shows."""
-    from webapp.choice.service import helsinki_today
     lines = ["Test persons (test identification page /fi/identify/test):"]
     for p in test_persons(helsinki_today()):
         lines.append(f"  {p.given_name} {p.family_name} ({p.masked}): {p.shows_en}")

@@ -30,7 +30,7 @@ def seed(no_demo: bool) -> None:
     """Load municipalities, postcodes and pilots, and the demo units, test persons and staff accounts.
     Safe to run again: nothing is duplicated and edited units are left alone."""
     from webapp.seeding import run_seed
-    summary = run_seed(db.session(), demo=not no_demo)
+    summary = run_seed(db.session(), demo=not no_demo, resident_key_secret=current_app.config["RESIDENT_KEY_SECRET"])
     click.echo(summary)
 
 
@@ -100,7 +100,7 @@ def print_dev_accounts() -> None:
 def activate_due_choices() -> None:
     """Scheduled job: make due pending choices active and release the places they free. Idempotent and
     safe to run on every node at once; the search indexes follow through the change log."""
-    from webapp.choice.service import activate_due_choices as activate
+    from webapp.choice.use_cases import activate_due_choices as activate
     from webapp.web.clock import today
     click.echo(f"Activated {activate(db.session(), today())} choices.")
 

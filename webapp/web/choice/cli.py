@@ -13,7 +13,7 @@ from webapp.web.choice.blueprint import bp
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10000))
 def send_notices(limit: int) -> None:
     """Send the e-mail outbox; a failed send is tried again later (5 min, doubling, at most 6 h; 8 tries)."""
-    from webapp.choice.mail import send_pending
+    from webapp.web.choice.mail import send_pending
     sent, failed = send_pending(db.session(), limit=limit)
     click.echo(f"Sent {sent} e-mails; {failed} failed and wait for a later try.")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from sqlalchemy import select
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -12,8 +13,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp.choice import service as svc
-from webapp.models import Municipality
+from webapp.choice import use_cases as svc
+from webapp.choice.references import is_reference
+from webapp.choice import choices
+from webapp.models import Choice, Municipality, Unit
 from webapp.units.vocab import ELEMENTS, SECTORS
 from webapp.web import clock, db, metrics, security
 from webapp.web.choice.blueprint import bp
@@ -51,7 +54,7 @@ def _evaluate(rid: int, unit_id: int):  # noqa: ANN202
     today = clock.today()
     svc.activate_due_choices(sess, today, resident_id=rid)
     try:
-        return svc.evaluate(sess, rid, unit_id, today), today
+        return choices.evaluate(sess, rid, unit_id, today), today
     except svc.ChoiceNotFound:
         abort(404)
 
@@ -69,7 +72,7 @@ def _render_decision(ev, today, status: int = 200):  # noqa: ANN001, ANN202
 @bp.get("/choose/<int:unit_id>")
 def start(unit_id: int) -> ResponseReturnValue:
     sess = db.session()
-    unit = sess.get(svc.Unit, unit_id)
+    unit = sess.get(Unit, unit_id)
     if unit is None or unit.is_hidden:
         abort(404)
     rid, redirect_ = _require_resident(url_for("choice.start", unit_id=unit_id))
@@ -77,7 +80,7 @@ def start(unit_id: int) -> ResponseReturnValue:
         return redirect_
     ev, today = _evaluate(rid, unit_id)
     if not ev.decision.allowed:
-        svc.record_refusal(db.session(), ev)
+        choices.record_refusal(db.session(), ev)
     return _render_decision(ev, today)
 
 
@@ -114,7 +117,7 @@ def _existing_by_token(rid: int, unit_id: int, token: str | None):  # noqa: ANN2
     A cancelled or ended one frees the token, so the resident can choose the unit again."""
     if not token:
         return None
-    choice = db.session().scalar(svc.select(svc.Choice).where(svc.Choice.request_token == token))
+    choice = db.session().scalar(select(Choice).where(Choice.request_token == token))
     if choice is None or choice.resident_id != rid:
         return None
     if choice.status not in ("pending", "active"):
@@ -178,21 +181,21 @@ def my_choices() -> ResponseReturnValue:
 
 def _own_choice(rid: int, reference: str):  # noqa: ANN202
     try:
-        return svc.choice_of(db.session(), rid, reference)
+        return choices.choice_of(db.session(), rid, reference)
     except svc.ChoiceNotFound:
         abort(404)
 
 
 @bp.get("/my-choices/<reference>")
 def receipt(reference: str) -> ResponseReturnValue:
-    rid, redirect_ = _require_resident(url_for("choice.receipt", reference=reference) if svc.is_reference(reference)
+    rid, redirect_ = _require_resident(url_for("choice.receipt", reference=reference) if is_reference(reference)
                                        else url_for("choice.my_choices"))
     if redirect_ is not None:
         return redirect_
     today = clock.today()
     svc.activate_due_choices(db.session(), today, resident_id=rid)
     choice = _own_choice(rid, reference)
-    previous = db.session().get(svc.Choice, choice.previous_choice_id) if choice.previous_choice_id else None
+    previous = db.session().get(Choice, choice.previous_choice_id) if choice.previous_choice_id else None
     return render_template("choice/receipt.html", choice=choice, previous=previous, today=today)
 
 
@@ -212,7 +215,7 @@ def cancel(reference: str) -> ResponseReturnValue:
         try:
             cancelled = svc.cancel_choice(db.session(), rid, reference, today)
             _forget_token(cancelled.unit_id)
-            from webapp.choice.mail import send_soon
+            from webapp.web.choice.mail import send_soon
             send_soon(db.session())
         except svc.ChoiceNotFound:
             abort(404)

@@ -12,7 +12,8 @@ from wtforms import EmailField, SubmitField
 from wtforms.validators import DataRequired, Email, Length
 
 from webapp.choice import inbox
-from webapp.choice.mail import queue_verification, send_soon
+from webapp.choice.mail import queue_verification
+from webapp.web.choice.mail import send_soon
 from webapp.choice.message_text import message_text
 from webapp.web import db, security
 from webapp.web.choice.blueprint import bp

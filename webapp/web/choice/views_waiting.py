@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
-from webapp.choice import service as svc
+from webapp.choice import use_cases as svc
 from webapp.choice import waiting
-from webapp.choice.mail import send_soon
+from webapp.web.choice.mail import send_soon
+from webapp.models import Choice
 from webapp.web import clock, db
 from webapp.web.choice.blueprint import bp
 from webapp.web.choice.views import _home_municipality, _require_resident, checked_submission
@@ -74,7 +75,7 @@ def join_submit(unit_id: int) -> ResponseReturnValue:
     expected = checked_submission(rid, JoinForm(), _token(unit_id, create=False))
     today = clock.today()
     try:
-        outcome = waiting.join_waiting_list(db.session(), rid, unit_id, expected, today)
+        outcome = svc.join_waiting_list(db.session(), rid, unit_id, expected, today)
     except svc.ChoiceNotFound:
         abort(404)
     except svc.ChoiceConflict:
@@ -108,7 +109,7 @@ def waiting_receipt(reference: str) -> ResponseReturnValue:
     entry = _own_entry(rid, reference)
     sess = db.session()
     place = waiting.place_of(sess, entry) if entry.status == "waiting" else None
-    choice = sess.get(svc.Choice, entry.choice_id) if entry.choice_id else None
+    choice = sess.get(Choice, entry.choice_id) if entry.choice_id else None
     return render_template("choice/waiting_receipt.html", entry=entry, place=place, choice=choice,
                            today=clock.today())
 
@@ -127,7 +128,7 @@ def waiting_leave(reference: str) -> ResponseReturnValue:
             raise UserError(_("The form had expired or was sent twice. Nothing was saved. Open the page again and "
                               "resend the form."), 400)
         try:
-            waiting.leave_waiting_list(db.session(), rid, reference, clock.today())
+            svc.leave_waiting_list(db.session(), rid, reference, clock.today())
         except svc.ChoiceConflict:
             raise UserError(_("You are no longer on this waiting list."), 409) from None
         send_soon(db.session())

@@ -4,14 +4,15 @@ of a journey interrupted by identification."""
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
-from flask import current_app, g, session
-from sqlalchemy import select
+from flask import Request, Response, current_app, g, session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapp.accounts import sessions as login_sessions
 from webapp.identity.person import PopulationRegister, RegisterRecord, VerifiedPerson, resident_key
+from webapp.identity.residents import put_resident
 from webapp.models import Municipality, Resident
 from webapp.web import db
 
@@ -19,6 +20,17 @@ log = logging.getLogger(__name__)
 
 SESSION_KEY = "resident_sid"
 RETURN_KEY = "return_to"
+
+
+class IdentityProvider(Protocol):
+    """A way to identify a resident strongly (the test page, OIDC, ...)."""
+    name: str
+
+    def start(self, return_to: str) -> Response:
+        """A response that starts identification (a redirect or a page)."""
+
+    def complete(self, request: Request) -> VerifiedPerson:
+        """Finish identification from the callback request; raises IdentificationFailed."""
 
 
 class NotInRegister(Exception):
@@ -55,20 +67,6 @@ def upsert_resident(sess: Session, person: VerifiedPerson,
     resident = sess.get(Resident, resident_id)
     assert resident is not None  # stored just above, in this transaction
     return resident, record
-
-
-def put_resident(sess: Session, key: str, record: RegisterRecord) -> Resident:
-    """Create or update the resident with `key` from the register record, in the caller's transaction.
-    The register is the source of truth: a move or a care decision changes the rules."""
-    resident = sess.scalar(select(Resident).where(Resident.key == key))
-    if resident is None:
-        resident = Resident(key=key)
-        sess.add(resident)
-    resident.birth_date = record.birth_date
-    resident.home_municipality_code = record.home_municipality_code
-    resident.in_institutional_care = record.in_institutional_care
-    sess.flush()
-    return resident
 
 
 def _store_resident(sess: Session, key: str, record: RegisterRecord) -> int:

@@ -91,7 +91,8 @@ def paper_form(user) -> PaperForm:  # noqa: ANN001
 @bp.route("/paper-choice", methods=["GET", "POST"])
 @staff_required("admin", "pilot_manager")
 def paper_choice():
-    from webapp.choice.service import ChoiceConflict, ChoiceNotFound, submit_choice
+    from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
+    from webapp.choice.use_cases import submit_choice
     from webapp.web.clock import today as clock_today
 
     user = current_staff()

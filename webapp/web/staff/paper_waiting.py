@@ -8,7 +8,7 @@ import secrets
 from flask import abort, render_template, request
 
 from webapp.web import db
-from webapp.choice.mail import send_soon
+from webapp.web.choice.mail import send_soon
 from webapp.web.staff.blueprint import bp
 from webapp.web.staff.auth import current_staff, staff_required
 from webapp.web.staff.paper import PaperResident, _units, paper_form, read_paper_form
@@ -19,8 +19,9 @@ TEMPLATE = "staff/paper_waiting.html"
 @bp.route("/paper-waiting-list", methods=["GET", "POST"])
 @staff_required("admin", "pilot_manager")
 def paper_waiting():
+    from webapp.choice import use_cases as svc
     from webapp.choice import waiting
-    from webapp.choice.service import ChoiceConflict, ChoiceNotFound
+    from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
     from webapp.web.clock import today as clock_today
 
     user = current_staff()
@@ -34,8 +35,8 @@ def paper_waiting():
     sess = db.session()
     today = clock_today()
     try:
-        outcome = waiting.join_waiting_list(sess, read.resident.id, read.unit.id, form.request_token.data, today,
-                                            channel="paper", actor_type="staff", actor_id=user.id)
+        outcome = svc.join_waiting_list(sess, read.resident.id, read.unit.id, form.request_token.data, today,
+                                        channel="paper", actor_type="staff", actor_id=user.id)
     except (ChoiceNotFound, ChoiceConflict):
         abort(400)
     place = waiting.place_of(sess, outcome.entry) if outcome.entry is not None and outcome.entry.status == "waiting" \

@@ -135,7 +135,7 @@ def _validate_form(form: UnitForm, unit: Unit | None, element: str, pilot: Pilot
 
 
 def _fill_from_waiting_list(sess, unit_id: int) -> None:  # noqa: ANN001
-    from webapp.choice.mail import send_soon
+    from webapp.web.choice.mail import send_soon
     from webapp.choice.promotion import promote_from_waiting_lists
     from webapp.web.clock import today
     if promote_from_waiting_lists(sess, [unit_id], today()).promoted:

@@ -1,7 +1,9 @@
-"""The choice use case: decide, register or switch, cancel, and activate choices that are due.
+"""Choices: decide, register or switch, cancel, and activate choices that are due.
 
 Plain functions of a SQLAlchemy session and a date, independent of Flask, so that the staff
-workspace can register paper choices with ``submit_choice(..., channel="paper")``.
+workspace can register paper choices with ``submit_choice(..., channel="paper")``. The web layer
+and the jobs call them through webapp/choice/use_cases.py, which hands in `promote`: what fills the
+places a change freed from the waiting lists (webapp/choice/promotion.py), after the commit.
 
 Capacity (never more than ``Unit.capacity`` listed customers):
 - ``Unit.listed_count`` counts the unit's *active + pending* choices. The place at the new unit
@@ -17,51 +19,62 @@ Capacity (never more than ``Unit.capacity`` listed customers):
 """
 from __future__ import annotations
 
-import logging
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from webapp.choice.adapters import (
+    ELEMENT_RULE_FIELDS,
+    choice_rules,
+    existing_choice,
+    existing_choices,
+    resident_facts,
+    rules_for,
+    unit_facts,
+)
+from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
+from webapp.choice.locking import Locks, lock_resident
+from webapp.choice.records import record_event, snapshot
+from webapp.choice.references import is_reference, new_reference
+from webapp.choice.rules import (
+    ChoiceRules,
+    Decision,
+    ExistingChoice,
+    Reason,
+    ResidentFacts,
+    UnitFacts,
+    decide,
+    pending_choice,
+)
 from webapp.core import db
-from webapp.choice.locking import Locks
-from webapp.core.clock import helsinki_today
-from webapp.choice.adapters import choice_rules, existing_choice, existing_choices, resident_facts, rules_for, unit_facts
-from webapp.models import AuditEvent, Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
-from webapp.choice.rules import ChoiceRules, Decision, ExistingChoice, Reason, ResidentFacts, UnitFacts, decide, pending_choice
 from webapp.core.transactions import in_transaction
+from webapp.models import Choice, Pilot, PilotElement, PilotMunicipality, Resident, Unit
 
-REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to read aloud
-REFERENCE_LENGTH = 10
-log = logging.getLogger(__name__)
+R = TypeVar("R")
 CHANNELS = ("web", "paper", "queue")  # queue: a switch from a waiting list (webapp/choice/promotion.py)
 
+# What fills the places freed at these units from their waiting lists, after the commit; never raises.
+PromoteFreed = Callable[[Session, set[int], date], None]
+# A choice row as the resident's read gives it: a Choice's columns (and the pilot's slug), not an entity.
+ChoiceRow = Row[Any]
+ResidentChoices = list[tuple[ChoiceRow, ExistingChoice]]
 
 
+class ChoicePromotion(Protocol):
+    """The waiting-list part of a submission (webapp/choice/promotion.py): it decides with the waiting-list
+    rules and claims the entry inside the submission's transaction."""
+    counts_as_switch: bool
 
-def new_reference() -> str:
-    """An unguessable receipt reference: 10 characters from 32 (50 bits)."""
-    return "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    def decide(self, resident: ResidentFacts, unit: UnitFacts, existing: list[ExistingChoice],
+               choice_rules: ChoiceRules, today: date) -> Decision: ...
 
-
-def is_reference(value: str) -> bool:
-    return len(value) == REFERENCE_LENGTH and all(c in REFERENCE_ALPHABET for c in value)
-
-
-class ChoiceNotFound(LookupError):
-    """No such unit or choice (or not this resident's): shown as 404."""
-
-
-class ChoiceConflict(Exception):
-    """The request cannot be carried out in the current state; `code` says why."""
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+    def claim(self, sess: Session, locks: Locks, choice: Choice) -> None: ...
 
 
 @dataclass
@@ -93,8 +106,8 @@ def _visible_unit(sess: Session, unit_id: int) -> Unit:
     return unit
 
 
-def _row_of(rows, existing: ExistingChoice | None):  # noqa: ANN001, ANN202
-    """The Choice row behind an ExistingChoice that the rules picked (None stays None)."""
+def _row_of(rows: Sequence[tuple[R, ExistingChoice]], existing: ExistingChoice | None) -> R | None:
+    """The row behind an ExistingChoice that the rules picked (None stays None)."""
     return next((row for row, ex in rows if ex == existing), None) if existing is not None else None
 
 
@@ -112,19 +125,6 @@ def evaluate(sess: Session, resident_id: int, unit_id: int, today: date) -> Eval
     return Evaluation(resident, unit, decision, current, pending)
 
 
-def _audit(sess: Session, action: str, resident_id: int, *, entity_id: int | None, pilot_id: int | None,
-           provider_id: int | None = None, reasons: list[str] | None = None, after: dict | None = None,
-           before: dict | None = None, actor_type: str = "resident", actor_id: int | None = None) -> None:
-    """An audit event; never holds the henkilötunnus (the resident is its pseudonymous id)."""
-    # A plain Core INSERT, built once: the event is never read back, and neither the ORM's unit of work
-    # nor a statement built per call is needed for it.
-    sess.connection().execute(_AUDIT_INSERT, {
-        "actor_type": actor_type, "actor_id": actor_id if actor_id is not None else resident_id, "action": action,
-        "entity_type": "choice", "entity_id": entity_id, "pilot_id": pilot_id, "provider_id": provider_id,
-        "reasons": reasons, "before": before, "after": {"resident_id": resident_id, **(after or {})}})
-
-
-_AUDIT_INSERT = AuditEvent.__table__.insert()
 _CHOICE_INSERT = Choice.__table__.insert().returning(Choice.__table__.c.id)
 
 
@@ -132,21 +132,10 @@ def record_refusal(sess: Session, evaluation: Evaluation, *, actor_type: str = "
                    actor_id: int | None = None) -> None:
     """Record that a refusal with its reasons was shown (own transaction)."""
     with db.write_transaction(sess):
-        _audit(sess, "choice_refused", evaluation.resident.id, entity_id=None, pilot_id=evaluation.unit.pilot_id,
-               provider_id=evaluation.unit.provider_id, reasons=list(evaluation.decision.codes),
-               after={"unit_id": evaluation.unit.id}, actor_type=actor_type, actor_id=actor_id)
-
-
-def _snapshot(choice: Choice) -> dict:
-    return {"choice_id": choice.id, "reference": choice.reference, "unit_id": choice.unit_id,
-            "element": choice.element, "status": choice.status, "channel": choice.channel,
-            "effective_from": choice.effective_from.isoformat(),
-            "binding_until": choice.binding_until.isoformat() if choice.binding_until else None}
-
-
-def lock_resident(locks: Locks, resident_id: int) -> None:
-    if not locks.resident(resident_id):
-        raise ChoiceNotFound("resident")
+        record_event(sess, "choice_refused", evaluation.resident.id, entity_id=None,
+                     pilot_id=evaluation.unit.pilot_id, provider_id=evaluation.unit.provider_id,
+                     reasons=list(evaluation.decision.codes), after={"unit_id": evaluation.unit.id},
+                     actor_type=actor_type, actor_id=actor_id)
 
 
 # Built once: a statement made per call costs more Python than the rest of a submission's decision.
@@ -163,7 +152,7 @@ _RESIDENT_WITH_CHOICES = (
     .where(Resident.id == bindparam("resident_id")).order_by(Choice.created_on, Choice.id))
 
 
-def _locked_resident(sess: Session, locks: Locks, resident_id: int) -> tuple[ResidentFacts, list]:
+def _locked_resident(sess: Session, locks: Locks, resident_id: int) -> tuple[ResidentFacts, ResidentChoices]:
     """Lock the resident's row, then read their facts with all their choices. The choices come as
     (row, ExistingChoice) like existing_choices gives them; a row has a Choice's columns. Two statements:
     one that joined the choices to the lock would return them as they were before it waited for the lock."""
@@ -183,20 +172,16 @@ class LockedUnit:
     rules: ChoiceRules
 
 
-_PE = (PilotElement.id.label("pe_id"), PilotElement.min_age, PilotElement.excluded_in_institutional_care,
-       PilotElement.allow_other_pilot_municipality, PilotElement.lock_in_months,
-       PilotElement.max_switches_per_12_months, PilotElement.notice_days, PilotElement.effective)
-
-
 # The pilot's municipalities as one string, beside the unit (STRING_AGG on PostgreSQL, GROUP_CONCAT on SQLite).
 _AREA = (select(func.aggregate_strings(PilotMunicipality.municipality_code, " "))
          .where(PilotMunicipality.pilot_id == Unit.pilot_id).scalar_subquery().label("area"))
 
-
+# The element's rules are the PilotElement columns named like ChoiceRules' fields (webapp/choice/adapters.py).
 _LOCKED_UNIT = (
     select(Unit.id, Unit.pilot_id, Unit.provider_id, Unit.element, Unit.municipality_code, Unit.capacity,
            Unit.listed_count, Unit.accepting_new, Unit.is_hidden, Unit.waiting_count, Pilot.slug, Pilot.choice_opens_on,
-           Pilot.choice_closes_on, *_PE, _AREA)
+           Pilot.choice_closes_on, PilotElement.id.label("pe_id"),
+           *(getattr(PilotElement, name) for name in ELEMENT_RULE_FIELDS), _AREA)
     .join(Pilot, Pilot.id == Unit.pilot_id)
     .outerjoin(PilotElement, (PilotElement.pilot_id == Unit.pilot_id) & (PilotElement.element == Unit.element))
     .where(Unit.id == bindparam("unit_id")))
@@ -218,8 +203,8 @@ def _locked_unit(sess: Session, locks: Locks, unit_id: int) -> LockedUnit:
 
 
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
-                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None,
-                  promotion: Promotion | None = None) -> Outcome:
+                  channel: str = "web", *, promote: PromoteFreed, actor_type: str = "resident",
+                  actor_id: int | None = None, promotion: ChoicePromotion | None = None) -> Outcome:
     """Register or switch `resident_id` to `unit_id`, deciding again under locks.
 
     - The same `request_token` twice (double submit, reload, back-and-submit) gives the first
@@ -229,6 +214,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
       paper choice entered by staff (the resident is still the subject of the audit event).
     - `promotion` (webapp/choice/promotion.py) switches the first resident of a waiting list: it
       decides with the waiting-list rules and claims the entry inside this same transaction.
+    - `promote` fills, after the transaction, the places that a due switch taking effect here released.
     Raises ChoiceNotFound for an unknown resident or unit, ChoiceConflict('token_mismatch') when
     the token belongs to another resident's choice.
 
@@ -242,8 +228,8 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
 
     def decide_and_write() -> Outcome:
         freed.clear()  # a transaction run again starts from nothing
-        return _submit(sess, Locks(sess), resident_id, unit_id, request_token, today, channel, actor_type, actor_id,
-                       promotion, freed)
+        return submit_locked(sess, Locks(sess), resident_id, unit_id, request_token, today, channel, actor_type,
+                             actor_id, promotion, freed)
 
     try:
         outcome = in_transaction(sess, decide_and_write, use_case="submit_choice")
@@ -264,9 +250,11 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
             raise ChoiceConflict("token_mismatch") from None
         return Outcome("duplicate", choice=earlier)
     finally:
-        _promote(sess, freed, today)
+        if freed:
+            promote(sess, set(freed), today)
     if outcome.status == "created" and outcome.choice is not None and outcome.choice.effective_from <= today:
-        activate_due_choices(sess, today, resident_id=resident_id)  # an 'after_notice_days' rule with 0 days
+        # an 'after_notice_days' rule with 0 days
+        activate_due_choices(sess, today, resident_id=resident_id, promote=promote)
     return outcome
 
 
@@ -290,9 +278,11 @@ def _pending_from(sess: Session, resident_id: int, unit_id: int) -> date | None:
         Choice.status == "pending").order_by(Choice.effective_from).limit(1))
 
 
-def _submit(sess: Session, locks: Locks, resident_id: int, unit_id: int, request_token: str | None, today: date,
-            channel: str, actor_type: str, actor_id: int | None, promotion: Promotion | None,
-            freed: set[int]) -> Outcome:
+def submit_locked(sess: Session, locks: Locks, resident_id: int, unit_id: int, request_token: str | None,
+                  today: date, channel: str, actor_type: str, actor_id: int | None,
+                  promotion: ChoicePromotion | None, freed: set[int]) -> Outcome:
+    """One attempt of submit_choice, inside its transaction: lock, read, decide, write. The units whose
+    place a due switch released are added to `freed`."""
     resident, rows = _locked_resident(sess, locks, resident_id)
     if request_token:
         earlier = next((c for c, _ex in rows if c.request_token == request_token), None)
@@ -312,18 +302,18 @@ def _submit(sess: Session, locks: Locks, resident_id: int, unit_id: int, request
             update(Unit).where(Unit.id == unit_id,
                                (Unit.capacity.is_(None)) | (Unit.listed_count < Unit.capacity))
             .values(listed_count=Unit.listed_count + 1).execution_options(synchronize_session=False))
-        if reserved.rowcount != 1:  # cannot happen under the lock; kept as a guard
+        if reserved.rowcount != 1:  # type: ignore[attr-defined]  # cannot happen under the lock; a guard
             decision = Decision(False, decision.kind, (Reason("unit_full"),), None, None, None,
                                 decision.current)
     if not decision.allowed:
-        _audit(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
-               provider_id=unit.provider_id, reasons=list(decision.codes),
-               after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
+        record_event(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+                     provider_id=unit.provider_id, reasons=list(decision.codes),
+                     after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
         return Outcome("refused", decision=decision, reasons=decision.reasons)
     previous = _row_of(rows, decision.current)
     effective = decision.effective_from
     assert effective is not None
-    values = dict(
+    values: dict[str, Any] = dict(
         resident_id=resident_id, unit_id=unit_id, pilot_id=unit.pilot_id, element=unit.element,
         status="pending", channel=channel, reference=new_reference(),
         request_token=request_token or secrets.token_urlsafe(24), created_on=today, effective_from=effective,
@@ -333,43 +323,34 @@ def _submit(sess: Session, locks: Locks, resident_id: int, unit_id: int, request
     # A Core INSERT ... RETURNING id: the ORM's flush costs more than the whole decision. The Choice
     # handed back is not attached to the session (its columns are as inserted).
     choice = Choice(id=sess.connection().execute(_CHOICE_INSERT, values).scalar_one(), **values)
-    _audit(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
-           provider_id=unit.provider_id, after=_snapshot(choice), actor_type=actor_type, actor_id=actor_id,
-           before=_snapshot(previous) if previous is not None else None)
+    record_event(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
+                 provider_id=unit.provider_id, after=snapshot(choice), actor_type=actor_type, actor_id=actor_id,
+                 before=snapshot(previous) if previous is not None else None)  # type: ignore[arg-type]
     if promotion is not None:
         promotion.claim(sess, locks, choice)
     return Outcome("created", choice=choice, decision=decision)
 
 
-def _read_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, list]:
+def _read_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, ResidentChoices]:
     found = sess.execute(_RESIDENT_WITH_CHOICES, {"resident_id": resident_id}).all()
     first = found[0]
     return (ResidentFacts(birth_date=first.birth_date, home_municipality=first.home_municipality_code,
                           in_institutional_care=first.in_institutional_care),
-            [(r, existing_choice(r, r.slug)) for r in found if r.id is not None])
+            [(r, existing_choice(r, r.slug)) for r in found if r.id is not None])  # type: ignore[arg-type]
 
 
-def _units_released_by(rows: list, due: list) -> set[int]:
+def _units_released_by(rows: ResidentChoices, due: list[ChoiceRow]) -> set[int]:
     """Units of the active choices that the due pending choices `due` replace when they take effect."""
     elements = {(c.slug, c.element) for c in due}
     return {c.unit_id for c, _ex in rows if c.status == "active" and (c.slug, c.element) in elements}
 
 
-class Promotion(Protocol):
-    """The waiting-list part of a submission (webapp/choice/promotion.py)."""
-    counts_as_switch: bool
-
-    def decide(self, resident: ResidentFacts, unit: UnitFacts, existing: list[ExistingChoice],
-               rules: ChoiceRules, today: date) -> Decision: ...
-
-    def claim(self, sess: Session, locks: Locks, choice: Choice) -> None: ...
-
-
-def activate_due_choices(sess: Session, today: date, resident_id: int | None = None) -> int:
+def activate_due_choices(sess: Session, today: date, resident_id: int | None = None, *,
+                         promote: PromoteFreed) -> int:
     """Make pending choices whose effective date has come active, end the choice each replaces
-    and release the old unit's place. Lazily called on read and by the scheduled job; one transaction
-    per resident, under the resident's lock, so it never races the resident's own choices. Returns how
-    many it activated."""
+    and release the old unit's place (`promote` fills it after the commits). Lazily called on read and by
+    the scheduled job; one transaction per resident, under the resident's lock, so it never races the
+    resident's own choices. Returns how many it activated."""
     due = select(Choice.resident_id).where(Choice.status == "pending", Choice.effective_from <= today)
     if resident_id is not None:
         due = due.where(Choice.resident_id == resident_id)
@@ -395,23 +376,9 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
         freed |= mine
     if activated:
         sess.expire_all()
-    _promote(sess, freed, today)
+    if freed:
+        promote(sess, freed, today)
     return activated
-
-
-def _promote(sess: Session, unit_ids: set[int], today: date) -> None:
-    """After the commit: places freed at these units go to the first eligible residents of their
-    waiting lists. A failure is logged, never raised: the change that freed the place stands, and
-    `flask run-waiting-lists` fills the place later."""
-    if not unit_ids:
-        return
-    from webapp.choice.promotion import promote_from_waiting_lists
-    try:
-        promote_from_waiting_lists(sess, sorted(unit_ids), today)
-    except Exception:  # noqa: BLE001
-        sess.rollback()
-        log.exception("promotion from the waiting lists of units %s failed; run flask run-waiting-lists",
-                      sorted(unit_ids))
 
 
 def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = None) -> int:
@@ -434,7 +401,7 @@ def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = Non
             ended = sess.execute(update(Choice).where(Choice.id == old.id, Choice.status == "active")
                                  .values(status="ended", ended_on=choice.effective_from)
                                  .execution_options(synchronize_session=False))
-            if ended.rowcount == 1:
+            if ended.rowcount == 1:  # type: ignore[attr-defined]
                 sess.execute(update(Unit).where(Unit.id == old.unit_id, Unit.listed_count > 0)
                              .values(listed_count=Unit.listed_count - 1)
                              .execution_options(synchronize_session=False))
@@ -442,17 +409,17 @@ def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = Non
                     freed.add(old.unit_id)
         won = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
                            .values(status="active").execution_options(synchronize_session=False))
-        activated += won.rowcount
+        activated += won.rowcount  # type: ignore[attr-defined]
     if activated:
         sess.expire_all()  # the updates above bypassed the identity map
     return activated
 
 
-def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, actor_type: str = "resident",
-                  actor_id: int | None = None) -> Choice:
-    """Cancel a pending choice before it takes effect and release its place at the unit.
-    Raises ChoiceNotFound (not this resident's) or ChoiceConflict('not_cancellable')."""
-    activate_due_choices(sess, today, resident_id=resident_id)
+def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, promote: PromoteFreed,
+                  actor_type: str = "resident", actor_id: int | None = None) -> Choice:
+    """Cancel a pending choice before it takes effect and release its place at the unit (`promote` fills it
+    after the commit). Raises ChoiceNotFound (not this resident's) or ChoiceConflict('not_cancellable')."""
+    activate_due_choices(sess, today, resident_id=resident_id, promote=promote)
 
     def cancel() -> Choice:
         locks = Locks(sess)
@@ -464,24 +431,26 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
         if choice.status != "pending" or choice.effective_from <= today:
             raise ChoiceConflict("not_cancellable")
         locks.units([choice.unit_id])
-        before = _snapshot(choice)
+        before = snapshot(choice)
         cancelled = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
-                                 .values(status="cancelled", cancelled_at=datetime.now(timezone.utc))
+                                 .values(status="cancelled", cancelled_at=datetime.now(UTC))
                                  .execution_options(synchronize_session=False))
-        if cancelled.rowcount != 1:  # cannot happen under the resident's lock; kept as a guard
+        if cancelled.rowcount != 1:  # type: ignore[attr-defined]  # cannot happen under the resident's lock
             raise ChoiceConflict("not_cancellable")
         sess.execute(update(Unit).where(Unit.id == choice.unit_id, Unit.listed_count > 0)
                      .values(listed_count=Unit.listed_count - 1).execution_options(synchronize_session=False))
         unit = sess.get(Unit, choice.unit_id)
-        _audit(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
-               provider_id=unit.provider_id if unit else None, before=before,
-               after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
+        record_event(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
+                     provider_id=unit.provider_id if unit else None, before=before,
+                     after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
         return choice
 
     choice = in_transaction(sess, cancel, use_case="cancel_choice")
     sess.expire_all()
-    _promote(sess, {choice.unit_id}, today)
-    return sess.get(Choice, choice.id)
+    promote(sess, {choice.unit_id}, today)
+    cancelled = sess.get(Choice, choice.id)
+    assert cancelled is not None
+    return cancelled
 
 
 @dataclass
@@ -493,9 +462,10 @@ class ElementChoices:
     history: list[Choice]
 
 
-def resident_choices(sess: Session, resident_id: int, today: date) -> list[ElementChoices]:
-    """The resident's choices per pilot and element: in force, pending, and the rest (newest first)."""
-    activate_due_choices(sess, today, resident_id=resident_id)
+def resident_choices(sess: Session, resident_id: int, today: date, *, promote: PromoteFreed) -> list[ElementChoices]:
+    """The resident's choices per pilot and element: in force, pending, and the rest (newest first).
+    Activates their due choices first (`promote` fills the places that frees)."""
+    activate_due_choices(sess, today, resident_id=resident_id, promote=promote)
     choices = sess.scalars(select(Choice).where(Choice.resident_id == resident_id)
                            .order_by(Choice.effective_from.desc(), Choice.id.desc())).all()
     groups: dict[tuple[int, str], list[Choice]] = {}
@@ -508,7 +478,9 @@ def resident_choices(sess: Session, resident_id: int, today: date) -> list[Eleme
                         and (c.ended_on is None or c.ended_on > today)), None)
         pending = next((c for c in reversed(items) if c.status == "pending" and c.effective_from > today), None)
         history = [c for c in items if c is not current and c is not pending]
-        result.append(ElementChoices(sess.get(Pilot, pilot_id), element, current, pending, history))
+        pilot = sess.get(Pilot, pilot_id)
+        assert pilot is not None
+        result.append(ElementChoices(pilot, element, current, pending, history))
     return result
 
 
