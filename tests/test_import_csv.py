@@ -290,7 +290,7 @@ def test_ptv_service_locations_import(app, pm):
     assert apply(pm).status_code == 302
     with app.app_context():
         created = db.session().scalar(select(Unit).where(Unit.name_fi == "PTV-testiasema"))
-        from webapp.units.unit_data import snapshot
+        from webapp.units.fields import snapshot
         snap = snapshot(created)
         assert snap["street_sv"] == "Stationsgatan 3" and snap["phone"] == "+358 9 123 4567"
         assert snap["opening_hours"].startswith("mon 08:00-16:00|tue 08:00-16:00")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.test_staff_helpers import editor_unit_ids, prepare_accounts, sign_in, token
 from webapp.models import AuditEvent, Postcode, QueueTime, Unit
-from webapp.units import unit_data as ud
+from webapp.units import fields as uf
 from webapp.web import db
 
 
@@ -18,17 +18,17 @@ def form_data(client, unit_id: int, lang: str = "fi") -> dict:
     app = client.application
     with app.app_context():
         unit = db.session().get(Unit, unit_id)
-        snap = ud.snapshot(unit)
-        data = {f: snap[f] for f in (*ud.TEXT_FIELDS, "postcode", "municipality_code", "lat", "lon", "phone", "email",
+        snap = uf.snapshot(unit)
+        data = {f: snap[f] for f in (*uf.TEXT_FIELDS, "postcode", "municipality_code", "lat", "lon", "phone", "email",
                                      "website", "capacity")}
         if unit.accepting_new:
             data["accepting_new"] = "y"
         data["services"] = unit.service_codes
         data["languages"] = unit.language_codes
-        for f in (*ud.FACT_FIELDS, *ud.NOTE_FIELDS):
+        for f in (*uf.FACT_FIELDS, *uf.NOTE_FIELDS):
             data[f] = snap[f]
         for day in range(7):
-            data[f"hours_{day}"] = ", ".join(f"{ud.fmt_time(h.opens)}-{ud.fmt_time(h.closes)}"
+            data[f"hours_{day}"] = ", ".join(f"{uf.fmt_time(h.opens)}-{uf.fmt_time(h.closes)}"
                                              for h in unit.opening_hours if h.weekday == day)
         data["exceptions"] = "\n".join(snap["exceptions"].split("|"))
         data["version"] = str(unit.version)
@@ -132,9 +132,9 @@ def test_postcode_must_belong_to_the_municipality(app, admin):
 
 def test_phone_formats():
     for good in ("09 123 4567", "+358 40 123 4567", "040-1234567", "0800 12345", "+358401234567"):
-        assert ud.PHONE_RE.match(good), good
+        assert uf.PHONE_RE.match(good), good
     for bad in ("12345", "+46 8 123 456", "0", "09 12", "abc", "+358 0 123 4567"):
-        assert not ud.PHONE_RE.match(bad), bad
+        assert not uf.PHONE_RE.match(bad), bad
 
 
 def test_second_save_with_a_stale_version_is_refused_and_shows_what_changed(app, admin):
@@ -188,7 +188,7 @@ def test_create_unit_with_hours_and_exceptions(app, admin):
     assert response.status_code == 302, response.get_data(as_text=True)
     with app.app_context():
         unit = db.session().scalar(select(Unit).where(Unit.name_fi == "Uusi Testiasema"))
-        snap = ud.snapshot(unit)
+        snap = uf.snapshot(unit)
         assert snap["opening_hours"] == "mon 08:00-11:30|mon 12:00-16:00|fri 08:00-15:00"
         assert snap["exceptions"] == "2026-12-24;closed;Jouluaatto;Julafton|2026-12-31;08:00-12:00;;"
         assert unit.lat and unit.lon  # from the postcode area
@@ -273,7 +273,7 @@ def test_edit_and_stale_version_on_both_databases(any_app):
     with any_app.app_context():
         unit = db.session().get(Unit, unit_id)
         assert unit.service_codes == ["doctor", "nurse"] and unit.name_fi != "Myöhässä"
-        assert ud.snapshot(unit)["exceptions"] == "2026-12-24;closed;Jouluaatto;Julafton"
+        assert uf.snapshot(unit)["exceptions"] == "2026-12-24;closed;Jouluaatto;Julafton"
 
 
 def test_staff_edit_accessibility_facts_and_notes(app, admin):

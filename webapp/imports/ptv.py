@@ -1,4 +1,5 @@
-"""Import of PTV service locations: the same dry run and all-or-none apply as the CSV import.
+"""The PTV format: service locations read into the rows of the import pipeline (webapp/imports/pipeline.py),
+so they get the same dry run and all-or-none apply as the CSV import.
 
 PTV does not say which pilot, provider (it has an organisation GUID, not a Y-tunnus) or element a
 location belongs to: the caller (staff form or command) gives them for the whole import. A
@@ -9,23 +10,24 @@ features and the rest stay as they are. Field shapes: webapp/imports/ptv_read.py
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
+from typing import Any
 
-from webapp.core.translation import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from webapp.core.translation import gettext as _
 from webapp.imports import ptv_read
 from webapp.imports.accessibility_facts import facts_from_sentences
+from webapp.imports.pipeline import Extra, Plan, RowError, RowInput, Source, dry_run, write_plan
 from webapp.imports.ptv_read import PtvFileError, PtvLocation, PtvShapeError
-from webapp.imports.units_csv import Plan, RowError, RowInput, apply_plan, plan_rows
 from webapp.models import AccessibilitySentence, Pilot, Provider, StaffUser, Unit
-from webapp.units.unit_data import fmt_coord
+from webapp.units.fields import fmt_coord
 from webapp.units.vocab import ACCESSIBILITY_FACTS
 
-__all__ = ["PtvFileError", "PtvImport", "plan_import", "apply_import", "read_file_items"]
+__all__ = ["PTV", "PtvFileError", "PtvImport", "apply_import", "plan_import", "read_file_items"]
 
 read_file_items = ptv_read.read_items
 
@@ -66,7 +68,7 @@ def _row(loc: PtvLocation, pilot: Pilot, provider: Provider, element: str, unit:
     sentences = [[s.group, s.text] for s in loc.sentences]
     facts = facts_from_sentences(t for s in loc.sentences for t in s.text.values())
     extra = {"ptv_id": loc.ptv_id, "sentences": sentences, "facts": facts}
-    extra_diff = {}
+    extra_diff: dict[str, tuple[str, str]] = {}
     if unit is not None:
         if unit.ptv_id != loc.ptv_id:
             extra_diff["ptv_id"] = (unit.ptv_id or "", loc.ptv_id)
@@ -87,7 +89,7 @@ def _facts_summary(facts: dict[str, bool]) -> str:
                      for code, value in sorted(facts.items()))
 
 
-def _sentences_summary(sentences: list) -> str:
+def _sentences_summary(sentences: Iterable[Iterable[Any]]) -> str:
     return " / ".join(text.get("fi") or text.get("sv") or text.get("en") or "" for _group, text in sentences)
 
 
@@ -98,7 +100,7 @@ def _scope_units(sess: Session, pilot: Pilot, provider: Provider, element: str) 
                                                 Unit.element == element).order_by(Unit.id)).unique())
 
 
-def plan_import(sess: Session, user: StaffUser | None, items: list[dict], pilot: Pilot, provider: Provider, element: str,
+def plan_import(sess: Session, user: StaffUser | None, items: list[dict[str, Any]], pilot: Pilot, provider: Provider, element: str,
                 today: date, *, report_missing: bool = False, progress: Callable[[int], None] | None = None) -> PtvImport:
     """The dry run for the service-location objects `items` (see ptv_read.read_items).
 
@@ -132,20 +134,20 @@ def plan_import(sess: Session, user: StaffUser | None, items: list[dict], pilot:
         if unit is None and loc.names.get("fi") in by_name:
             unit, linked_by_name = by_name.pop(loc.names["fi"]), True
         row = _row(loc, pilot, provider, element, unit)
-        if linked_by_name:
+        if linked_by_name and unit is not None:
             row.notes.append(_("Linked by its Finnish name to unit %(id)d, which had no PTV id yet.", id=unit.id))
         inputs.append(row)
-    plan = plan_rows(sess, user, inputs)
+    plan = dry_run(sess, user, inputs)
     missing = [u for u in scope if u.ptv_id and u.ptv_id not in seen] if report_missing else []
     return PtvImport(plan, len(items), missing)
 
 
 # --- applying ----------------------------------------------------------------------------------------
 
-def apply_extra(sess: Session, unit: Unit, extra: dict) -> None:
+def apply_extra(sess: Session, unit: Unit, extra: Extra) -> None:
     """Write what PTV carries besides the columns: identity, import time, sentences and facts."""
     unit.ptv_id = extra["ptv_id"]
-    unit.ptv_imported_at = datetime.now(timezone.utc)
+    unit.ptv_imported_at = datetime.now(UTC)
     unit.accessibility_sentences = [
         AccessibilitySentence(position=i, **{f"group_{lang}": group.get(lang, "") for lang in ptv_read.LANGUAGES},
                               **{f"sentence_{lang}": text.get(lang, "") for lang in ptv_read.LANGUAGES})
@@ -161,17 +163,22 @@ def merged_facts(unit: Unit | None, facts: dict[str, bool]) -> dict[str, bool]:
 
 def write_facts(sess: Session, unit: Unit, facts: dict[str, bool]) -> None:
     """Store the facts the sentences state in the structured accessibility facts."""
-    unit.set_accessibility(merged_facts(unit, facts))
+    unit.set_accessibility(dict(merged_facts(unit, facts)))
+
+
+def touch_unchanged(sess: Session, plan: Plan) -> None:
+    """Units PTV still describes the same way only get their import time, with a plain UPDATE that
+    leaves their version alone (a nightly sync must not conflict with staff editing them)."""
+    same = [c["unit_id"] for c in plan.unchanged]
+    if same:
+        sess.execute(update(Unit).where(Unit.id.in_(same)).values(ptv_imported_at=datetime.now(UTC)),
+                     execution_options={"synchronize_session": False})
+
+
+PTV = Source("ptv", apply_extra=apply_extra, after_apply=touch_unchanged)
 
 
 def apply_import(sess: Session, user: StaffUser | None, plan: Plan) -> list[int]:
-    """Apply a valid PTV plan in the caller's transaction; returns the ids of the units changed.
-
-    Units PTV still describes the same way only get their import time, with a plain UPDATE that
-    leaves their version alone (a nightly sync must not conflict with staff editing them)."""
-    touched = apply_plan(sess, user, plan, apply_extra)
-    same = [c["unit_id"] for c in plan.unchanged]
-    if same:
-        sess.execute(update(Unit).where(Unit.id.in_(same)).values(ptv_imported_at=datetime.now(timezone.utc)),
-                     execution_options={"synchronize_session": False})
-    return touched
+    """Write a valid PTV plan in the caller's transaction, without the locks and the import's own audit
+    event (seeding a fixture); an import goes through pipeline.apply(..., PTV, ...)."""
+    return write_plan(sess, user, plan, PTV)

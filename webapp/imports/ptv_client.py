@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from webapp.core.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
+
+from webapp.core.translation import gettext as _
 
 DEFAULT_BASE_URL = "https://api.palvelutietovaranto.suomi.fi"
 LIST_PATH = "/api/v11/ServiceChannel/list/organization"
@@ -42,7 +44,7 @@ def session(retries: int = 3, backoff: float = 0.5) -> requests.Session:
     return s
 
 
-def _page(http: requests.Session, url: str, params: dict, timeout: float) -> dict:
+def _page(http: requests.Session, url: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
     try:
         response = http.get(url, params=params, timeout=timeout)
     except requests.exceptions.RequestException as exc:
@@ -64,7 +66,7 @@ def _timed_out(exc: Exception) -> bool:
     return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)) and not isinstance(reason, NewConnectionError)
 
 
-def _checked(response: requests.Response, url: str, params: dict) -> dict:
+def _checked(response: requests.Response, url: str, params: dict[str, Any]) -> dict[str, Any]:
     """The page of an answer, or PtvFetchError for an error status or something else than a page."""
     if response.status_code != 200:
         raise PtvFetchError(_("PTV answered with an error (HTTP %(status)d) for page %(page)d: %(text)s. Nothing was imported.",
@@ -85,7 +87,7 @@ def _snippet(text: str) -> str:
 
 def fetch_service_locations(base_url: str, organization: str, *, timeout: float = 20.0,
                             http: requests.Session | None = None,
-                            progress: Callable[[int, int], None] | None = None) -> list[dict]:
+                            progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
     """All service locations of the organisation, page by page. Raises PtvFetchError.
 
     `progress(page, page_count)` is called after each page.
@@ -97,7 +99,7 @@ def fetch_service_locations(base_url: str, organization: str, *, timeout: float 
         raise PtvFetchError(_("“%(value)s” is not a web address starting with https:// or http://.", value=base_url))
     url = urljoin(base_url.rstrip("/") + "/", LIST_PATH.lstrip("/"))
     http = http or session()
-    items: list[dict] = []
+    items: list[dict[str, Any]] = []
     page, count = 1, 1
     while page <= count:
         data = _page(http, url, {"organizationId": organization, "page": page}, timeout)

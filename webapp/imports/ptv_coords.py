@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from pyproj import Transformer
 
-# The same box the unit form accepts (webapp.units.unit_data.LAT_RANGE / LON_RANGE).
+# The same box the unit form accepts (webapp.units.fields.LAT_RANGE / LON_RANGE).
 FINLAND_LAT = (59.5, 70.1)
 FINLAND_LON = (19.0, 31.6)
 # ETRS-TM35FIN's area of use (EPSG:3067), a little wider than Finland itself.

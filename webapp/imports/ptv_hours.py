@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
+from typing import Any
 
-from webapp.units.unit_data import FORMULA_START, WEEKDAY_CODES, fmt_time
+from webapp.units.fields import FORMULA_START, WEEKDAY_CODES, fmt_time
 
 REGULAR = {"DaysOfTheWeek", "Standard"}
 OVER_MIDNIGHT = {"OverMidnight", "Special"}
@@ -78,21 +79,21 @@ def _span(first: int, opens: time, last: int, closes: time) -> list[Interval]:
     return out
 
 
-def _items(entry: dict) -> list[dict]:
+def _items(entry: dict[str, Any]) -> list[dict[str, Any]]:
     items = entry.get("openingHour") or []
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         raise HoursError("openingHour")
     return items
 
 
-def _valid_now(entry: dict, today: date) -> bool:
+def _valid_now(entry: dict[str, Any], today: date) -> bool:
     if entry.get("validForNow"):
         return True
     start, end = _date(entry.get("validFrom"), "validFrom"), _date(entry.get("validTo"), "validTo")
     return (start is None or start <= today) and (end is None or today <= end)
 
 
-def _regular(entry: dict) -> list[Interval]:
+def _regular(entry: dict[str, Any]) -> list[Interval]:
     out: list[Interval] = []
     for item in _items(entry):
         first = _day(item.get("dayFrom"), "dayFrom")
@@ -114,7 +115,7 @@ def _regular(entry: dict) -> list[Interval]:
     return out
 
 
-def _over_midnight(entry: dict) -> list[Interval]:
+def _over_midnight(entry: dict[str, Any]) -> list[Interval]:
     out: list[Interval] = []
     for item in _items(entry):
         first = _day(item.get("dayFrom"), "dayFrom")
@@ -146,7 +147,7 @@ def _note(items: object, language: str) -> str:
     return ""
 
 
-def _exception(entry: dict) -> list[tuple[date, time | None, time | None, str, str]]:
+def _exception(entry: dict[str, Any]) -> list[tuple[date, time | None, time | None, str, str]]:
     first = _date(entry.get("validFrom"), "validFrom")
     if first is None:
         raise HoursError("validFrom")

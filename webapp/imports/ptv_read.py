@@ -21,12 +21,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from webapp.core.translation import gettext as _
 
+from webapp.core.translation import gettext as _
 from webapp.imports import ptv_coords, ptv_hours
-from webapp.units.unit_data import PHONE_RE, WEBSITE_RE
+from webapp.units.fields import PHONE_RE, WEBSITE_RE
 from webapp.units.vocab import SERVICE_LANGUAGES
 
 LANGUAGES = ("fi", "sv", "en")
@@ -75,7 +76,7 @@ class PtvLocation:
 
 # --- the file ------------------------------------------------------------------------------------
 
-def read_items(content: bytes) -> list[dict]:
+def read_items(content: bytes) -> list[dict[str, Any]]:
     """The service-location objects of a file: one object, a list, or a page {"itemList": [...]}."""
     try:
         data = json.loads(content.decode("utf-8-sig"))
@@ -92,7 +93,7 @@ def read_items(content: bytes) -> list[dict]:
 
 # --- small readers ---------------------------------------------------------------------------------
 
-def _list(value: object, name: str) -> list:
+def _list(value: object, name: str) -> list[Any]:
     if value in (None, ""):
         return []
     if not isinstance(value, list):
@@ -122,7 +123,7 @@ def _text(value: object, name: str) -> str:
     raise PtvShapeError(name)
 
 
-def _names(loc: dict) -> dict[str, str]:
+def _names(loc: dict[str, Any]) -> dict[str, str]:
     names = _localized(loc.get("serviceChannelNames"), "serviceChannelNames", ("Name", "AlternativeName", "AlternateName"))
     for item in _list(loc.get("displayNameType"), "displayNameType"):
         if isinstance(item, dict) and item.get("type") in ("AlternativeName", "AlternateName"):
@@ -132,7 +133,7 @@ def _names(loc: dict) -> dict[str, str]:
     return names
 
 
-def _pick_address(loc: dict) -> tuple[dict, bool]:
+def _pick_address(loc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """The visiting address (type Location/Visiting with a street), else a postal one; (address, postal?)."""
     addresses = _list(loc.get("addresses"), "addresses")
     if not all(isinstance(a, dict) for a in addresses):
@@ -144,7 +145,7 @@ def _pick_address(loc: dict) -> tuple[dict, bool]:
     return (with_street[0], True) if with_street else ({}, False)
 
 
-def _street_fields(address: dict) -> dict:
+def _street_fields(address: dict[str, Any]) -> dict[str, Any]:
     """The street part of an address, in the v7+ shape (older exports keep it on the address)."""
     street = address.get("streetAddress")
     if isinstance(street, dict):
@@ -163,14 +164,14 @@ def _municipality(value: object) -> str:
     return code.zfill(3) if code.isdigit() else code
 
 
-def _entrances(address: dict) -> list[dict]:
+def _entrances(address: dict[str, Any]) -> list[dict[str, Any]]:
     entrances = _list(address.get("entrances"), "entrances")
     if not all(isinstance(e, dict) for e in entrances):
         raise PtvShapeError("entrances")
     return sorted(entrances, key=lambda e: not e.get("isMainEntrance"))
 
 
-def _sentences(entrances: list[dict]) -> list[Sentence]:
+def _sentences(entrances: list[dict[str, Any]]) -> list[Sentence]:
     out = []
     for entrance in entrances:
         for group in _list(entrance.get("accessibilitySentences"), "accessibilitySentences"):
@@ -186,7 +187,7 @@ def _sentences(entrances: list[dict]) -> list[Sentence]:
     return out
 
 
-def _phone(loc: dict) -> str:
+def _phone(loc: dict[str, Any]) -> str:
     phones = [p for p in _list(loc.get("phoneNumbers"), "phoneNumbers")
               if isinstance(p, dict) and p.get("number") and p.get("type", "Phone") == "Phone"]
     phones.sort(key=lambda p: p.get("language") != "fi")
@@ -199,7 +200,7 @@ def _phone(loc: dict) -> str:
     return ""
 
 
-def _email(loc: dict) -> str:
+def _email(loc: dict[str, Any]) -> str:
     items = _list(loc.get("supportEmails") if "supportEmails" in loc else loc.get("emails"), "supportEmails")
     for item in sorted((i for i in items if isinstance(i, dict)), key=lambda i: i.get("language") != "fi"):
         try:
@@ -209,7 +210,7 @@ def _email(loc: dict) -> str:
     return ""
 
 
-def _website(loc: dict) -> str:
+def _website(loc: dict[str, Any]) -> str:
     pages = [w for w in _list(loc.get("webPages"), "webPages") if isinstance(w, dict) and w.get("url")]
     for page in sorted(pages, key=lambda w: w.get("language") != "fi"):
         url = _text(page.get("url"), "webPages")
@@ -220,7 +221,7 @@ def _website(loc: dict) -> str:
 
 # --- one location -----------------------------------------------------------------------------------
 
-def read_location(index: int, loc: dict, today: date) -> PtvLocation:
+def read_location(index: int, loc: dict[str, Any], today: date) -> PtvLocation:
     """One service location. Raises PtvShapeError naming the field that is not in PTV's shape."""
     try:
         return _read(index, loc, today)
@@ -230,7 +231,7 @@ def read_location(index: int, loc: dict, today: date) -> PtvLocation:
         raise PtvShapeError(type(exc).__name__) from None
 
 
-def _read(index: int, loc: dict, today: date) -> PtvLocation:
+def _read(index: int, loc: dict[str, Any], today: date) -> PtvLocation:
     out = PtvLocation(index=index, ptv_id=_text(loc.get("id"), "id").lower())
     out.names = _names(loc)
     out.descriptions = _localized(loc.get("serviceChannelDescriptions"), "serviceChannelDescriptions",
@@ -248,7 +249,8 @@ def _read(index: int, loc: dict, today: date) -> PtvLocation:
     out.coordinates, out.coordinates_problem = ptv_coords.from_ptv(street.get("latitude"), street.get("longitude"))
     if out.coordinates is None:
         for entrance in entrances:
-            coords = entrance.get("coordinates") if isinstance(entrance.get("coordinates"), dict) else {}
+            coords = entrance.get("coordinates")
+            coords = coords if isinstance(coords, dict) else {}
             found, _problem = ptv_coords.from_ptv(coords.get("latitude"), coords.get("longitude"))
             if found is not None:
                 out.coordinates, out.coordinates_problem = found, ""

@@ -1,80 +1,24 @@
-"""CSV import and export of units, in the format of docs/csv-format.md.
-
-Import is two steps: `plan()` is the dry run (what would be created, changed with field diffs,
-left alone, and every bad row with line, column and message); `apply_plan()` applies a plan in
-the caller's transaction, all rows or none. The plan has a digest so that the apply can check it
-applies exactly what the dry run showed.
+"""The CSV format of units (docs/csv-format.md): export, and the reader that turns a file into the rows
+the import pipeline plans (webapp/imports/pipeline.py: dry run, then apply, all rows or none).
 """
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from webapp.core.translation import gettext as _
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp.choice.locking import Locks
-from webapp.models import Municipality, Postcode, StaffUser, Unit, with_collections
-from webapp.units import unit_data as ud
-from webapp.web.staff.auth import may_edit_unit
-from webapp.core.validation import is_whole_number
+from webapp.core.translation import gettext as _
+from webapp.imports.pipeline import ImportFileError, Plan, RowError, RowInput, Source, dry_run
+from webapp.models import StaffUser, Unit
+from webapp.units.fields import DATA_FIELDS, FORMULA_START, IDENTITY_FIELDS, TEXT_FIELDS, snapshot
 
-COLUMNS = ("id", *ud.IDENTITY_FIELDS, *ud.DATA_FIELDS)
-REQUIRED_COLUMNS = ("id", *ud.IDENTITY_FIELDS, "name_fi", "street_fi", "postcode", "municipality_code")
+COLUMNS = ("id", *IDENTITY_FIELDS, *DATA_FIELDS)
+REQUIRED_COLUMNS = ("id", *IDENTITY_FIELDS, "name_fi", "street_fi", "postcode", "municipality_code")
 MAX_ROWS = 20000
-FORMULA_START = ud.FORMULA_START
 # Phone is not checked: "+358 …" is a real number, and the phone validator admits no formula anyway.
-FORMULA_CHECKED = (*ud.TEXT_FIELDS, "email", "website")
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read; the message is translated."""
-
-
-@dataclass
-class RowError:
-    line: int
-    column: str
-    message: str
-    label: str = ""  # what the line is, when it is not a CSV line (e.g. a PTV location's name and id)
-
-
-@dataclass
-class RowInput:
-    """One row to plan: the raw cells by column, errors found while reading it, and what an
-    import kind carries besides the columns (`extra`, applied by its own function; `extra_diff`,
-    shown and counted as changes)."""
-    line: int
-    raw: dict[str, str]
-    errors: list[RowError] = field(default_factory=list)
-    label: str = ""
-    notes: list[str] = field(default_factory=list)
-    extra: dict | None = None
-    extra_diff: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-@dataclass
-class Plan:
-    creates: list[dict] = field(default_factory=list)   # {"line", "values", "pilot_id", "provider_id", "element"}
-    changes: list[dict] = field(default_factory=list)   # {"line", "unit_id", "name", "diff", "values"}
-    unchanged: list[dict] = field(default_factory=list)  # {"line", "unit_id", "name"}
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def digest(self) -> str:
-        data = {"c": [(c["line"], c["values"], c["pilot_id"], c["provider_id"], c["element"], c.get("extra"))
-                      for c in self.creates],
-                "u": [(c["line"], c["unit_id"], c["version"], c["values"], c.get("extra")) for c in self.changes],
-                "n": [c["unit_id"] for c in self.unchanged]}
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+FORMULA_CHECKED = (*TEXT_FIELDS, "email", "website")
+CSV = Source("csv")  # the columns are all a CSV row carries
 
 
 # --- export --------------------------------------------------------------------------------------
@@ -86,7 +30,7 @@ def neutralise(value: str) -> str:
 
 def unit_row(unit: Unit) -> dict[str, str]:
     return {"id": str(unit.id), "pilot": unit.pilot.slug, "provider_ytunnus": unit.provider.y_tunnus,
-            "element": unit.element, **ud.snapshot(unit)}
+            "element": unit.element, **snapshot(unit)}
 
 
 def export_csv(units: list[Unit]) -> str:
@@ -161,11 +105,12 @@ def _cell(value: str) -> str:
     return value
 
 
-# --- the dry run -----------------------------------------------------------------------------------
+# --- the rows of the import -----------------------------------------------------------------------------------
 
-def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
+def read(content: bytes) -> list[RowInput]:
+    """The file's rows for the pipeline's dry run. Raises ImportFileError."""
     header, rows = read_rows(content)
-    inputs = []
+    inputs: list[RowInput] = []
     for line, cells in rows:
         if len(cells) != len(header):
             inputs.append(RowInput(line, {}, [RowError(line, "", _("The row has %(got)d cells; the header has %(want)d.",
@@ -177,145 +122,9 @@ def plan(sess: Session, user: StaffUser, content: bytes) -> Plan:
                   # Checked after stripping all white space, as validation strips it before storing.
                   for h, c in zip(header, cells) if h in FORMULA_CHECKED and c.strip() and c.strip().startswith(FORMULA_START)]
         inputs.append(RowInput(line, {h: _cell(c) for h, c in zip(header, cells)}, errors))
-    return plan_rows(sess, user, inputs)
+    return inputs
 
 
-def _prefetch(sess: Session, inputs: list[RowInput]) -> ud.KnownIdentities:
-    """Read what the rows refer to before checking them, so that the dry run makes the same few statements
-    for 3 rows or 3,000: the units named by id (with their collections), the pilots and providers, every
-    municipality and the postcodes used. Later look-ups find them in the session."""
-    def column(name: str) -> list[str]:
-        return [row.raw.get(name, "").strip() for row in inputs if row.raw]
-
-    # The session's identity map holds objects weakly: `loaded` keeps them there until the plan is made.
-    loaded: list = []
-    ids = sorted({int(v) for v in column("id") if is_whole_number(v) and int(v) < 2**31})
-    for chunk in range(0, len(ids), 500):
-        loaded += sess.scalars(select(Unit).where(Unit.id.in_(ids[chunk:chunk + 500]))
-                               .options(*with_collections())).all()
-    loaded += sess.scalars(select(Municipality)).all()
-    codes = sorted({v for v in column("postcode") if v})
-    for chunk in range(0, len(codes), 500):
-        loaded += sess.scalars(select(Postcode).where(Postcode.code.in_(codes[chunk:chunk + 500]))).all()
-    known = ud.KnownIdentities.load(sess, column("provider_ytunnus"))
-    known.loaded = loaded
-    return known
-
-
-def plan_rows(sess: Session, user: StaffUser | None, inputs: list[RowInput]) -> Plan:
-    """The dry run of rows read by any import kind: create, change (with the diff), unchanged or errors.
-    `user` None is the system (a command run on the server), which may import into any unit."""
-    result = Plan()
-    seen_ids: set[int] = set()
-    known = _prefetch(sess, inputs)
-    for row in inputs:
-        if not row.raw:
-            result.errors.extend(row.errors)
-            continue
-        entry = _plan_row(sess, user, row, seen_ids, result, known)
-        if entry is not None:
-            kind, data = entry
-            data.update(line=row.line, label=row.label, notes=row.notes, extra=row.extra)
-            getattr(result, kind).append(data)
-    return result
-
-
-def _plan_row(sess: Session, user: StaffUser | None, row: RowInput, seen_ids: set[int], result: Plan,  # noqa: ANN202
-              known: ud.KnownIdentities | None = None):
-    line, raw = row.line, row.raw
-    err = lambda col, msg: RowError(line, col, msg, row.label)  # noqa: E731
-    row_errors: list[RowError] = list(row.errors)
-    unit = None
-    id_text = raw.get("id", "").strip()
-    if id_text:
-        unit = sess.get(Unit, int(id_text)) if is_whole_number(id_text) else None
-        if unit is None or (user is not None and not may_edit_unit(user, unit)):
-            # A unit of another provider or pilot looks the same as a missing one.
-            result.errors.append(err("id", _("There is no unit %(id)s that you may edit.", id=id_text)))
-            return None
-        if unit.id in seen_ids:
-            result.errors.append(err("id", _("The unit %(id)s is on more than one row.", id=id_text)))
-            return None
-        seen_ids.add(unit.id)
-    pilot, provider, id_errors = ud.validate_identity(sess, raw.get("pilot", ""), raw.get("provider_ytunnus", ""),
-                                                      raw.get("element", "").strip(), known)
-    for col, msg in id_errors.items():
-        row_errors.append(err(col, msg))
-    element = raw.get("element", "").strip()
-    if not id_errors:
-        role = user.role if user is not None else "system"
-        if role == "pilot_manager" and pilot.id != user.pilot_id:
-            row_errors.append(err("pilot", _("You may only import units of your own pilot.")))
-        if role == "provider_editor" and provider.id != user.provider_id:
-            row_errors.append(err("provider_ytunnus", _("You may only import units of your own organisation.")))
-        if unit is not None:
-            if pilot.id != unit.pilot_id or provider.id != unit.provider_id or element != unit.element:
-                row_errors.append(err("pilot", _("A unit cannot be moved to another pilot, provider or type in an import.")))
-    if unit is not None:  # columns left out keep the unit's values (a new unit gets the defaults)
-        raw = {**ud.snapshot(unit), **{k: v for k, v in raw.items() if k in ud.DATA_FIELDS}}
-    values, errors = ud.validate(sess, raw, element=element or "sote_centre", unit=unit)
-    if pilot is not None and "municipality_code" not in errors:
-        msg = ud.municipality_in_pilot_error(pilot, values["municipality_code"])
-        if msg:
-            errors["municipality_code"] = msg
-    for col, msg in errors.items():
-        row_errors.append(err(col, msg))
-    if row_errors:
-        result.errors.extend(row_errors)
-        return None
-    if unit is None:
-        return "creates", {"values": values, "pilot_id": pilot.id, "provider_id": provider.id, "element": element,
-                           "name": values["name_fi"]}
-    d = {**ud.diff(ud.snapshot(unit), values), **row.extra_diff}
-    if d:
-        return "changes", {"unit_id": unit.id, "version": unit.version, "name": unit.name_fi, "diff": d, "values": values}
-    return "unchanged", {"unit_id": unit.id, "name": unit.name_fi}
-
-
-ApplyExtra = Callable[[Session, Unit, dict], None]
-
-
-def lock_planned_units(sess: Session, p: Plan) -> list[str]:
-    """Lock the units a plan changes (webapp/choice/locking.py: in id order) and check again, after the
-    locks, what choices change meanwhile: a planned capacity may not be below the listed customers. The
-    names of the units whose planned capacity is now too low (the plan must not be applied then)."""
-    ids = sorted(c["unit_id"] for c in p.changes)
-    Locks(sess).units(ids)
-    listed = dict(sess.execute(select(Unit.id, Unit.listed_count).where(Unit.id.in_(ids))).tuples().all())
-    return [c["name"] for c in p.changes
-            if c["values"].get("capacity") and int(c["values"]["capacity"]) < listed.get(c["unit_id"], 0)]
-
-
-def apply_plan(sess: Session, user: StaffUser | None, p: Plan, apply_extra: ApplyExtra | None = None) -> list[int]:
-    """Apply a valid plan in the caller's transaction; returns the ids of the units touched.
-
-    `apply_extra(sess, unit, extra)` writes what an import kind carries besides the columns."""
-    from webapp.audit import changed_only, record
-    if not p.ok:
-        raise ValueError("a plan with errors cannot be applied")
-    touched: list[int] = []
-    for c in p.creates:
-        unit = Unit(pilot_id=c["pilot_id"], provider_id=c["provider_id"], element=c["element"], is_demo=False,
-                    listed_count=0)
-        sess.add(unit)
-        with sess.no_autoflush:
-            ud.apply(unit, c["values"])
-            if apply_extra is not None and c.get("extra") is not None:
-                apply_extra(sess, unit, c["extra"])
-        sess.flush()
-        record(sess, user, "unit.create", "unit", unit.id, None, dict(c["values"]), pilot_id=unit.pilot_id,
-               provider_id=unit.provider_id)
-        touched.append(unit.id)
-    for c in p.changes:
-        unit = sess.get(Unit, c["unit_id"])
-        before, after = changed_only(c["diff"])
-        before["version"] = unit.version
-        ud.apply(unit, c["values"])
-        if apply_extra is not None and c.get("extra") is not None:
-            apply_extra(sess, unit, c["extra"])
-        sess.flush()
-        after["version"] = unit.version
-        record(sess, user, "unit.update", "unit", unit.id, before, after, pilot_id=unit.pilot_id,
-               provider_id=unit.provider_id)
-        touched.append(unit.id)
-    return touched
+def plan(sess: Session, user: StaffUser | None, content: bytes) -> Plan:
+    """The dry run of a CSV file. Raises ImportFileError."""
+    return dry_run(sess, user, read(content))

@@ -8,8 +8,8 @@ missing nor as present.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 from webapp.units.vocab import ACCESSIBILITY_FACTS
 

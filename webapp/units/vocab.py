@@ -1,6 +1,8 @@
 """Controlled vocabularies: codes stored in the database, labels shown through Flask-Babel."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from webapp.core.translation import lazy_gettext as _l
 
 LANGS = ("fi", "sv", "en")
@@ -117,7 +119,7 @@ WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Fr
             _l("Sunday"))
 
 
-def label(vocabulary: dict, code: str) -> str:
+def label(vocabulary: Mapping[str, object], code: str) -> str:
     """The label of a code; an unknown code (from old data) is shown as itself."""
     value = vocabulary.get(code)
     return str(value) if value is not None else code

@@ -19,14 +19,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from webapp.web import db
 from webapp.core.clock import helsinki_today
+from webapp.imports import pipeline
 from webapp.imports import ptv as ptv_import
 from webapp.imports.ptv_client import PtvFetchError, fetch_service_locations
-from webapp.imports.units_csv import lock_planned_units
 from webapp.models import Pilot, Provider
-from webapp.units.unit_data import label, normalise_ytunnus
+from webapp.units.fields import label, normalise_ytunnus
 from webapp.units.vocab import ELEMENTS
+from webapp.web import db
 
 LANGUAGE = click.option("--language", default="fi", show_default=True, type=click.Choice(["fi", "sv", "en"]),
                         help="Language of the report.")
@@ -141,18 +141,13 @@ def run_import(items: list[dict], pilot: Pilot, provider: Provider, element: str
         click.echo(_summary(result, started, False))
         sys.exit(1)
     if apply:
-        from webapp.audit import record
-        with db.write_transaction(sess):
-            too_low = lock_planned_units(sess, result.plan)
-            if too_low:
-                click.echo(_("Nothing was imported: the capacity would now be below the listed customers in %(units)s.",
-                             units=", ".join(too_low)), err=True)
-                sys.exit(1)
-            ptv_import.apply_import(sess, None, result.plan)
-            record(sess, None, "import.apply", "import", None, None,
-                   {"created": len(result.plan.creates), "changed": len(result.plan.changes),
-                    "unchanged": len(result.plan.unchanged), "source": "ptv"}, pilot_id=pilot.id,
-                   provider_id=provider.id)
+        try:
+            with db.write_transaction(sess):
+                pipeline.apply(sess, None, result.plan, ptv_import.PTV, pilot_id=pilot.id, provider_id=provider.id)
+        except pipeline.CapacityTooLow as exc:
+            click.echo(_("Nothing was imported: the capacity would now be below the listed customers in %(units)s.",
+                         units=", ".join(exc.args[0])), err=True)
+            sys.exit(1)
     else:
         sess.rollback()
     click.echo(_summary(result, started, apply))

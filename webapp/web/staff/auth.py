@@ -1,24 +1,22 @@
-"""Staff sign-in state, idle timeout, roles and scope.
+"""Staff sign-in state, idle timeout and the role a view needs.
 
 The staff session uses its own keys (prefix `staff_`), separate from the resident session keys.
-Roles: admin (everything), pilot_manager (one pilot), provider_editor (one provider's units),
-auditor (reads everything, changes nothing).
+Which units a role may see and edit is the domain's rule: webapp/units/permissions.py.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
+from typing import Any
 
 from flask import abort, current_app, g, redirect, request, session, url_for
-from sqlalchemy import false, true
 
-from webapp.web import db
 from webapp.accounts import sessions as login_sessions
-from webapp.models import StaffUser, Unit
+from webapp.models import StaffUser
 from webapp.units.vocab import LANGS
+from webapp.web import db
 
 SESSION_KEY = "staff_sid"  # a random token; the session itself is a login_session row
-WRITE_ROLES = ("admin", "pilot_manager", "provider_editor")
 
 
 def sign_in_user(user: StaffUser) -> None:
@@ -64,11 +62,11 @@ def current_staff() -> StaffUser | None:
     return user
 
 
-def staff_required(*roles: str) -> Callable:
+def staff_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Anonymous → redirect to sign-in; a signed-in user without one of `roles` → 403."""
-    def decorator(view: Callable) -> Callable:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
-        def wrapper(*args, **kwargs):  # noqa: ANN002,ANN003
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = current_staff()
             if user is None:
                 target = request.full_path if request.method == "GET" else None
@@ -81,33 +79,6 @@ def staff_required(*roles: str) -> Callable:
             return view(*args, **kwargs)
         return wrapper
     return decorator
-
-
-def can_write(user: StaffUser) -> bool:
-    return user.role in WRITE_ROLES
-
-
-def unit_scope(user: StaffUser):  # noqa: ANN201
-    """A SQL condition: the units this user may see in the workspace."""
-    if user.role == "pilot_manager":
-        return Unit.pilot_id == user.pilot_id if user.pilot_id else false()
-    if user.role == "provider_editor":
-        return Unit.provider_id == user.provider_id if user.provider_id else false()
-    return true()
-
-
-def may_see_unit(user: StaffUser, unit: Unit) -> bool:
-    if user.role in ("admin", "auditor"):
-        return True
-    if user.role == "pilot_manager":
-        return user.pilot_id is not None and unit.pilot_id == user.pilot_id
-    if user.role == "provider_editor":
-        return user.provider_id is not None and unit.provider_id == user.provider_id
-    return False
-
-
-def may_edit_unit(user: StaffUser, unit: Unit) -> bool:
-    return can_write(user) and may_see_unit(user, unit)
 
 
 def safe_next(target: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""WTForms for the staff workspace. Field checks that the CSV import shares live in unit_data."""
+"""WTForms for the staff workspace. Field checks that the CSV import shares live in webapp/units (fields.py, validation.py)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -9,7 +9,7 @@ from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordF
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.units.unit_data import FACT_FIELDS, FIELD_LABELS
+from webapp.units.fields import FACT_FIELDS, FIELD_LABELS
 from webapp.units.vocab import WEEKDAYS
 
 FACT_CHOICES = [("yes", _l("Yes")), ("no", _l("No")), ("", _l("Not known"))]
@@ -20,7 +20,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form) -> None:  # noqa: ANN001
-        # Unknown codes are reported by unit_data.validate with a clear message.
+        # Unknown codes are reported by webapp.units.validation.validate with a clear message.
         pass
 
 

@@ -2,19 +2,22 @@
 blueprint-wide hooks (template context, no-store caching). The routes live in the views_*.py modules."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, current_app, g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from webapp.core.validation import is_whole_number
+from webapp.models import ROLES, Pilot, Provider, StaffUser
+from webapp.units.fields import label
+from webapp.units.permissions import WRITE_ROLES
+from webapp.units.vocab import ELEMENTS, PROFESSIONS
 from webapp.web import db
 from webapp.web.errors import UserError
-from webapp.models import ROLES, Pilot, Provider, StaffUser
 from webapp.web.staff.blueprint import bp
-from webapp.units import unit_data as ud
-from webapp.web.staff.auth import WRITE_ROLES
 from webapp.web.staff.forms import SignOutForm
-from webapp.core.validation import is_whole_number
-from webapp.units.vocab import ELEMENTS, PROFESSIONS
 
 ALL = ROLES
 WRITERS = WRITE_ROLES
@@ -23,9 +26,9 @@ PER_PAGE = 50
 
 
 @bp.context_processor
-def _staff_context() -> dict:
+def _staff_context() -> dict[str, Any]:
     user = g.get("staff_user")
-    return {"staff_user": user, "sign_out_form": SignOutForm() if user else None, "label": ud.label,
+    return {"staff_user": user, "sign_out_form": SignOutForm() if user else None, "label": label,
             "ROLE_LABELS": role_labels(), "ELEMENT_LABELS": {c: str(v) for c, v in ELEMENTS.items()},
             "PROFESSION_LABELS": {c: str(v) for c, v in PROFESSIONS.items()},
             "has_paper_choice": "staff.paper_choice" in current_app.view_functions}
@@ -76,3 +79,14 @@ def chosen_pilot(user: StaffUser) -> Pilot:
     if pilot is None:
         raise UserError(_("There is no such pilot."), 404)
     return pilot
+
+
+def fill_from_waiting_list(sess: Session, unit_id: int) -> None:
+    """After a save that may have freed places (capacity raised, the unit shown again): webapp/choice moves
+    the unit's waiting list and sends the notices. Called here, in the web layer, because webapp/units sits
+    below webapp/choice."""
+    from webapp.web.choice.mail import send_soon
+    from webapp.choice.promotion import promote_from_waiting_lists
+    from webapp.web.clock import today
+    if promote_from_waiting_lists(sess, [unit_id], today()).promoted:
+        send_soon(sess)

@@ -11,7 +11,7 @@ from webapp.accounts import sessions as login_sessions
 from webapp.models import StaffUser
 from webapp.web.staff.blueprint import bp
 from webapp.web.staff.auth import current_staff, staff_required
-from webapp.audit import record
+from webapp.audit import record_staff_change
 from webapp.web.staff.forms import SignOutForm
 from webapp.web.staff.view_helpers import ALL
 
@@ -24,8 +24,8 @@ def sign_out_everywhere():
     user = current_staff()
     sess = db.session()
     ended = login_sessions.end_staff_sessions(sess, user.id)
-    record(sess, user, "staff.sign_out_everywhere", "staff_user", user.id, None, {"sessions": ended},
-           pilot_id=user.pilot_id, provider_id=user.provider_id)
+    record_staff_change(sess, user, "staff.sign_out_everywhere", "staff_user", user.id, after={"sessions": ended},
+                        pilot_id=user.pilot_id, provider_id=user.provider_id)
     sess.commit()
     session.clear()
     flash(_("You have signed out on every device."), "success")
@@ -52,8 +52,8 @@ def end_sessions(user_id: int):
         abort(404)
     admin = current_staff()
     ended = login_sessions.end_staff_sessions(sess, target.id)
-    record(sess, admin, "staff.sessions_ended", "staff_user", target.id, None, {"sessions": ended},
-           pilot_id=target.pilot_id, provider_id=target.provider_id)
+    record_staff_change(sess, admin, "staff.sessions_ended", "staff_user", target.id, after={"sessions": ended},
+                        pilot_id=target.pilot_id, provider_id=target.provider_id)
     sess.commit()
     if target.id == admin.id:
         session.clear()

@@ -9,21 +9,25 @@ from pathlib import Path
 from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.imports import pipeline, units_csv
+from webapp.imports import ptv as ptv_import
+from webapp.imports.pipeline import ImportFileError, Plan
+from webapp.imports.ptv import PtvFileError
+from webapp.models import Pilot, StaffUser, Unit, with_collections
+from webapp.units.permissions import unit_scope
+from webapp.units.vocab import ELEMENTS
 from webapp.web import db
 from webapp.web.clock import today as clock_today
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang
-from webapp.imports import units_csv
-from webapp.models import Pilot, StaffUser, Unit, with_collections
+from webapp.web.staff.auth import current_staff, staff_required
 from webapp.web.staff.blueprint import bp
-from webapp.web.staff.auth import current_staff, staff_required, unit_scope
-from webapp.audit import record
 from webapp.web.staff.forms import ApplyImportForm, ImportForm, PtvImportForm
 from webapp.web.staff.view_helpers import ALL, WRITERS, scope_pilots, scope_providers
-from webapp.units.vocab import ELEMENTS
 
 
 def _import_dir() -> Path:
@@ -73,16 +77,15 @@ def _read_upload(form_field, missing: str) -> bytes | None:  # noqa: ANN001
     return content
 
 
-def _plan(sess, user: StaffUser, content: bytes, ptv: dict | None):  # noqa: ANN001, ANN202
+def _plan(sess: Session, user: StaffUser, content: bytes, ptv: dict[str, str] | None) -> Plan:
     """The dry run of a CSV file, or of a PTV file for the pilot, provider and type in `ptv`.
-    Raises units_csv.ImportFileError or ptv.PtvFileError."""
+    Raises ImportFileError or PtvFileError."""
     if ptv is None:
         return units_csv.plan(sess, user, content)
-    from webapp.imports import ptv as ptv_import
     pilot = next((p for p in scope_pilots(user) if p.slug == ptv["pilot"]), None)
     provider = next((p for p in scope_providers(user) if p.y_tunnus == ptv["provider"]), None)
     if pilot is None or provider is None or ptv["element"] not in ELEMENTS:
-        raise units_csv.ImportFileError(_("Choose the pilot, the provider and the type of unit."))
+        raise ImportFileError(_("Choose the pilot, the provider and the type of unit."))
     items = ptv_import.read_file_items(content)
     return ptv_import.plan_import(sess, user, items, pilot, provider, ptv["element"], clock_today()).plan
 
@@ -90,10 +93,9 @@ def _plan(sess, user: StaffUser, content: bytes, ptv: dict | None):  # noqa: ANN
 def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImportForm, error_field,  # noqa: ANN001
              ptv: dict | None = None):
     """Plan the import; keep the file server-side under a random token when it can be applied."""
-    from webapp.imports.ptv import PtvFileError
     try:
         plan = _plan(db.session(), user, content, ptv)
-    except (units_csv.ImportFileError, PtvFileError) as exc:
+    except (ImportFileError, PtvFileError) as exc:
         error_field.errors = [str(exc)]
         return _render_import(form, ptv_form, status=400)
     finally:
@@ -172,21 +174,17 @@ def import_apply():
         raise UserError(_("This import is not waiting to be applied. Upload the file again for a new dry run."), 400)
     content = path.read_bytes()
     ptv = pending.get("ptv")
-    from webapp.imports.ptv import PtvFileError, apply_import
     try:
         with db.write_transaction(sess):
             try:
                 plan = _plan(sess, user, content, ptv)
-            except (units_csv.ImportFileError, PtvFileError):
+            except (ImportFileError, PtvFileError):
                 raise _PlanChanged() from None
-            if not plan.ok or plan.digest() != pending.get("digest") or units_csv.lock_planned_units(sess, plan):
+            if not plan.ok or plan.digest() != pending.get("digest"):
                 raise _PlanChanged()
-            apply_import(sess, user, plan) if ptv else units_csv.apply_plan(sess, user, plan)
-            record(sess, user, "import.apply", "import", None, None,
-                   {"created": len(plan.creates), "changed": len(plan.changes), "unchanged": len(plan.unchanged),
-                    "source": "ptv" if ptv else "csv"},
-                   pilot_id=user.pilot_id, provider_id=user.provider_id)
-    except _PlanChanged:
+            pipeline.apply(sess, user, plan, ptv_import.PTV if ptv else units_csv.CSV, pilot_id=user.pilot_id,
+                           provider_id=user.provider_id)
+    except (_PlanChanged, pipeline.CapacityTooLow):
         raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None
     except StaleDataError:
         raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None

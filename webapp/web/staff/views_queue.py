@@ -4,20 +4,19 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from wtforms import StringField
 
+from webapp.core.validation import is_whole_number
+from webapp.models import Unit, with_collections
+from webapp.units import use_cases
+from webapp.units.vocab import DIRECT_CHOICE_ELEMENTS, PROFESSIONS, PROFESSIONS_BY_ELEMENT
 from webapp.web import db
 from webapp.web.clock import today as clock_today
 from webapp.web.errors import UserError
-from webapp.models import QueueTime, Unit, with_collections
-from webapp.web.staff.blueprint import bp
 from webapp.web.staff.auth import current_staff, staff_required
-from webapp.audit import record
+from webapp.web.staff.blueprint import bp
 from webapp.web.staff.forms import QueueTimesForm
 from webapp.web.staff.view_helpers import MANAGERS, chosen_pilot, scope_pilots
-from webapp.core.validation import is_whole_number
-from webapp.units.vocab import DIRECT_CHOICE_ELEMENTS, PROFESSIONS, PROFESSIONS_BY_ELEMENT
-
 
 
 @bp.route("/queue-times", methods=["GET", "POST"])
@@ -28,7 +27,6 @@ def queue_times():
     pilot = chosen_pilot(user)
     units_ = sess.scalars(select(Unit).where(Unit.pilot_id == pilot.id, Unit.element.in_(DIRECT_CHOICE_ELEMENTS))
                           .order_by(Unit.element, Unit.name_fi).options(*with_collections("queue_times"))).unique().all()
-    from wtforms import StringField
     fields = {}
     for unit in units_:
         for prof in PROFESSIONS_BY_ELEMENT[unit.element]:
@@ -56,27 +54,12 @@ def queue_times():
         if not form.errors and not entries:
             form.measured_on.errors = [_("Enter at least one queue time.")]
         if not form.errors:
-            touched = set()
-            for unit, prof, days in entries:
-                row = sess.scalar(select(QueueTime).where(QueueTime.unit_id == unit.id, QueueTime.profession == prof,
-                                                          QueueTime.measured_on == day))
-                before = {f"{prof} {day.isoformat()}": row.t3_days} if row else None
-                if row is None:
-                    sess.add(QueueTime(unit_id=unit.id, profession=prof, t3_days=days, measured_on=day))
-                elif row.t3_days == days:
-                    continue
-                else:
-                    row.t3_days = days
-                record(sess, user, "queue_time.set", "unit", unit.id, before, {f"{prof} {day.isoformat()}": days},
-                       pilot_id=unit.pilot_id, provider_id=unit.provider_id)
-                touched.add(unit.id)
             try:
-                sess.commit()
-            except IntegrityError:  # the same figures were saved at the same moment in another request
-                sess.rollback()
+                touched = use_cases.record_queue_times(sess, user, day, entries)
+            except use_cases.SavedMeanwhile:  # the same figures were saved at the same moment in another request
                 raise UserError(_("Someone saved queue times for the same day at the same moment. Nothing was "
                                   "saved from this form: reload the page and check the figures."), 409) from None
-            flash(_("Queue times saved for %(n)d units.", n=len(touched)), "success")
+            flash(_("Queue times saved for %(n)d units.", n=touched), "success")
             return redirect(url_for("staff.queue_times", pilot=pilot.slug) if user.role == "admin"
                             else url_for("staff.queue_times"))
         status = 400

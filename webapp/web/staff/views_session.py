@@ -13,8 +13,9 @@ from webapp.models import Pilot, Provider, Unit
 from webapp.web.security import client_address, rate_limited
 from webapp.web.staff.blueprint import bp
 from webapp.accounts.staff import authenticate, normalise_email
-from webapp.web.staff.auth import current_staff, safe_next, sign_in_user, sign_out_user, staff_required, unit_scope
-from webapp.audit import record
+from webapp.units.permissions import unit_scope
+from webapp.web.staff.auth import current_staff, safe_next, sign_in_user, sign_out_user, staff_required
+from webapp.audit import record_staff_change
 from webapp.web.staff.forms import SignInForm, SignOutForm
 from webapp.web.staff.view_helpers import ALL
 
@@ -44,8 +45,8 @@ def sign_in():
         if user is not None:
             sign_in_user(user)
             g.staff_user = user
-            record(db.session(), user, "staff.sign_in", "staff_user", user.id, None, None,
-                   pilot_id=user.pilot_id, provider_id=user.provider_id)
+            record_staff_change(db.session(), user, "staff.sign_in", "staff_user", user.id,
+                                pilot_id=user.pilot_id, provider_id=user.provider_id)
             db.session().commit()
             return redirect(safe_next(form.next.data) or url_for("staff.home"))
         failed = True

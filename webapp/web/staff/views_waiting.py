@@ -4,43 +4,31 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
 from flask_babel import gettext as _
-from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.wrappers import Response
 
+from webapp.core.validation import is_whole_number
+from webapp.units import use_cases
 from webapp.web import db
-from webapp.web.staff.blueprint import bp
 from webapp.web.staff.auth import current_staff, staff_required
-from webapp.audit import record
+from webapp.web.staff.blueprint import bp
 from webapp.web.staff.forms import VisibilityForm
 from webapp.web.staff.view_helpers import WRITERS
 from webapp.web.staff.views_units import _load_unit
-from webapp.core.validation import is_whole_number
 
 
 @bp.post("/units/<int:unit_id>/waiting-list")
 @staff_required(*WRITERS)
-def unit_waiting_when_closed(unit_id: int):
+def unit_waiting_when_closed(unit_id: int) -> Response:
     user = current_staff()
     sess = db.session()
     unit = _load_unit(unit_id, write=True)
     form = VisibilityForm()  # the same two fields: CSRF and the unit's version
     if not form.validate_on_submit() or not is_whole_number(form.version.data or ""):
         abort(400)
-    changed_meanwhile = _("Someone else changed the unit meanwhile. Check the current details and try again.")
-    if int(form.version.data) != unit.version:
-        flash(changed_meanwhile, "error")
-        return redirect(url_for("staff.unit_edit", unit_id=unit.id))
-    before = {"waiting_when_closed": "yes" if unit.waiting_when_closed else "no", "version": unit.version}
-    unit.waiting_when_closed = not unit.waiting_when_closed
-    try:
-        sess.flush()
-    except StaleDataError:
-        sess.rollback()
-        flash(changed_meanwhile, "error")
+    outcome = use_cases.toggle_unit_flag(sess, user, unit, "waiting_when_closed", int(form.version.data))
+    if outcome.status == "conflict":
+        flash(_("Someone else changed the unit meanwhile. Check the current details and try again."), "error")
         return redirect(url_for("staff.unit_edit", unit_id=unit_id))
-    record(sess, user, "unit.waiting_when_closed", "unit", unit.id, before,
-           {"waiting_when_closed": "yes" if unit.waiting_when_closed else "no", "version": unit.version},
-           pilot_id=unit.pilot_id, provider_id=unit.provider_id)
-    sess.commit()
     flash(_("Residents can now join the unit's waiting list while it is not taking new customers.")
           if unit.waiting_when_closed else
           _("While the unit is not taking new customers, no new residents can join its waiting list."), "success")
