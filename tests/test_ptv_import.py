@@ -174,7 +174,7 @@ def test_report_in_finnish(app, tmp_path):
 
 
 def test_pages_show_the_ptv_identity_and_the_sentences(app, tmp_path):
-    from tests.test_staff_review_fixes import _sign_in
+    from tests.test_staff_hardening import _sign_in
     assert cli(app, "ptv-import", write(tmp_path, fx.v11_location()), *SCOPE).exit_code == 0
     unit_id = ptv_units(app)[fx.HELSINKI_ID].id
     client = app.test_client()
@@ -191,7 +191,7 @@ def test_pages_show_the_ptv_identity_and_the_sentences(app, tmp_path):
 
 def test_staff_upload_uses_the_same_import(app, tmp_path):
     from tests.conftest import csrf_from
-    from tests.test_staff_review_fixes import _sign_in
+    from tests.test_staff_hardening import _sign_in
     client = app.test_client()
     _sign_in(client, app, "admin")
     page = client.get("/fi/staff/import").get_data(as_text=True)
@@ -227,7 +227,7 @@ def test_staff_apply_refuses_when_the_unit_changed_after_the_dry_run(app, tmp_pa
     import io
 
     from tests.conftest import csrf_from
-    from tests.test_staff_review_fixes import _sign_in
+    from tests.test_staff_hardening import _sign_in
     assert cli(app, "ptv-import", write(tmp_path, fx.v11_location()), *SCOPE).exit_code == 0
     client = app.test_client()
     _sign_in(client, app, "admin")

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
 
 from webapp.identity.person import IdentificationFailed, VerifiedPerson
 from webapp.seeding.test_persons import find_test_person, test_persons
@@ -68,7 +69,8 @@ def test_page() -> ResponseReturnValue:
         abort(404)
     persons = test_persons(today())
     form = TestIdentifyForm()
-    form.person.choices = [(p.slug, f"{p.given_name} {p.family_name} ({p.masked}): {p.shows}") for p in persons]
+    form.person.choices = [SelectChoice(p.slug, f"{p.given_name} {p.family_name} ({p.masked}): {p.shows}")
+                           for p in persons]
     if request.method == "POST":
         _limit_identification()
         if form.validate():

@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import Form, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 
 from webapp.core.collation import collation_key
 from webapp.models import Municipality, PilotMunicipality
@@ -55,10 +56,10 @@ def home_search_form() -> HomeSearchForm:
     form = HomeSearchForm()
     codes = db.session().scalars(select(PilotMunicipality.municipality_code).distinct()).all()
     munis = db.session().scalars(select(Municipality).where(Municipality.code.in_(codes))).all()
-    form.municipality.choices = [("", _l("Any municipality"))] + [
-        (m.code, m.name(lang)) for m in sorted(munis, key=lambda m: collation_key(m.name(lang)))]
-    form.radius_km.choices = [(r, _l("%(km)s km", km=r)) for r in RADIUS_CHOICES]
-    form.element.choices = [("", _l("Anything"))] + [(code, label) for code, label in vocab.ELEMENTS.items()]
+    form.municipality.choices = [SelectChoice("", _l("Any municipality"))] + [
+        SelectChoice(m.code, m.name(lang)) for m in sorted(munis, key=lambda m: collation_key(m.name(lang)))]
+    form.radius_km.choices = [SelectChoice(r, _l("%(km)s km", km=r)) for r in RADIUS_CHOICES]
+    form.element.choices = [SelectChoice("", _l("Anything"))] + [SelectChoice(code, label) for code, label in vocab.ELEMENTS.items()]
     return form
 
 

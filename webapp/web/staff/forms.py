@@ -7,12 +7,13 @@ from flask_wtf.file import FileField
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, RadioField, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.units.fields import FACT_FIELDS, FIELD_LABELS
 from webapp.units.vocab import WEEKDAYS
 
-FACT_CHOICES = [("yes", _l("Yes")), ("no", _l("No")), ("", _l("Not known"))]
+FACT_CHOICES = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No")), SelectChoice("", _l("Not known"))]
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -15,6 +15,7 @@ from flask import abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import HiddenField
+from wtforms.fields.choices import SelectChoice
 
 from webapp.web import db, metrics
 from webapp.web.errors import UserError
@@ -83,8 +84,8 @@ def read_paper_form(form: PaperForm, units: list[Unit], user, template: str):  #
 def paper_form(user) -> PaperForm:  # noqa: ANN001
     lang = current_lang()
     form = PaperForm()
-    form.unit.choices = [("", _("Choose…"))] + [(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}")
-                                                 for u in _units(user)]
+    form.unit.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}")
+                                                             for u in _units(user)]
     return form
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
+from wtforms.fields.choices import SelectChoice
 
 from webapp.imports import pipeline, units_csv
 from webapp.imports import ptv as ptv_import
@@ -54,9 +55,9 @@ TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 def _ptv_form(user: StaffUser) -> PtvImportForm:
     lang = current_lang()
     form = PtvImportForm(prefix="ptv")
-    form.pilot.choices = [("", _("Choose…"))] + [(p.slug, p.name(lang)) for p in scope_pilots(user)]
-    form.provider.choices = [("", _("Choose…"))] + [(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in scope_providers(user)]
-    form.element.choices = [("", _("Choose…"))] + [(c, str(v)) for c, v in ELEMENTS.items()]
+    form.pilot.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.slug, p.name(lang)) for p in scope_pilots(user)]
+    form.provider.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in scope_providers(user)]
+    form.element.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(v)) for c, v in ELEMENTS.items()]
     return form
 
 

@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
 
 from webapp.choice.locking import Locks
 from webapp.core.collation import collation_key
@@ -75,11 +76,11 @@ def _load_unit(unit_id: int, write: bool) -> Unit:
 
 def _choices_for(form: UnitForm, element: str | None, municipalities: list[Municipality]) -> None:
     lang = current_lang()
-    form.municipality_code.choices = [("", _("Choose…"))] + [(m.code, m.name(lang)) for m in
-                                                             sorted(municipalities, key=lambda m: collation_key(m.name(lang)))]
+    form.municipality_code.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(m.code, m.name(lang)) for m in
+                                                                                   sorted(municipalities, key=lambda m: collation_key(m.name(lang)))]
     service_codes = SERVICES_BY_ELEMENT.get(element, ()) if element else list(SERVICES)
-    form.services.choices = [(c, str(SERVICES[c])) for c in service_codes]
-    form.languages.choices = [(c, str(v)) for c, v in SERVICE_LANGUAGES.items()]
+    form.services.choices = [SelectChoice(c, str(SERVICES[c])) for c in service_codes]
+    form.languages.choices = [SelectChoice(c, str(v)) for c, v in SERVICE_LANGUAGES.items()]
 
 
 def _fill_form(form: UnitForm, unit: Unit) -> None:
@@ -233,9 +234,9 @@ def unit_new():
     form = NewUnitForm()
     munis = {m.municipality.code: m.municipality for p in pilots for m in p.municipalities}
     _choices_for(form, None, list(munis.values()))
-    form.pilot.choices = [("", _("Choose…"))] + [(p.slug, p.name(lang)) for p in pilots]
-    form.provider.choices = [("", _("Choose…"))] + [(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in providers]
-    form.element.choices = [("", _("Choose…"))] + [(c, str(v)) for c, v in ELEMENTS.items()]
+    form.pilot.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.slug, p.name(lang)) for p in pilots]
+    form.provider.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in providers]
+    form.element.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(v)) for c, v in ELEMENTS.items()]
     status = 200
     if request.method == "GET":
         form.accepting_new.data = True
@@ -275,7 +276,7 @@ def provider_new():
     user = current_staff()
     sess = db.session()
     form = ProviderForm()
-    form.sector.choices = [("", _("Choose…"))] + [(c, str(v)) for c, v in SECTORS.items()]
+    form.sector.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(v)) for c, v in SECTORS.items()]
     status = 200
     if request.method == "POST":
         ok = form.validate_on_submit()
