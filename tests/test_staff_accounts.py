@@ -53,4 +53,4 @@ def test_demo_accounts_roles_and_scope(app):
 def test_nothing_printed_in_production(app):
     app.config["APP_ENV"] = "production"
     with app.app_context():
-        assert describe_demo_accounts() == []
+        assert describe_demo_accounts(instance_dir=app.config.get("INSTANCE_DIR"), app_env=app.config["APP_ENV"]) == []

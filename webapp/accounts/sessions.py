@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from webapp.models import LoginSession
@@ -20,11 +21,11 @@ TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most once a mi
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)  # SQLite drops the zone
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def token_hash(token: str) -> str:
@@ -67,9 +68,9 @@ def end(sess: Session, kind: str, token: str | None) -> None:
 
 def end_staff_sessions(sess: Session, staff_user_id: int) -> int:
     """End every session of a staff member (sign out everywhere; an administrator's action)."""
-    return sess.execute(update(LoginSession).where(LoginSession.staff_user_id == staff_user_id,
-                                                   LoginSession.ended_at.is_(None))
-                        .values(ended_at=_now())).rowcount or 0
+    result = sess.execute(update(LoginSession).where(LoginSession.staff_user_id == staff_user_id,
+                                                     LoginSession.ended_at.is_(None)).values(ended_at=_now()))
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 def live_staff_sessions(sess: Session, idle_minutes: int) -> dict[int, int]:
@@ -80,12 +81,13 @@ def live_staff_sessions(sess: Session, idle_minutes: int) -> dict[int, int]:
                                LoginSession.ends_at > now,
                                LoginSession.last_seen_at > now - timedelta(minutes=idle_minutes))
                         .group_by(LoginSession.staff_user_id))
-    return {uid: count for uid, count in rows}
+    return {uid: count for uid, count in rows if uid is not None}
 
 
 def purge(sess: Session, idle_minutes: int) -> int:
     """Delete ended, expired and idle sessions (with the names they held)."""
     now = _now()
-    return sess.execute(delete(LoginSession).where(or_(
+    result = sess.execute(delete(LoginSession).where(or_(
         LoginSession.ended_at.is_not(None), LoginSession.ends_at < now,
-        LoginSession.last_seen_at < now - timedelta(minutes=idle_minutes)))).rowcount or 0
+        LoginSession.last_seen_at < now - timedelta(minutes=idle_minutes))))
+    return cast(CursorResult[Any], result).rowcount or 0

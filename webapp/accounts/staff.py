@@ -113,16 +113,22 @@ def set_password(sess: Session, email: str, password: str) -> StaffUser:
     return user
 
 
-def _instance_dir() -> Path:
+def _instance_dir(given: Path | str | None) -> Path:
+    """The folder of the demo passwords file: `given` (the app's INSTANCE_DIR) when the caller passes it."""
+    if given:
+        return Path(given)
+    # Transitional, until webapp/seeding passes the app's INSTANCE_DIR and APP_ENV (see seed_demo_accounts).
     if has_app_context() and current_app.config.get("INSTANCE_DIR"):
         return Path(current_app.config["INSTANCE_DIR"])
     from webapp.core.config import INSTANCE
     return INSTANCE
 
 
-def _is_production() -> bool:
-    if has_app_context():
-        return current_app.config.get("APP_ENV") == "production"
+def _is_production(app_env: str | None) -> bool:
+    if app_env is not None:
+        return app_env == "production"
+    if has_app_context():  # transitional, as in _instance_dir
+        return bool(current_app.config.get("APP_ENV") == "production")
     return os.environ.get("APP_ENV") == "production"
 
 
@@ -134,9 +140,10 @@ def _demo_provider(sess: Session) -> Provider | None:
                        .order_by(Provider.id).limit(1))
 
 
-def seed_demo_accounts(sess: Session) -> str:
-    """One demo account per role, with random passwords; idempotent. Nothing in production."""
-    if _is_production():
+def seed_demo_accounts(sess: Session, *, instance_dir: Path | str | None = None, app_env: str | None = None) -> str:
+    """One demo account per role, with random passwords; idempotent. Nothing in production. `instance_dir` and
+    `app_env`: the app's INSTANCE_DIR and APP_ENV (the passwords file is kept in the instance folder)."""
+    if _is_production(app_env):
         return "no demo staff accounts in production (use flask create-staff)"
     made: dict[str, str] = {}
     provider = _demo_provider(sess)
@@ -145,15 +152,16 @@ def seed_demo_accounts(sess: Session) -> str:
             continue
         if role == "provider_editor" and provider is None:
             continue
+        provider_ytunnus = provider.y_tunnus if role == "provider_editor" and provider is not None else None
         password = secrets.token_urlsafe(12)
         create_staff(sess, email=email, name=name, role=role, password=password,
                      pilot_slug=DEMO_PILOT_SLUG if role == "pilot_manager" else None,
-                     provider_ytunnus=provider.y_tunnus if role == "provider_editor" else None)
+                     provider_ytunnus=provider_ytunnus)
         made[email] = password
     if made:
-        path = _instance_dir() / DEV_FILE_NAME
+        path = _instance_dir(instance_dir) / DEV_FILE_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
-        known = {}
+        known: dict[str, str] = {}
         if path.exists():
             try:
                 known = json.loads(path.read_text())
@@ -167,11 +175,11 @@ def seed_demo_accounts(sess: Session) -> str:
     return f"{len(made)} demo staff accounts" if made else ""
 
 
-def describe_demo_accounts() -> list[str]:
-    """Lines for `flask print-dev-accounts` (development only)."""
-    if _is_production():
+def describe_demo_accounts(*, instance_dir: Path | str | None = None, app_env: str | None = None) -> list[str]:
+    """Lines for `flask print-dev-accounts` (development only); the arguments as for seed_demo_accounts."""
+    if _is_production(app_env):
         return []
-    path = _instance_dir() / DEV_FILE_NAME
+    path = _instance_dir(instance_dir) / DEV_FILE_NAME
     if not path.exists():
         return []
     try:

@@ -66,7 +66,8 @@ class RowInput:
 
 @dataclass
 class Plan:
-    creates: list[dict[str, Any]] = field(default_factory=list)    # {"line", "values", "pilot_id", "provider_id", "element"}
+    # {"line", "values", "pilot_id", "provider_id", "element"}
+    creates: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)    # {"line", "unit_id", "name", "diff", "values"}
     unchanged: list[dict[str, Any]] = field(default_factory=list)  # {"line", "unit_id", "name"}
     errors: list[RowError] = field(default_factory=list)
@@ -167,7 +168,8 @@ def _plan_row(sess: Session, user: StaffUser | None, row: RowInput, seen_ids: se
             row_errors.append(err("provider_ytunnus", _("You may only import units of your own organisation.")))
         if unit is not None:
             if pilot.id != unit.pilot_id or provider.id != unit.provider_id or element != unit.element:
-                row_errors.append(err("pilot", _("A unit cannot be moved to another pilot, provider or type in an import.")))
+                row_errors.append(err("pilot", _("A unit cannot be moved to another pilot, provider or type in an "
+                                                 "import.")))
     if unit is not None:  # columns left out keep the unit's values (a new unit gets the defaults)
         raw = {**snapshot(unit), **{k: v for k, v in raw.items() if k in DATA_FIELDS}}
     values, errors = validate(sess, raw, element=element or "sote_centre", unit=unit)
@@ -185,7 +187,8 @@ def _plan_row(sess: Session, user: StaffUser | None, row: RowInput, seen_ids: se
                            "name": values["name_fi"]}
     d = {**diff(snapshot(unit), values), **row.extra_diff}
     if d:
-        return "changes", {"unit_id": unit.id, "version": unit.version, "name": unit.name_fi, "diff": d, "values": values}
+        return "changes", {"unit_id": unit.id, "version": unit.version, "name": unit.name_fi, "diff": d,
+                           "values": values}
     return "unchanged", {"unit_id": unit.id, "name": unit.name_fi}
 
 

@@ -55,7 +55,8 @@ def read_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportFileError(_("The file is not UTF-8 text (problem at byte %(pos)d). Save it as “CSV UTF-8” and try again.",
+        raise ImportFileError(_("The file is not UTF-8 text (problem at byte %(pos)d). Save it as “CSV UTF-8” and "
+                                "try again.",
                                 pos=exc.start + 1)) from None
     if "\x00" in text:
         raise ImportFileError(_("The file is not a text file."))
@@ -78,7 +79,8 @@ def read_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
             if len(rows) > MAX_ROWS:
                 raise ImportFileError(_("The file has more than %(n)d rows. Split it into smaller files.", n=MAX_ROWS))
     except csv.Error:
-        raise ImportFileError(_("The file has broken quoting near line %(line)d: check that every quotation mark (\") is closed.",
+        raise ImportFileError(_("The file has broken quoting near line %(line)d: check that every quotation mark "
+                                "(\") is closed.",
                                 line=reader.line_num)) from None
     if header is None:
         raise ImportFileError(_("The file is empty."))
@@ -93,7 +95,8 @@ def read_rows(content: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
             parts.append(_("unknown columns: %(cols)s", cols=", ".join(unknown)))
         if dupes:
             parts.append(_("repeated columns: %(cols)s", cols=", ".join(dupes)))
-        raise ImportFileError(_("The columns are not right (%(details)s). The first line must name the columns of docs/csv-format.md.",
+        raise ImportFileError(_("The columns are not right (%(details)s). The first line must name the columns of "
+                                "docs/csv-format.md.",
                                 details="; ".join(parts)))
     return header, rows
 
@@ -118,10 +121,12 @@ def read(content: bytes) -> list[RowInput]:
             continue
         # A text cell written as a formula is refused; one neutralised with an apostrophe (as the
         # export writes it) is accepted and stored without the apostrophe.
-        errors = [RowError(line, h, _("The text must not start with =, +, -, @ or a tab (a spreadsheet formula). Put an apostrophe (') in front of it."))
+        errors = [RowError(line, h, _("The text must not start with =, +, -, @ or a tab (a spreadsheet formula). Put "
+                                      "an apostrophe (') in front of it."))
                   # Checked after stripping all white space, as validation strips it before storing.
-                  for h, c in zip(header, cells) if h in FORMULA_CHECKED and c.strip() and c.strip().startswith(FORMULA_START)]
-        inputs.append(RowInput(line, {h: _cell(c) for h, c in zip(header, cells)}, errors))
+                  for h, c in zip(header, cells, strict=True)
+                  if h in FORMULA_CHECKED and c.strip() and c.strip().startswith(FORMULA_START)]
+        inputs.append(RowInput(line, {h: _cell(c) for h, c in zip(header, cells, strict=True)}, errors))
     return inputs
 
 

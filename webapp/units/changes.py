@@ -125,7 +125,8 @@ def apply(unit: Unit, values: Mapping[str, str]) -> None:
     for f in NOTE_FIELDS:
         setattr(unit, f, values[f])
     if current.get("opening_hours") != values["opening_hours"]:
-        unit.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in parse_hours(values["opening_hours"])]
+        unit.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c)
+                              for d, o, c in parse_hours(values["opening_hours"])]
     if current.get("exceptions") != values["exceptions"]:
         sess = object_session(unit)
         if unit.opening_exceptions and sess is not None:

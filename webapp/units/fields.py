@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, time
+from itertools import pairwise
 
 from stdnum.fi import ytunnus
 
@@ -174,7 +175,7 @@ def parse_hours(text: str) -> list[tuple[int, time, time]]:
             raise UnitDataError(_("“%(item)s” is not a weekday and an interval such as “mon 08:00-16:00”.", item=item))
         rows.append((WEEKDAY_CODES.index(day), *interval))
     rows.sort()
-    for a, b in zip(rows, rows[1:]):
+    for a, b in pairwise(rows):
         if a[0] == b[0] and b[1] < a[2]:
             raise UnitDataError(_("The opening hours on %(day)s overlap.", day=WEEKDAY_CODES[a[0]]))
     return rows
@@ -187,7 +188,8 @@ def parse_exceptions(text: str, separator: str = "|") -> list[ExceptionTuple]:
     for item in [i.strip() for i in text.split(separator) if i.strip()]:
         parts = [p.strip() for p in item.split(";")]
         if len(parts) < 2 or len(parts) > 4:
-            raise UnitDataError(_("“%(item)s” is not in the form “date;times or closed;note in Finnish;note in Swedish”.", item=item))
+            raise UnitDataError(_("“%(item)s” is not in the form “date;times or closed;note in Finnish;note in "
+                                  "Swedish”.", item=item))
         parts += [""] * (4 - len(parts))
         try:
             day = date.fromisoformat(parts[0])
@@ -201,7 +203,8 @@ def parse_exceptions(text: str, separator: str = "|") -> list[ExceptionTuple]:
         else:
             interval = parse_interval(parts[1])
             if interval is None:
-                raise UnitDataError(_("“%(value)s” is not “closed” or an interval such as 08:00-14:00.", value=parts[1]))
+                raise UnitDataError(_("“%(value)s” is not “closed” or an interval such as 08:00-14:00.",
+                                      value=parts[1]))
             opens, closes = interval
         for note in parts[2:]:
             if len(note) > 200 or "|" in note:

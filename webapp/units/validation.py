@@ -126,7 +126,8 @@ def validate(sess: Session, raw: dict[str, str], *, element: str, unit: Unit | N
             cap = str(int(cap))
             listed = unit.listed_count if unit is not None else 0
             if int(cap) < listed:
-                errors["capacity"] = _("The capacity cannot be below the current number of listed customers (%(n)d).", n=listed)
+                errors["capacity"] = _("The capacity cannot be below the current number of listed customers "
+                                       "(%(n)d).", n=listed)
     values["capacity"] = cap
 
     for f in ("accepting_new", "hidden"):
