@@ -7,6 +7,11 @@ tools/dep_audit.py, docs/dependency-audit.md).
 Both are idempotent: the virtual environment, npm packages and Chromium are installed only when
 missing or when their manifest changed; the database is migrated and seeded without duplicates.
 This file uses only the standard library, because it runs before anything is installed.
+
+The Python packages come from pinned, hashed locks: requirements/runtime.txt (`serve`) and
+requirements/test.txt (`test`, `audit`: the runtime pins plus the test extras). `python3 dev.py lock`
+writes both again from pyproject.toml, keeping every pin that still fits; `python3 dev.py lock --upgrade`
+or `--upgrade-package NAME` moves them (the options go to pip-compile).
 """
 from __future__ import annotations
 
@@ -36,16 +41,49 @@ def stamp_ok(name: str, *sources: Path) -> tuple[bool, Path, str]:
     return stamp.exists() and stamp.read_text() == digest, stamp, digest
 
 
-def ensure_venv(extras: str) -> None:
+REQUIREMENTS = ROOT / "requirements"
+LOCKS = {"": REQUIREMENTS / "runtime.txt", "test": REQUIREMENTS / "test.txt"}
+
+
+def ensure_venv(extras: str, check: bool = True) -> None:
+    """Install the lock of `extras` ("" or "test") and then the project itself (editable, no dependencies).
+
+    With `check`, a lock that no longer satisfies pyproject.toml (a dependency added or raised without
+    `python3 dev.py lock`) stops here with pip check's list, before anything runs on a wrong set of packages.
+    """
+    lock = LOCKS[extras]
     if not PY.exists():
         run(sys.executable, "-m", "venv", VENV)
-    ok, stamp, digest = stamp_ok(f"pip-{extras or 'base'}", ROOT / "pyproject.toml")
+    ok, stamp, digest = stamp_ok(f"pip-{extras or 'base'}", lock, ROOT / "pyproject.toml")
     if not ok:
-        # setuptools too: the one `python -m venv` brings (65.5.0 on 3.11) has known vulnerabilities.
-        run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools")
-        target = f".[{extras}]" if extras else "."
-        run(PY, "-m", "pip", "install", "-q", "-e", target)
+        # The lock pins pip and setuptools too: the ones `python -m venv` brings (setuptools 65.5.0 on 3.11) have
+        # known vulnerabilities, and the pinned setuptools builds the project (no build isolation, no download).
+        run(PY, "-m", "pip", "install", "-q", "--require-hashes", "-r", lock)
+        run(PY, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", ".")
+        if not check:
+            return  # not stamped, so the next ensure_venv checks
+        found = subprocess.run([str(PY), "-m", "pip", "check"], cwd=ROOT, capture_output=True, text=True)
+        if found.returncode:
+            sys.exit(f"{lock.relative_to(ROOT)} does not satisfy pyproject.toml; run `python3 dev.py lock`:\n"
+                     + found.stdout)
         stamp.write_text(digest)
+
+
+def lock(options: list[str]) -> None:
+    """Write requirements/runtime.txt and requirements/test.txt again with pip-compile (hashes, exact pins).
+
+    The test lock is constrained by the runtime lock, so both always pin the same runtime versions.
+    """
+    ensure_venv("test", check=False)  # pip-compile itself comes from the test lock
+    compile_ = [VENV / "bin" / "pip-compile", "--quiet", "--generate-hashes", "--allow-unsafe", "--strip-extras",
+                "--no-emit-index-url", "--no-emit-find-links", "--no-emit-trusted-host",
+                "--annotation-style=line", *options]
+    sources = ("pyproject.toml", "requirements/installer.in")
+    env = dict(os.environ, CUSTOM_COMPILE_COMMAND="python3 dev.py lock")  # the command named in the locks' header
+    run(*compile_, "--output-file", "requirements/runtime.txt", *sources, env=env)
+    run(*compile_, "--extra", "test", "--constraint", "requirements/runtime.txt",
+        "--output-file", "requirements/test.txt", *sources, env=env)
+    ensure_venv("test")
 
 
 def ensure_chromium() -> None:
@@ -153,8 +191,11 @@ def main() -> None:
         test(sys.argv[2:])
     elif command == "audit":
         audit()
+    elif command == "lock":
+        lock(sys.argv[2:])
     else:
-        sys.exit("usage: python3 dev.py serve | python3 dev.py test [pytest args] | python3 dev.py audit")
+        sys.exit("usage: python3 dev.py serve | python3 dev.py test [pytest args] | python3 dev.py audit"
+                 " | python3 dev.py lock [--upgrade | --upgrade-package NAME]")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ one waiting entry per resident and element, unit counters within range
 Revision ID: 0015
 Revises: 0011
 Create Date: 2026-12-04
+The file's number is its place in the chain; its revision id stays 0015 (deployed databases store it).
 
 Before changing anything the migration looks for rows that already break these rules and, if it finds
 any, stops with a report of them (nothing changed), so that an operator can put them right first.
@@ -45,18 +46,18 @@ def violations(conn: sa.Connection) -> list[str]:
     found = []
     for name, (table, status) in ONE_PER_ELEMENT.items():
         rows = conn.execute(sa.text(
-            f"SELECT resident_id, pilot_id, element, count(*) AS n FROM {table} WHERE status = :status "  # noqa: S608
+            f"SELECT resident_id, pilot_id, element, count(*) AS n FROM {table} WHERE status = :status "
             "GROUP BY resident_id, pilot_id, element HAVING count(*) > 1 ORDER BY resident_id"),
             {"status": status}).all()
         for r in rows:
             ids = conn.execute(sa.text(
-                f"SELECT id FROM {table} WHERE status = :status AND resident_id = :r AND pilot_id = :p "  # noqa: S608
+                f"SELECT id FROM {table} WHERE status = :status AND resident_id = :r AND pilot_id = :p "
                 "AND element = :e ORDER BY id"), {"status": status, "r": r.resident_id, "p": r.pilot_id,
                                                   "e": r.element}).scalars().all()
             found.append(f"{name}: resident {r.resident_id}, pilot {r.pilot_id}, {r.element}: {r.n} {status} rows "
                          f"in {table} (ids {', '.join(map(str, ids))})")
     for name, condition in COUNTERS.items():
-        for r in conn.execute(sa.text(f"SELECT id, capacity, listed_count, waiting_count FROM unit "  # noqa: S608
+        for r in conn.execute(sa.text(f"SELECT id, capacity, listed_count, waiting_count FROM unit "
                                       f"WHERE NOT ({condition}) ORDER BY id")).all():
             found.append(f"{name}: unit {r.id} has capacity {r.capacity}, listed_count {r.listed_count}, "
                          f"waiting_count {r.waiting_count}")

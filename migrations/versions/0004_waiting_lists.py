@@ -2,6 +2,7 @@
 
 Revision ID: 0012
 Revises: 0014 (main's head when this branch was merged)
+The file's number is its place in the chain; its revision id stays 0012 (deployed databases store it).
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def upgrade() -> None:
         sa.Column('channel', sa.String(length=8), nullable=False),
         sa.Column('reference', sa.String(length=20), nullable=False),
         sa.Column('request_token', sa.String(length=64), nullable=False),
-        sa.Column('joined_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+        sa.Column('joined_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
         sa.Column('joined_on', sa.Date(), nullable=False),
         sa.Column('expires_on', sa.Date(), nullable=False),
         sa.Column('ended_on', sa.Date(), nullable=True),
@@ -64,7 +66,8 @@ def upgrade() -> None:
         sa.Column('resident_id', sa.Integer(), nullable=False),
         sa.Column('kind', sa.String(length=20), nullable=False),
         sa.Column('params', sa.JSON(), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
         sa.Column('read_at', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['resident_id'], ['resident.id']),
         sa.PrimaryKeyConstraint('id'),
@@ -77,7 +80,8 @@ def upgrade() -> None:
         sa.Column('email', sa.String(length=254), nullable=False),
         sa.Column('language', sa.String(length=2), nullable=False),
         sa.Column('verified_at', sa.DateTime(timezone=True), nullable=True),
-        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
         sa.ForeignKeyConstraint(['resident_id'], ['resident.id']),
         sa.PrimaryKeyConstraint('resident_id'),
     )
@@ -90,7 +94,8 @@ def upgrade() -> None:
         sa.Column('message_id', sa.Integer(), nullable=True),
         sa.Column('subject', sa.String(length=300), nullable=False),
         sa.Column('body', sa.Text(), nullable=False),
-        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'),
+                  nullable=False),
         sa.Column('attempts', sa.Integer(), nullable=False),
         sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),

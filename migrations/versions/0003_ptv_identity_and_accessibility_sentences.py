@@ -4,12 +4,12 @@ the accessibility_sentence table.
 Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30 03:42:22.615019
+The file's number is its place in the chain; its revision id stays 0014 (deployed databases store it).
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0014'
 down_revision = '0013'

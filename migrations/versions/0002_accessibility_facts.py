@@ -3,6 +3,7 @@
 Revision ID: 0013
 Revises: 0001
 Create Date: 2026-11-30 03:50:00
+The file's number is its place in the chain; its revision id stays 0013 (deployed databases store it).
 
 Every row of unit_feature becomes a fact with value yes (tactile_guidance is renamed tactile_signage);
 every other fact stays not known (no row). Units also get an accessibility note in fi/sv/en.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0013'
 down_revision = '0001'

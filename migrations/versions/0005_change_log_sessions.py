@@ -3,12 +3,12 @@
 Revision ID: 0011
 Revises: 0012
 Create Date: 2026-11-30 03:41:42.031553
+The file's number is its place in the chain; its revision id stays 0011 (deployed databases store it).
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '0011'
 down_revision = '0012'
