@@ -200,7 +200,8 @@ def lock_planned_units(sess: Session, p: Plan) -> list[str]:
     names of the units whose planned capacity is now too low (the plan must not be applied then)."""
     ids = sorted(c["unit_id"] for c in p.changes)
     Locks(sess).units(ids)
-    listed = dict(sess.execute(select(Unit.id, Unit.listed_count).where(Unit.id.in_(ids))).tuples().all())
+    listed = {row.id: row.listed_count for row in sess.execute(select(Unit.id, Unit.listed_count)
+                                                                .where(Unit.id.in_(ids)))}
     return [c["name"] for c in p.changes
             if c["values"].get("capacity") and int(c["values"]["capacity"]) < listed.get(c["unit_id"], 0)]
 
