@@ -42,7 +42,8 @@ def setup(url: str, workdir: str, residents: int) -> tuple[list[int], list[int]]
     from webapp.seeding import run_seed
     with app.app_context():
         sess = db.session()
-        run_seed(sess, resident_key_secret=app.config["RESIDENT_KEY_SECRET"])
+        run_seed(sess, resident_key_secret=app.config["RESIDENT_KEY_SECRET"],
+                 instance_dir=app.config.get("INSTANCE_DIR"), app_env=app.config["APP_ENV"])
         units = list(sess.scalars(select(Unit.id).join(Pilot, Pilot.id == Unit.pilot_id).where(
             Pilot.slug == "uusimaa", Unit.element == "sote_centre", Unit.is_hidden.is_(False)).order_by(Unit.id)))[:20]
         places = residents // 2 // len(units)

@@ -48,7 +48,8 @@ def main() -> None:
                               **_base_overrides(Path(tmp))})
             from webapp.seeding import run_seed
             with app.app_context():
-                run_seed(db.session(), resident_key_secret=app.config["RESIDENT_KEY_SECRET"])
+                run_seed(db.session(), resident_key_secret=app.config["RESIDENT_KEY_SECRET"],
+                         instance_dir=app.config.get("INSTANCE_DIR"), app_env=app.config["APP_ENV"])
                 db.session().close()
             units, residents = racing.prepare_mix(app, residents=args.residents)
             started = time.monotonic()

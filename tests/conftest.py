@@ -47,7 +47,8 @@ def _seed(app) -> None:
     from webapp.search.follow import rebuild
     from webapp.seeding import run_seed
     with app.app_context():
-        run_seed(db.session(), resident_key_secret=app.config["RESIDENT_KEY_SECRET"])
+        run_seed(db.session(), resident_key_secret=app.config["RESIDENT_KEY_SECRET"],
+                 instance_dir=app.config.get("INSTANCE_DIR"), app_env=app.config["APP_ENV"])
         Path(app.config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
         rebuild(db.session(), app.config["INDEX_DIR"])
         db.session().close()

@@ -28,7 +28,8 @@ def test_seeding_again_duplicates_nothing(any_app):
     with any_app.app_context():
         sess = db.session()
         before = _counts(sess)
-        run_seed(sess, resident_key_secret=any_app.config["RESIDENT_KEY_SECRET"])
+        run_seed(sess, resident_key_secret=any_app.config["RESIDENT_KEY_SECRET"],
+                 instance_dir=any_app.config.get("INSTANCE_DIR"), app_env=any_app.config["APP_ENV"])
         assert _counts(sess) == before
 
 

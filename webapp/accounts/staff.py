@@ -13,7 +13,6 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import current_app, has_app_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
@@ -113,23 +112,8 @@ def set_password(sess: Session, email: str, password: str) -> StaffUser:
     return user
 
 
-def _instance_dir(given: Path | str | None) -> Path:
-    """The folder of the demo passwords file: `given` (the app's INSTANCE_DIR) when the caller passes it."""
-    if given:
-        return Path(given)
-    # Transitional, until webapp/seeding passes the app's INSTANCE_DIR and APP_ENV (see seed_demo_accounts).
-    if has_app_context() and current_app.config.get("INSTANCE_DIR"):
-        return Path(current_app.config["INSTANCE_DIR"])
-    from webapp.core.config import INSTANCE
-    return INSTANCE
-
-
-def _is_production(app_env: str | None) -> bool:
-    if app_env is not None:
-        return app_env == "production"
-    if has_app_context():  # transitional, as in _instance_dir
-        return bool(current_app.config.get("APP_ENV") == "production")
-    return os.environ.get("APP_ENV") == "production"
+def _is_production(app_env: str) -> bool:
+    return app_env == "production"
 
 
 def _demo_provider(sess: Session) -> Provider | None:
@@ -140,7 +124,7 @@ def _demo_provider(sess: Session) -> Provider | None:
                        .order_by(Provider.id).limit(1))
 
 
-def seed_demo_accounts(sess: Session, *, instance_dir: Path | str | None = None, app_env: str | None = None) -> str:
+def seed_demo_accounts(sess: Session, *, instance_dir: Path | str, app_env: str) -> str:
     """One demo account per role, with random passwords; idempotent. Nothing in production. `instance_dir` and
     `app_env`: the app's INSTANCE_DIR and APP_ENV (the passwords file is kept in the instance folder)."""
     if _is_production(app_env):
@@ -159,7 +143,7 @@ def seed_demo_accounts(sess: Session, *, instance_dir: Path | str | None = None,
                      provider_ytunnus=provider_ytunnus)
         made[email] = password
     if made:
-        path = _instance_dir(instance_dir) / DEV_FILE_NAME
+        path = Path(instance_dir) / DEV_FILE_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         known: dict[str, str] = {}
         if path.exists():
@@ -175,11 +159,11 @@ def seed_demo_accounts(sess: Session, *, instance_dir: Path | str | None = None,
     return f"{len(made)} demo staff accounts" if made else ""
 
 
-def describe_demo_accounts(*, instance_dir: Path | str | None = None, app_env: str | None = None) -> list[str]:
+def describe_demo_accounts(*, instance_dir: Path | str, app_env: str) -> list[str]:
     """Lines for `flask print-dev-accounts` (development only); the arguments as for seed_demo_accounts."""
     if _is_production(app_env):
         return []
-    path = _instance_dir(instance_dir) / DEV_FILE_NAME
+    path = Path(instance_dir) / DEV_FILE_NAME
     if not path.exists():
         return []
     try:

@@ -30,7 +30,8 @@ def seed(no_demo: bool) -> None:
     """Load municipalities, postcodes and pilots, and the demo units, test persons and staff accounts.
     Safe to run again: nothing is duplicated and edited units are left alone."""
     from webapp.seeding import run_seed
-    summary = run_seed(db.session(), demo=not no_demo, resident_key_secret=current_app.config["RESIDENT_KEY_SECRET"])
+    summary = run_seed(db.session(), demo=not no_demo, resident_key_secret=current_app.config["RESIDENT_KEY_SECRET"],
+                       instance_dir=current_app.config.get("INSTANCE_DIR"), app_env=current_app.config["APP_ENV"])
     click.echo(summary)
 
 
@@ -92,7 +93,7 @@ def print_dev_accounts() -> None:
     if current_app.config["APP_ENV"] == "production":
         raise click.ClickException("Not available in production.")
     from webapp.seeding import dev_account_lines
-    for line in dev_account_lines():
+    for line in dev_account_lines(current_app.config.get("INSTANCE_DIR"), current_app.config["APP_ENV"]):
         click.echo(line)
 
 
