@@ -23,9 +23,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -62,7 +62,8 @@ CHANNELS = ("web", "paper", "queue")  # queue: a switch from a waiting list (web
 # What fills the places freed at these units from their waiting lists, after the commit; never raises.
 PromoteFreed = Callable[[Session, set[int], date], None]
 # A choice row as the resident's read gives it: a Choice's columns (and the pilot's slug), not an entity.
-ChoiceRow = Row[Any]
+# Row is generic over its column types (a TypeVarTuple): Row[Any] would be a row of one column.
+ChoiceRow = Row[*tuple[Any, ...]]
 ResidentChoices = list[tuple[ChoiceRow, ExistingChoice]]
 
 
@@ -125,7 +126,9 @@ def evaluate(sess: Session, resident_id: int, unit_id: int, today: date) -> Eval
     return Evaluation(resident, unit, decision, current, pending)
 
 
-_CHOICE_INSERT = Choice.__table__.insert().returning(Choice.__table__.c.id)
+# A mapped class's __table__ is typed as a FromClause; a declarative class maps a Table.
+_CHOICE_TABLE = cast(Table, Choice.__table__)
+_CHOICE_INSERT = _CHOICE_TABLE.insert().returning(_CHOICE_TABLE.c.id)
 
 
 def record_refusal(sess: Session, evaluation: Evaluation, *, actor_type: str = "resident",
@@ -336,6 +339,7 @@ def _read_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, Resi
     first = found[0]
     return (ResidentFacts(birth_date=first.birth_date, home_municipality=first.home_municipality_code,
                           in_institutional_care=first.in_institutional_care),
+            # existing_choice reads only a Choice's columns, which the row has under the same names
             [(r, existing_choice(r, r.slug)) for r in found if r.id is not None])  # type: ignore[arg-type]
 
 

@@ -14,8 +14,8 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from webapp.models import Choice, Pilot, Resident, Unit, WaitingEntry
 from webapp.choice.rules import age_on
+from webapp.models import Choice, Pilot, Resident, Unit, WaitingEntry
 
 AGE_GROUPS = (("0-17", 0, 17), ("18-29", 18, 29), ("30-44", 30, 44), ("45-64", 45, 64), ("65-74", 65, 74),
               ("75+", 75, 200))
@@ -107,14 +107,20 @@ def _count_queued(sess: Session, pilot: Pilot, months: list[date], figures: dict
         or_(WaitingEntry.ended_on.is_(None), WaitingEntry.ended_on >= start))).all()
     for unit_id, joined_on, ended_on in rows:
         fig = figures.get(unit_id)
-        for month in months if fig is not None else ():
+        if fig is None:
+            continue
+        for month in months:
             if joined_on < month + relativedelta(months=1) and (ended_on is None or ended_on >= month):
                 fig.queued[month] = fig.queued.get(month, 0) + 1
 
 
-def csv_rows(result: PilotFigures) -> list[list]:
-    header = ["unit_id", "unit", "element", "month", "listed_customers", *[f"age_{n}" for n, _l, _h in AGE_GROUPS],
-              "capitation_eur_per_month", "capitation_is_demo_value", "capitation_basis_eur", "waiting_list_entries"]
+CsvCell = str | int  # csv_text writes each cell as str(cell)
+
+
+def csv_rows(result: PilotFigures) -> list[list[CsvCell]]:
+    header: list[CsvCell] = [
+        "unit_id", "unit", "element", "month", "listed_customers", *[f"age_{n}" for n, _l, _h in AGE_GROUPS],
+        "capitation_eur_per_month", "capitation_is_demo_value", "capitation_basis_eur", "waiting_list_entries"]
     rows = [header]
     for fig in result.units:
         rate, demo = result.rates.get(fig.unit.element, (None, False))

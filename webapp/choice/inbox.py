@@ -8,6 +8,7 @@ never undoes what it tells about; webapp/choice/mail.py sends the outbox.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from webapp.models import Message, NoticeAddress, OutboxMail
 MESSAGE_KINDS = ("promoted", "skipped", "removed", "expired", "left")
 
 
-def notify(sess: Session, resident_id: int, kind: str, params: dict) -> Message:
+def notify(sess: Session, resident_id: int, kind: str, params: dict[str, Any]) -> Message:
     """Add a message to the resident's inbox and, with a verified address, to the outbox.
     Runs inside the caller's transaction."""
     if kind not in MESSAGE_KINDS:

@@ -27,7 +27,8 @@ class LockOrder(IntEnum):
     WAITING_ENTRY = 3
 
 
-_TABLES = {LockOrder.RESIDENT: Resident, LockOrder.UNIT: Unit, LockOrder.WAITING_ENTRY: WaitingEntry}
+_TABLES: dict[LockOrder, type[Resident] | type[Unit] | type[WaitingEntry]] = {
+    LockOrder.RESIDENT: Resident, LockOrder.UNIT: Unit, LockOrder.WAITING_ENTRY: WaitingEntry}
 
 
 class LockOrderError(RuntimeError):

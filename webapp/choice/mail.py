@@ -40,7 +40,8 @@ Transport = Callable[[EmailMessage], None]
 
 def retry_delay(attempts: int) -> timedelta:
     """5 minutes after the first failure, doubling, at most 6 hours."""
-    return min(timedelta(minutes=5) * (2 ** max(attempts - 1, 0)), timedelta(hours=6))
+    factor: int = 2 ** max(attempts - 1, 0)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(timedelta(minutes=5) * factor, timedelta(hours=6))
 
 
 @dataclass
@@ -92,6 +93,7 @@ def deliver(mail: EmailMessage, s: MailSettings, transport: Transport | None = N
     if not s.smtp_host:
         raise RuntimeError("SMTP_HOST is not set")
     context = ssl.create_default_context()
+    client: smtplib.SMTP  # SMTP_SSL is an SMTP
     if s.smtp_security == "ssl":
         client = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=20, context=context)
     else:
@@ -134,7 +136,7 @@ def send_pending(sess: Session, s: MailSettings, *, transport: Transport | None 
     for row in due:
         try:
             deliver(compose(sess, row, s), s, transport)
-        except Exception as exc:  # any failure: keep it for a later try
+        except Exception as exc:  # noqa: BLE001  # any failure: keep it for a later try
             row.attempts += 1
             row.last_error = f"{exc.__class__.__name__}: {exc}"[:300]
             row.next_attempt_at = now + retry_delay(row.attempts)

@@ -111,7 +111,7 @@ def _promote_unit(sess: Session, unit_id: int, today: date, report: PromotionRep
     while True:
         sess.expire_all()
         unit = sess.get(Unit, unit_id)
-        if _free_places(unit) <= 0 or unit.waiting_count <= 0:
+        if unit is None or _free_places(unit) <= 0 or unit.waiting_count <= 0:
             break
         stmt = select(WaitingEntry).where(WaitingEntry.unit_id == unit_id, WaitingEntry.status == "waiting")
         if tried:
@@ -130,9 +130,11 @@ def _promote_unit(sess: Session, unit_id: int, today: date, report: PromotionRep
         except (ChoiceConflict, ChoiceNotFound):
             continue  # the entry left or was promoted meanwhile: the next one
         if outcome.status == "created":
+            assert outcome.choice is not None  # submit_choice returns every 'created' Outcome with its choice
             report.promoted.append(outcome.choice.id)
             report.changed_units.add(unit_id)
         elif outcome.status == "refused":
+            assert outcome.decision is not None  # submit_choice returns every 'refused' Outcome with its decision
             if "unit_full" in outcome.decision.codes:
                 break  # the place went (to an earlier promotion or a change of capacity)
             skip_entry(sess, entry.id, outcome.decision, rules, today)

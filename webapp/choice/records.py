@@ -3,9 +3,9 @@ the end of a waiting entry, and the parameters of a message about an entry. Insi
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from webapp.models import AuditEvent, Choice, Unit, WaitingEntry
@@ -14,7 +14,7 @@ Params = dict[str, Any]
 
 # A plain Core INSERT, built once: the event is never read back, and neither the ORM's unit of work
 # nor a statement built per call is needed for it.
-_AUDIT_INSERT = AuditEvent.__table__.insert()
+_AUDIT_INSERT = cast(Table, AuditEvent.__table__).insert()  # __table__ is typed as a FromClause; it is a Table
 
 
 def record_event(sess: Session, action: str, resident_id: int, *, entity_id: int | None, pilot_id: int | None,

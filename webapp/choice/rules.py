@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Protocol, cast
 
 from dateutil.relativedelta import relativedelta
 
@@ -121,7 +122,8 @@ def birthday_of_age(birth_date: date, years: int) -> date:
     and New Zealand); no Finnish source confirming it was found, so check with the pilot's
     lawyer before relying on the one-day difference. relativedelta alone would give 28 Feb.
     """
-    day = birth_date + relativedelta(years=years)
+    # dateutil is untyped here (no stubs in the dependency lists): date + relativedelta is a date.
+    day = cast(date, birth_date + relativedelta(years=years))
     if (birth_date.month, birth_date.day) == (2, 29) and day.day == 28:
         day += timedelta(days=1)
     return day
@@ -145,7 +147,7 @@ def effective_date(rules: ChoiceRules, notice_on: date) -> date:
     needs the same notice to take the resident on, and one rule keeps the dates predictable.
     """
     if rules.effective == "next_month_start":
-        return notice_on.replace(day=1) + relativedelta(months=1)
+        return cast(date, notice_on.replace(day=1) + relativedelta(months=1))  # untyped dateutil; a date
     if rules.effective == "after_notice_days":
         return notice_on + timedelta(days=rules.notice_days)
     raise ValueError(f"unknown effective rule {rules.effective!r}; expected {EFFECTIVE_RULES}")
@@ -159,10 +161,11 @@ def binding_until(rules: ChoiceRules, effective_from: date) -> date | None:
     """
     if rules.lock_in_months <= 0:
         return None
-    return effective_from + relativedelta(months=rules.lock_in_months) - timedelta(days=1)
+    # untyped dateutil: date + relativedelta is a date
+    return cast(date, effective_from + relativedelta(months=rules.lock_in_months)) - timedelta(days=1)
 
 
-def _for_element(existing: Iterable[ExistingChoice], pilot_slug: str, element: str):
+def _for_element(existing: Iterable[ExistingChoice], pilot_slug: str, element: str) -> list[ExistingChoice]:
     return [c for c in existing if c.pilot_slug == pilot_slug and c.element == element]
 
 
@@ -275,7 +278,21 @@ def newcomer_status(accepting_new: bool, is_visible: bool, capacity: int | None,
     return "open"
 
 
-def newcomer_status_of(unit) -> str:
+class NewcomerFigures(Protocol):
+    """The Unit model's attribute names that :func:`newcomer_status_of` reads (read-only, so a frozen
+    search Card fits as well as a Unit); ``is_hidden`` is optional and read with getattr."""
+
+    @property
+    def accepting_new(self) -> bool: ...
+    @property
+    def capacity(self) -> int | None: ...
+    @property
+    def listed_count(self) -> int: ...
+    @property
+    def waiting_count(self) -> int: ...
+
+
+def newcomer_status_of(unit: NewcomerFigures) -> str:
     """:func:`newcomer_status` of anything with the Unit model's attribute names (a Unit, a search Card)."""
     return newcomer_status(unit.accepting_new, not getattr(unit, "is_hidden", False), unit.capacity,
                            unit.listed_count, unit.waiting_count)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -125,6 +126,9 @@ def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: st
         locks.entries([current.id])
     unit = sess.get(Unit, unit_id, populate_existing=True)
     resident = sess.get(Resident, resident_id, populate_existing=True)
+    # Both rows were found and locked above (lock_resident raises and locks.units leaves unit_id out when
+    # a row is missing), and the locks are held until the transaction ends, so the fresh reads find them.
+    assert unit is not None and resident is not None
     rules = rules_for(unit.pilot, unit.element)
     decision = decide(resident_facts(resident), unit_facts(unit),
                       [ex for _c, ex in existing_choices(sess, resident_id)], rules, today)
@@ -133,6 +137,7 @@ def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: st
                          already_waiting_here=current is not None and current.unit_id == unit_id,
                          unit_lets_queue_form=unit.waiting_when_closed)
     if not join.allowed:
+        assert join.refusal is not None  # join_decision gives a refusal whenever it does not allow the join
         record_event(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
                provider_id=unit.provider_id, reasons=[join.refusal, *decision.codes],
                after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
@@ -216,7 +221,7 @@ def expire_entries(sess: Session, today: date, unit_ids: list[int] | None = None
         inbox.notify(sess, entry.resident_id, "expired", entry_params(entry, entry.unit))
         return True
 
-    return sum(in_transaction(sess, lambda e=entry_id: expire(e), use_case="expire_waiting_entries")
+    return sum(in_transaction(sess, partial(expire, entry_id), use_case="expire_waiting_entries")
                for entry_id in due)
 
 

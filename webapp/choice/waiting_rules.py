@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import cast
 
 from dateutil.relativedelta import relativedelta
 
@@ -53,7 +54,8 @@ class JoinDecision:
 
 def expires_on(rules: WaitingRules, joined_on: date) -> date:
     """The last day on the list: joined_on + months − 1 day (1 Mar + 6 months → 31 Aug)."""
-    return joined_on + relativedelta(months=rules.months) - timedelta(days=1)
+    # untyped dateutil (no stubs in the dependency lists): date + relativedelta is a date
+    return cast(date, joined_on + relativedelta(months=rules.months)) - timedelta(days=1)
 
 
 def is_expired(last_day: date, today: date) -> bool:
@@ -84,7 +86,10 @@ def join_decision(decision: Decision, rules: WaitingRules, choice_rules: ChoiceR
     day on the list). The switch can then be made from `switch_from` at the earliest.
     """
     last = expires_on(rules, today)
-    no = lambda why: JoinDecision(False, why, None, None, None)  # noqa: E731
+
+    def no(why: str) -> JoinDecision:
+        return JoinDecision(False, why, None, None, None)
+
     if not rules.enabled:
         return no("not_offered")
     queue_codes = _queue_reasons(rules, unit_lets_queue_form)

@@ -87,7 +87,8 @@ HOLIDAYS = [(date(2026, 12, 6), "Itsenäisyyspäivä", "Självständighetsdagen"
 MEASUREMENT_DAYS = [date(2026, m, 1) for m in range(6, 12)]
 
 # Units per element and pilot for the standard demo seed (over 80 direct-choice units in all).
-DEMO_PLAN = {
+DemoPlan = dict[str, dict[str, int]]  # pilot slug -> element -> number of demo units
+DEMO_PLAN: DemoPlan = {
     "uusimaa": {"sote_centre": 30, "oral_health": 12, "client_voucher": 4, "personal_budget": 2},
     "tampere": {"sote_centre": 12, "oral_health": 6, "personal_budget": 2},
     "jyvaskyla": {"sote_centre": 9},
@@ -127,6 +128,8 @@ class DemoGenerator:
     def place(self, code: str) -> Place:
         if code not in self.places:
             muni = self.sess.get(Municipality, code)
+            # `code` is one of a pilot's municipality codes, a foreign key to municipality.code
+            assert muni is not None
             postcodes = list(self.sess.scalars(select(Postcode).where(
                 Postcode.municipality_code == code, Postcode.type_code == 1).order_by(Postcode.code)))
             self.places[code] = Place(muni, postcodes)
@@ -275,7 +278,8 @@ class DemoGenerator:
 
     def generate(self, pilot: Pilot, element: str, count: int) -> list[Unit]:
         codes = sorted(pilot.municipality_codes)
-        units, per_place = [], {}
+        units: list[Unit] = []
+        per_place: dict[tuple[str, str], int] = {}
         for i in range(count):
             code = codes[i % len(codes)] if i < len(codes) else self.rng.choice(codes)
             per_place[(code, element)] = per_place.get((code, element), 0) + 1
@@ -284,14 +288,14 @@ class DemoGenerator:
         return units
 
 
-def seed_demo_units(sess: Session, plan: dict | None = None, seed: int = 2026) -> int:
+def seed_demo_units(sess: Session, plan: DemoPlan | None = None, seed: int = 2026) -> int:
     """The standard demo units; skipped when demo units already exist (idempotent)."""
     if sess.scalar(select(func.count(Unit.id)).where(Unit.is_demo.is_(True))):
         return 0
     return _generate(sess, plan or DEMO_PLAN, seed)
 
 
-def _generate(sess: Session, plan: dict, seed: int, advance: Callable[[int], None] | None = None) -> int:
+def _generate(sess: Session, plan: DemoPlan, seed: int, advance: Callable[[int], None] | None = None) -> int:
     gen = DemoGenerator(sess, seed)
     pilots = {p.slug: p for p in sess.scalars(select(Pilot))}
     made = 0

@@ -69,6 +69,8 @@ def load_pilots(sess: Session, path: Path = SEED / "pilots.json") -> list[Pilot]
         for field in DATE_FIELDS:
             setattr(pilot, field, _date(record.get(field)))
         lead = sess.get(Municipality, record["lead_municipality_code"])
+        if lead is None:  # pilots.json names a municipality that fi_municipalities.csv lacks
+            raise ValueError(f"pilot {record['slug']}: unknown lead municipality {record['lead_municipality_code']}")
         pilot.region_fi, pilot.region_sv = lead.region_fi, lead.region_sv
         wanted = set(record["municipalities"])
         pilot.municipalities = [m for m in pilot.municipalities if m.municipality_code in wanted] + [

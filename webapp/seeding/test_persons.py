@@ -12,9 +12,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import cast
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from webapp.choice.references import new_reference
@@ -50,7 +51,7 @@ def _eighteen_tomorrow(today: date) -> date:
     29 February nobody turns 18 that day (18 years earlier was no leap year); then the person
     born on 1 March, who turns 18 the day after tomorrow."""
     tomorrow = today + timedelta(days=1)
-    birth = tomorrow - relativedelta(years=18)
+    birth = cast(date, tomorrow - relativedelta(years=18))  # untyped dateutil: date - relativedelta is a date
     while birthday_of_age(birth, 18) < tomorrow:
         birth += timedelta(days=1)
     return birth
@@ -145,8 +146,9 @@ def _add_choice(sess: Session, resident: Resident, unit: Unit, status: str, crea
                     ended_on=ended_on, previous_choice_id=previous.id if previous is not None else None)
     sess.add(choice)
     if status in ("active", "pending"):
-        sess.execute(Unit.__table__.update().where(Unit.__table__.c.id == unit.id)
-                     .values(listed_count=Unit.__table__.c.listed_count + 1))
+        unit_table = cast(Table, Unit.__table__)  # typed as a FromClause; a declarative class maps a Table
+        sess.execute(unit_table.update().where(unit_table.c.id == unit.id)
+                     .values(listed_count=unit_table.c.listed_count + 1))
     sess.flush()
     return choice
 
