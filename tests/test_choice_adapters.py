@@ -44,3 +44,17 @@ def test_unit_and_choice_facts(app):
         facts = unit_facts(unit)
         assert facts.is_visible is False and facts.pilot_slug == "uusimaa" and facts.listed_count == unit.listed_count
         sess.rollback()
+
+
+def test_every_element_rule_is_a_pilot_element_column() -> None:
+    """A new rule field in ChoiceRules needs its PilotElement column of the same name (and a migration)."""
+    from webapp.choice.adapters import ELEMENT_RULE_FIELDS
+    from webapp.models import PilotElement
+    assert ELEMENT_RULE_FIELDS and all(name in PilotElement.__table__.c for name in ELEMENT_RULE_FIELDS)
+
+
+def test_every_reason_code_has_its_sentence() -> None:
+    """The one reason table (webapp/choice/reasons.py) has a row for each code the rules report."""
+    from webapp.choice.reasons import REASONS
+    from webapp.choice.rules import REASON_CODES
+    assert set(REASONS) == set(REASON_CODES)

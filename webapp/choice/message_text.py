@@ -7,26 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from webapp.choice.reasons import MESSAGE_FALLBACK, message_sentence
 from webapp.core.translation import current_lang, format_date
 from webapp.core.translation import gettext as _
-from webapp.core.translation import lazy_gettext as _l
 from webapp.models import Message
-
-# Why a resident was passed over, in a sentence each (reason codes of webapp/choice/rules.py).
-SKIP_REASONS = {
-    "under_age": _l("You are not yet 18. You turn 18 on %(date)s."),
-    "locked_in_until": _l("Your current choice binds you until %(date)s."),
-    "switch_limit_reached": _l("You have already switched as many times as the pilot allows in 12 months."),
-    "pending_choice_exists": _l("You have another choice that takes effect on %(date)s."),
-    "not_resident_of_pilot_area": _l("Your home municipality is no longer one of the pilot's municipalities."),
-    "institutional_care": _l("Residents in institutional care are not part of the pilot."),
-    "same_unit": _l("The unit is already your choice."),
-    "choice_period_closed": _l("The pilot does not take choices on this day."),
-    "unit_not_in_pilot": _l("The unit no longer takes choices in this pilot."),
-    "unit_not_accepting": _l("The unit is not taking new customers at the moment."),
-    "unit_outside_home_municipality": _l("In this pilot you can only choose a unit in your home municipality."),
-}
 
 
 @dataclass
@@ -39,17 +25,17 @@ def _d(value: str | None) -> str:
     return format_date(date.fromisoformat(value), "long") if value else ""
 
 
-def _unit(params: dict) -> str:
+def _unit(params: dict[str, Any]) -> str:
     lang = current_lang()
-    return params.get("unit_sv") if lang == "sv" and params.get("unit_sv") else params.get("unit_fi", "")
+    return str(params.get("unit_sv") if lang == "sv" and params.get("unit_sv") else params.get("unit_fi", ""))
 
 
-def _reasons(params: dict) -> list[str]:
+def _reasons(params: dict[str, Any]) -> list[str]:
+    """Why the resident was passed over, a sentence per reason (webapp/choice/reasons.py)."""
     out = []
     for r in params.get("reasons", []):
-        text = SKIP_REASONS.get(r.get("code"))
-        out.append(str(text) % {"date": _d(r.get("on"))} if text is not None
-                   else _("The switch is not possible under the pilot's rules."))
+        text = message_sentence(r.get("code"))
+        out.append(str(text) % {"date": _d(r.get("on"))} if text is not None else str(MESSAGE_FALLBACK))
     return out
 
 

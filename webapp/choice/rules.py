@@ -300,8 +300,9 @@ def newcomer_status_of(unit: NewcomerFigures) -> str:
 
 # --- the decision ----------------------------------------------------------------------------
 
-# Reasons that pass by themselves once a date arrives (only when they carry that date).
-_TIME_BASED = frozenset(
+# Reasons that pass by themselves once a date arrives (only when they carry that date): a resident may
+# wait through them in a queue (webapp/choice/waiting_rules.py). A new time-based rule is added here.
+TIME_BASED_REASONS = frozenset(
     {"under_age", "locked_in_until", "switch_limit_reached", "choice_period_closed"}
 )
 
@@ -392,9 +393,9 @@ def decide(
     )
 
 
-def _passes_on(reason: Reason, today: date) -> date | None:
+def passes_on(reason: Reason, today: date) -> date | None:
     """The first day on which a time-based reason no longer fails; None if no such day."""
-    if reason.code not in _TIME_BASED or reason.on is None:
+    if reason.code not in TIME_BASED_REASONS or reason.on is None:
         return None  # e.g. not resident, unit full
     if reason.code == "locked_in_until":  # `on` is the last binding day
         return reason.on + timedelta(days=1)
@@ -407,7 +408,7 @@ def _allowed_from(reasons: list[Reason], rules: ChoiceRules, today: date) -> dat
     passes, provided the choice period is still open then; otherwise None."""
     if not reasons:
         return today
-    days = [_passes_on(r, today) for r in reasons]
+    days = [passes_on(r, today) for r in reasons]
     if any(d is None for d in days):
         return None
     day = max(d for d in days if d is not None)

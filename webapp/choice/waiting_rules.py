@@ -15,14 +15,15 @@ from typing import cast
 from dateutil.relativedelta import relativedelta
 
 from webapp.choice.rules import (
+    TIME_BASED_REASONS,
     ChoiceRules,
     Decision,
     ExistingChoice,
-    Reason,
     ResidentFacts,
     UnitFacts,
     decide,
     effective_date,
+    passes_on,
 )
 
 # Reasons that a waiting list answers: the unit has no place for you now.
@@ -30,7 +31,7 @@ QUEUE_REASONS = frozenset({"unit_full", "waiting_list_first"})
 # Reasons that pass by themselves once their date comes: a resident may wait through them (join) and
 # keeps the place in the queue when skipped for them. "pending_choice_exists" passes when the pending
 # choice takes effect or is cancelled.
-WAIT_THROUGH = frozenset({"under_age", "locked_in_until", "switch_limit_reached", "choice_period_closed"})
+WAIT_THROUGH = TIME_BASED_REASONS  # the rules' own time-based reasons (webapp/choice/rules.py)
 STAY_REASONS = WAIT_THROUGH | {"pending_choice_exists"}
 
 
@@ -68,14 +69,6 @@ def _queue_reasons(rules: WaitingRules, unit_lets_queue_form: bool) -> frozenset
     return QUEUE_REASONS | ({"unit_not_accepting"} if closed_queue else frozenset())
 
 
-def _passes_on(reason: Reason, today: date) -> date | None:
-    if reason.code not in WAIT_THROUGH or reason.on is None:
-        return None
-    if reason.code == "locked_in_until":
-        return reason.on + timedelta(days=1)
-    return reason.on if reason.on > today else None
-
-
 def join_decision(decision: Decision, rules: WaitingRules, choice_rules: ChoiceRules, today: date,
                   already_waiting_here: bool = False, unit_lets_queue_form: bool = False) -> JoinDecision:
     """May a resident whose choice of a unit was `decision` join the unit's waiting list today?
@@ -99,7 +92,7 @@ def join_decision(decision: Decision, rules: WaitingRules, choice_rules: ChoiceR
     if already_waiting_here:
         return no("already_waiting")
     others = [r for r in decision.reasons if r.code not in queue_codes]
-    days = [_passes_on(r, today) for r in others]
+    days = [passes_on(r, today) for r in others]
     if any(d is None or d > last for d in days):
         return no("other_reasons")
     start = max([today, *[d for d in days if d is not None]])
