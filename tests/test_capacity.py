@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tests.choice_helpers import free_unit
-from webapp.choice import use_cases as svc
-from webapp.choice.references import is_reference, new_reference
 from webapp.choice import choices
+from webapp.choice import use_cases as svc
 from webapp.choice.choices import counted_places
+from webapp.choice.references import is_reference, new_reference
 from webapp.models import AuditEvent, Choice, Resident, Unit
 from webapp.web import db
 
@@ -97,7 +97,7 @@ def test_failure_before_commit_leaves_nothing_half_written(make_app, monkeypatch
     def boom(*_args, **_kwargs):
         raise RuntimeError("injected failure after the choice row was added")
 
-    monkeypatch.setattr(choices, "record_event", boom)
+    monkeypatch.setattr(choices, "record_choice_event", boom)
     with app.app_context():
         sess = db.new_session()
         with pytest.raises(RuntimeError):

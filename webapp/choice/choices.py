@@ -29,6 +29,7 @@ from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from webapp.audit import ActorType, record_choice_event
 from webapp.choice.adapters import (
     ELEMENT_RULE_FIELDS,
     choice_rules,
@@ -40,7 +41,7 @@ from webapp.choice.adapters import (
 )
 from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
 from webapp.choice.locking import Locks, lock_resident
-from webapp.choice.records import record_event, snapshot
+from webapp.choice.records import snapshot
 from webapp.choice.references import is_reference, new_reference
 from webapp.choice.rules import (
     ChoiceRules,
@@ -131,11 +132,11 @@ _CHOICE_TABLE = cast(Table, Choice.__table__)
 _CHOICE_INSERT = _CHOICE_TABLE.insert().returning(_CHOICE_TABLE.c.id)
 
 
-def record_refusal(sess: Session, evaluation: Evaluation, *, actor_type: str = "resident",
+def record_refusal(sess: Session, evaluation: Evaluation, *, actor_type: ActorType = "resident",
                    actor_id: int | None = None) -> None:
     """Record that a refusal with its reasons was shown (own transaction)."""
     with db.write_transaction(sess):
-        record_event(sess, "choice_refused", evaluation.resident.id, entity_id=None,
+        record_choice_event(sess, "choice_refused", evaluation.resident.id, entity_id=None,
                      pilot_id=evaluation.unit.pilot_id, provider_id=evaluation.unit.provider_id,
                      reasons=list(evaluation.decision.codes), after={"unit_id": evaluation.unit.id},
                      actor_type=actor_type, actor_id=actor_id)
@@ -206,7 +207,7 @@ def _locked_unit(sess: Session, locks: Locks, unit_id: int) -> LockedUnit:
 
 
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
-                  channel: str = "web", *, promote: PromoteFreed, actor_type: str = "resident",
+                  channel: str = "web", *, promote: PromoteFreed, actor_type: ActorType = "resident",
                   actor_id: int | None = None, promotion: ChoicePromotion | None = None) -> Outcome:
     """Register or switch `resident_id` to `unit_id`, deciding again under locks.
 
@@ -282,7 +283,7 @@ def _pending_from(sess: Session, resident_id: int, unit_id: int) -> date | None:
 
 
 def submit_locked(sess: Session, locks: Locks, resident_id: int, unit_id: int, request_token: str | None,
-                  today: date, channel: str, actor_type: str, actor_id: int | None,
+                  today: date, channel: str, actor_type: ActorType, actor_id: int | None,
                   promotion: ChoicePromotion | None, freed: set[int]) -> Outcome:
     """One attempt of submit_choice, inside its transaction: lock, read, decide, write. The units whose
     place a due switch released are added to `freed`."""
@@ -309,7 +310,7 @@ def submit_locked(sess: Session, locks: Locks, resident_id: int, unit_id: int, r
             decision = Decision(False, decision.kind, (Reason("unit_full"),), None, None, None,
                                 decision.current)
     if not decision.allowed:
-        record_event(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+        record_choice_event(sess, "choice_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
                      provider_id=unit.provider_id, reasons=list(decision.codes),
                      after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
         return Outcome("refused", decision=decision, reasons=decision.reasons)
@@ -326,7 +327,7 @@ def submit_locked(sess: Session, locks: Locks, resident_id: int, unit_id: int, r
     # A Core INSERT ... RETURNING id: the ORM's flush costs more than the whole decision. The Choice
     # handed back is not attached to the session (its columns are as inserted).
     choice = Choice(id=sess.connection().execute(_CHOICE_INSERT, values).scalar_one(), **values)
-    record_event(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
+    record_choice_event(sess, "choice_created", resident_id, entity_id=choice.id, pilot_id=unit.pilot_id,
                  provider_id=unit.provider_id, after=snapshot(choice), actor_type=actor_type, actor_id=actor_id,
                  before=snapshot(previous) if previous is not None else None)  # type: ignore[arg-type]
     if promotion is not None:
@@ -420,7 +421,7 @@ def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = Non
 
 
 def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, promote: PromoteFreed,
-                  actor_type: str = "resident", actor_id: int | None = None) -> Choice:
+                  actor_type: ActorType = "resident", actor_id: int | None = None) -> Choice:
     """Cancel a pending choice before it takes effect and release its place at the unit (`promote` fills it
     after the commit). Raises ChoiceNotFound (not this resident's) or ChoiceConflict('not_cancellable')."""
     activate_due_choices(sess, today, resident_id=resident_id, promote=promote)
@@ -444,7 +445,7 @@ def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, 
         sess.execute(update(Unit).where(Unit.id == choice.unit_id, Unit.listed_count > 0)
                      .values(listed_count=Unit.listed_count - 1).execution_options(synchronize_session=False))
         unit = sess.get(Unit, choice.unit_id)
-        record_event(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
+        record_choice_event(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
                      provider_id=unit.provider_id if unit else None, before=before,
                      after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
         return choice

@@ -18,12 +18,13 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from webapp.audit import record_waiting_entry_event
 from webapp.choice import inbox
 from webapp.choice.adapters import waiting_rules_for
 from webapp.choice.choices import submit_choice
 from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
 from webapp.choice.locking import Locks
-from webapp.choice.records import Params, end_entry, entry_params, record_entry_event
+from webapp.choice.records import Params, end_entry, entry_params
 from webapp.choice.rules import ChoiceRules, Decision, ExistingChoice, ResidentFacts, UnitFacts
 from webapp.choice.waiting import expire_entries, lock_entry
 from webapp.choice.waiting_rules import WaitingRules, promotion_decision, skip_action
@@ -63,7 +64,7 @@ class EntryPromotion:
             raise ChoiceConflict("entry_gone")
         sess.execute(update(WaitingEntry).where(WaitingEntry.id == entry.id).values(choice_id=choice.id)
                      .execution_options(synchronize_session=False))
-        record_entry_event(sess, "waiting_promoted", entry, actor_type="system", actor_id=None,
+        record_waiting_entry_event(sess, "waiting_promoted", entry, actor_type="system", actor_id=None,
                      extra={"choice": choice.reference})
         inbox.notify(sess, entry.resident_id, "promoted", {
             **entry_params(entry, entry.unit), "choice": choice.reference,
@@ -84,7 +85,7 @@ def skip_entry(sess: Session, entry_id: int, decision: Decision, rules: WaitingR
         entry = lock_entry(sess, Locks(sess), entry_id)
         if entry is None or entry.status != "waiting":
             return
-        record_entry_event(sess, "waiting_skipped", entry, reasons=list(decision.codes), actor_type="system",
+        record_waiting_entry_event(sess, "waiting_skipped", entry, reasons=list(decision.codes), actor_type="system",
                      extra={"then": action})
         params = {**entry_params(entry, entry.unit), "reasons": _reasons(decision), "on": today.isoformat()}
         if action == "leave":

@@ -1,4 +1,4 @@
-"""Choice rules of a freedom-of-choice pilot (valinnanvapauskokeilu), DESIGN.md §3.
+"""Choice rules of a freedom-of-choice pilot (valinnanvapauskokeilu), docs/domain.md §3.
 
 The rules are data on the pilot (:class:`ChoiceRules`); :func:`decide` is a pure function of
 its arguments: no Flask, no database, no clock (``today`` is passed in), no I/O. Every failing

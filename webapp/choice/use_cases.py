@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from webapp.audit import ActorType
 from webapp.choice import choices, waiting
 from webapp.choice.choices import ChoicePromotion, ElementChoices, Evaluation, Outcome
 from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
@@ -26,7 +27,7 @@ __all__ = [
 
 
 def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: str | None, today: date,
-                  channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None,
+                  channel: str = "web", *, actor_type: ActorType = "resident", actor_id: int | None = None,
                   promotion: ChoicePromotion | None = None) -> Outcome:
     """Register or switch the resident to the unit (webapp.choice.choices.submit_choice), then fill the places
     a due switch taking effect released."""
@@ -34,7 +35,7 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
                                  actor_type=actor_type, actor_id=actor_id, promotion=promotion)
 
 
-def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, actor_type: str = "resident",
+def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, actor_type: ActorType = "resident",
                   actor_id: int | None = None) -> Choice:
     """Cancel a pending choice (webapp.choice.choices.cancel_choice); its place goes to the unit's queue."""
     return choices.cancel_choice(sess, resident_id, reference, today, promote=promote_freed, actor_type=actor_type,
@@ -53,7 +54,7 @@ def resident_choices(sess: Session, resident_id: int, today: date) -> list[Eleme
 
 
 def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_token: str, today: date,
-                      channel: str = "web", *, actor_type: str = "resident",
+                      channel: str = "web", *, actor_type: ActorType = "resident",
                       actor_id: int | None = None) -> JoinOutcome:
     """Activate the resident's due choices, put them at the end of the unit's waiting list
     (webapp.choice.waiting.join_list), then fill the unit's free places: one may be free behind skipped
@@ -69,7 +70,7 @@ def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_tok
 
 
 def leave_waiting_list(sess: Session, resident_id: int, reference: str, today: date, *,
-                       actor_type: str = "resident", actor_id: int | None = None) -> WaitingEntry:
+                       actor_type: ActorType = "resident", actor_id: int | None = None) -> WaitingEntry:
     """Take the resident off a list (webapp.choice.waiting.leave_list); the next in the queue may move up.
     ChoiceNotFound (not theirs) or ChoiceConflict('not_waiting')."""
     left = waiting.leave_list(sess, resident_id, reference, today, actor_type=actor_type, actor_id=actor_id)

@@ -16,12 +16,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from webapp.audit import ActorType, record_choice_event, record_waiting_entry_event
 from webapp.choice import inbox
 from webapp.choice.adapters import existing_choices, resident_facts, rules_for, unit_facts, waiting_rules_for
 from webapp.choice.choices import Evaluation, evaluate
 from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
 from webapp.choice.locking import Locks, lock_resident
-from webapp.choice.records import end_entry, entry_params, record_entry_event, record_event
+from webapp.choice.records import end_entry, entry_params
 from webapp.choice.references import is_reference, new_reference
 from webapp.choice.rules import decide
 from webapp.choice.waiting_rules import QUEUE_REASONS, JoinDecision, expires_on, join_decision
@@ -84,7 +85,7 @@ def join_offer(sess: Session, ev: Evaluation, today: date) -> JoinEvaluation:
 
 
 def join_list(sess: Session, resident_id: int, unit_id: int, request_token: str, today: date,
-              channel: str = "web", *, actor_type: str = "resident", actor_id: int | None = None) -> JoinOutcome:
+              channel: str = "web", *, actor_type: ActorType = "resident", actor_id: int | None = None) -> JoinOutcome:
     """Put the resident at the end of the unit's waiting list, replacing their list for the same
     pilot and element, in one transaction. The same `request_token` twice gives the first entry back
     ('duplicate'). The resident's due choices are activated before and the unit's free places filled after
@@ -109,7 +110,7 @@ ONE_ENTRY_INDEX = "uq_waiting_entry_one_per_element"
 
 
 def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: str, today: date, channel: str,
-          actor_type: str, actor_id: int | None) -> JoinOutcome:
+          actor_type: ActorType, actor_id: int | None) -> JoinOutcome:
     lock_resident(locks, resident_id)
     earlier = sess.scalar(select(WaitingEntry).where(WaitingEntry.request_token == token))
     if earlier is not None:
@@ -138,14 +139,14 @@ def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: st
                          unit_lets_queue_form=unit.waiting_when_closed)
     if not join.allowed:
         assert join.refusal is not None  # join_decision gives a refusal whenever it does not allow the join
-        record_event(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
+        record_choice_event(sess, "waiting_refused", resident_id, entity_id=None, pilot_id=unit.pilot_id,
                provider_id=unit.provider_id, reasons=[join.refusal, *decision.codes],
                after={"unit_id": unit_id, "channel": channel}, actor_type=actor_type, actor_id=actor_id)
         return JoinOutcome("refused", refusal=join.refusal)
     replaced = None
     if current is not None and end_entry(sess, current, "replaced", "replaced", today):
         replaced = current
-        record_entry_event(sess, "waiting_left", current, reasons=["replaced"], actor_type=actor_type,
+        record_waiting_entry_event(sess, "waiting_left", current, reasons=["replaced"], actor_type=actor_type,
                            actor_id=actor_id)
         inbox.notify(sess, resident_id, "left", {**entry_params(current, current.unit), "why": "replaced",
                                                  "on": today.isoformat()})
@@ -156,7 +157,7 @@ def _join(sess: Session, locks: Locks, resident_id: int, unit_id: int, token: st
     sess.execute(update(Unit).where(Unit.id == unit_id).values(waiting_count=Unit.waiting_count + 1)
                  .execution_options(synchronize_session=False))
     sess.flush()
-    record_entry_event(sess, "waiting_joined", entry, actor_type=actor_type, actor_id=actor_id,
+    record_waiting_entry_event(sess, "waiting_joined", entry, actor_type=actor_type, actor_id=actor_id,
                  extra={"replaced": replaced.reference if replaced else None})
     return JoinOutcome("created", entry=entry, replaced=replaced)
 
@@ -172,7 +173,7 @@ def entry_of(sess: Session, resident_id: int, reference: str) -> WaitingEntry:
 
 
 def leave_list(sess: Session, resident_id: int, reference: str, today: date, *,
-               actor_type: str = "resident", actor_id: int | None = None) -> WaitingEntry:
+               actor_type: ActorType = "resident", actor_id: int | None = None) -> WaitingEntry:
     """Take the resident off a list, in one transaction; the entry as it was left (its place is filled by
     webapp/choice/use_cases.py, leave_waiting_list). ChoiceNotFound (not theirs) or
     ChoiceConflict('not_waiting')."""
@@ -182,7 +183,8 @@ def leave_list(sess: Session, resident_id: int, reference: str, today: date, *,
         entry = lock_entry(sess, Locks(sess), entry_id)
         if entry is None or entry.status != "waiting" or not end_entry(sess, entry, "left", "resident", today):
             raise ChoiceConflict("not_waiting")
-        record_entry_event(sess, "waiting_left", entry, reasons=["resident"], actor_type=actor_type, actor_id=actor_id)
+        record_waiting_entry_event(sess, "waiting_left", entry, reasons=["resident"], actor_type=actor_type,
+                                   actor_id=actor_id)
         inbox.notify(sess, resident_id, "left", {**entry_params(entry, entry.unit), "why": "resident",
                                                  "on": today.isoformat()})
         return entry
@@ -217,7 +219,7 @@ def expire_entries(sess: Session, today: date, unit_ids: list[int] | None = None
         entry = lock_entry(sess, Locks(sess), entry_id)
         if entry is None or not entry.expires_on < today or not end_entry(sess, entry, "expired", "expired", today):
             return False
-        record_entry_event(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
+        record_waiting_entry_event(sess, "waiting_expired", entry, actor_type="system", actor_id=None)
         inbox.notify(sess, entry.resident_id, "expired", entry_params(entry, entry.unit))
         return True
 

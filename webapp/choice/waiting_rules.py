@@ -1,4 +1,4 @@
-"""Waiting-list rules (DESIGN.md glossary: jonotuslista / kölista), pure like webapp/choice/rules.py.
+"""Waiting-list rules (docs/domain.md glossary: jonotuslista / kölista), pure like webapp/choice/rules.py.
 
 A resident refused only because a unit is full may join its waiting list; one list per pilot and
 element at a time. When a place frees, the first resident in the queue who passes every choice

@@ -67,7 +67,7 @@ class PilotMunicipality(Base):
 
 
 class PilotElement(Base):
-    """One element of a pilot with its choice rules (DESIGN.md §3); rules are data, not code."""
+    """One element of a pilot with its choice rules (docs/domain.md §3); rules are data, not code."""
 
     __tablename__ = "pilot_element"
     __table_args__ = (UniqueConstraint("pilot_id", "element"),)
