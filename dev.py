@@ -173,6 +173,7 @@ def test(extra: list[str]) -> None:
     ensure_npm()
     build_assets()
     flask("translations-compile")
+    linted = lint()
     # Locally a passing audit is reused for 12 hours while nothing changed; CI always audits.
     verdict = audit_dependencies(use_cache=not dep_audit.in_ci())
     env = dict(os.environ)
@@ -180,7 +181,21 @@ def test(extra: list[str]) -> None:
     if verdict.failed:  # the tests still ran; the failures are repeated after their output
         print("\n" + dep_audit.render(verdict), flush=True)
         code = code or 1
+    if linted:
+        print(f"\nLinters failed: {', '.join(linted)} (their findings are above the tests' output).", flush=True)
+        code = code or 1
     sys.exit(code)
+
+
+def lint() -> list[str]:
+    """ruff (ruff.toml: RUF100 makes an unneeded `# noqa` an error) and mypy (mypy.ini: strict on the domain
+    packages). The names of those that found something; the tests run either way."""
+    failed = []
+    for name, cmd in (("ruff", [VENV / "bin" / "ruff", "check", "."]), ("mypy", [VENV / "bin" / "mypy"])):
+        print("+", " ".join(str(c) for c in cmd), flush=True)
+        if subprocess.run([str(c) for c in cmd], cwd=ROOT).returncode:
+            failed.append(name)
+    return failed
 
 
 def main() -> None:
@@ -191,11 +206,14 @@ def main() -> None:
         test(sys.argv[2:])
     elif command == "audit":
         audit()
+    elif command == "lint":
+        ensure_venv("test")
+        sys.exit(1 if lint() else 0)
     elif command == "lock":
         lock(sys.argv[2:])
     else:
         sys.exit("usage: python3 dev.py serve | python3 dev.py test [pytest args] | python3 dev.py audit"
-                 " | python3 dev.py lock [--upgrade | --upgrade-package NAME]")
+                 " | python3 dev.py lint | python3 dev.py lock [--upgrade | --upgrade-package NAME]")
 
 
 if __name__ == "__main__":
