@@ -3,6 +3,7 @@
 The search filter, the result card, the unit page, the API and the staff unit list all say a unit is
 open to newcomers exactly when decide() lets a resident who is not in its waiting list choose it: a unit
 whose free places are all held for its queue (waiting_list_first) is not, and says so in plain words.
+A web choice that takes a unit's last place, and its cancel, move the unit out of the filter and back at once.
 """
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from tests.choice_helpers import free_unit
+from tests.choice_helpers import confirm_form, free_unit
+from tests.choice_helpers import sign_in as sign_in_resident
+from tests.conftest import csrf_from
 from tests.test_staff_helpers import prepare_accounts, sign_in
 from webapp.choice.rules import ChoiceRules, ResidentFacts, UnitFacts, decide
 from webapp.models import IndexChange, Unit
@@ -209,6 +212,36 @@ def test_a_change_of_waiting_count_alone_reindexes_the_unit_for_the_next_search(
     assert in_filter(client, "fi", unit_id)
     assert api_items(client, unit_id, accepting="1")
     assert card_label(client, "fi", unit_id) == LABELS["fi"]["open"]
+
+
+def _accepting_ids(client) -> set[int]:
+    data = client.get("/api/v1/units?accepting=1&per_page=100&pilot=uusimaa&element=sote_centre").json
+    ids = {item["id"] for item in data["items"]}
+    page = 2
+    while len(ids) < data["total"]:
+        ids |= {item["id"] for item in client.get(f"/api/v1/units?accepting=1&pilot=uusimaa&element=sote_centre"
+                                                  f"&page={page}").json["items"]}
+        page += 1
+    return ids
+
+
+def test_search_stops_offering_a_unit_when_a_web_choice_takes_its_last_place(client, app):
+    from webapp.search import update_units
+    unit_id = free_unit(app)
+    with app.app_context():
+        unit = db.session().get(Unit, unit_id)
+        unit.listed_count = unit.capacity - 1  # one place left
+        db.session().commit()
+        update_units(db.session(), app.config["INDEX_DIR"], [unit_id])
+    assert unit_id in _accepting_ids(client)
+    sign_in_resident(client, "aino")
+    response = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
+    assert response.status_code == 303
+    assert unit_id not in _accepting_ids(client), "the full unit must leave the accepting filter at once"
+    reference = response.headers["Location"].rsplit("/", 1)[1]
+    page = client.get(f"/fi/my-choices/{reference}/cancel")
+    client.post(f"/fi/my-choices/{reference}/cancel", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert unit_id in _accepting_ids(client), "a cancelled choice frees the place in search too"
 
 
 def test_the_openapi_document_describes_the_new_fields(client):

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from tests.choice_helpers import confirm_form, free_unit, main_text, sign_in
 from tests.waiting_helpers import TODAY, make_residents, token
-from webapp.choice import use_cases as svc
 from webapp.choice import choices
+from webapp.choice import use_cases as svc
 from webapp.choice.rules import decide
 from webapp.core import transactions
 from webapp.core.migrate import alembic_config, upgrade
@@ -198,7 +198,8 @@ def test_a_retried_submission_creates_one_choice(app):
     with app.app_context():
         sess = db.session()
         listed = sess.scalar(select(Unit.listed_count).where(Unit.id == unit))
-        with mock.patch("webapp.choice.choices.submit_locked", flaky), mock.patch("webapp.core.transactions.time.sleep"):
+        with (mock.patch("webapp.choice.choices.submit_locked", flaky),
+              mock.patch("webapp.core.transactions.time.sleep")):
             outcome = svc.submit_choice(sess, rid, unit, token(), TODAY)
         assert outcome.status == "created" and len(attempts) == 2
         assert len(sess.scalars(select(Choice).where(Choice.resident_id == rid)).all()) == 1

@@ -26,6 +26,12 @@ def test_production_settings_are_secure():
     assert s["TEST_IDENTIFICATION"] is False
 
 
+@pytest.mark.parametrize("env", ["prod", "Production", "staging"])
+def test_unknown_app_env_is_refused(env):
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        load_settings({"APP_ENV": env})
+
+
 @pytest.mark.parametrize("header, expected", [("sv-FI,sv;q=0.9", "/sv/"), ("fi", "/fi/"), ("en-GB", "/en/"),
                                               ("de-DE", "/fi/"), (None, "/fi/")])
 def test_root_redirects_to_preferred_language(client, header, expected):

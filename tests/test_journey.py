@@ -55,7 +55,8 @@ def test_locked_in_resident_is_told_until_when(app, client, lang):
     assert bound > helsinki_today()
     text = main_text(client.get(f"/{lang}/choose/{free_unit(app)}"))
     sentence = {"fi": "Nykyinen valintasi sitoo sinua {d} asti. Voit vaihtaa toiseen toimipisteeseen {n} alkaen.",
-                "sv": "Ditt nuvarande val binder dig till och med {d}. Du kan byta till ett annat verksamhetsställe från och med {n}."}
+                "sv": "Ditt nuvarande val binder dig till och med {d}. "
+                      "Du kan byta till ett annat verksamhetsställe från och med {n}."}
     assert sentence[lang].format(d=long(bound, lang), n=long(bound + relativedelta(days=1), lang)) in text
 
 
@@ -193,11 +194,32 @@ def test_cancel_pending_choice_releases_the_place(app, client):
     with app.app_context():
         sess = db.session()
         assert sess.get(Choice, pending.id).status == "cancelled"
-        assert sess.scalars(select(AuditEvent).where(AuditEvent.action == "choice_cancelled")).one().entity_id == pending.id
+        cancelled = sess.scalars(select(AuditEvent).where(AuditEvent.action == "choice_cancelled")).one()
+        assert cancelled.entity_id == pending.id
     again = client.post(f"/fi/my-choices/{pending.reference}/cancel",
                         data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert again.status_code == 409
     assert counts(app, pending.unit_id)[1] == listed - 1
+
+
+def test_unit_can_be_chosen_again_after_its_pending_choice_was_cancelled(client, app):
+    unit_id = free_unit(app)
+    sign_in(client, "aino")
+    first = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
+    assert first.status_code == 303
+    reference = first.headers["Location"].rsplit("/", 1)[1]
+    cancel_page = client.get(f"/fi/my-choices/{reference}/cancel")
+    done = client.post(f"/fi/my-choices/{reference}/cancel",
+                       data={"csrf_token": csrf_from(cancel_page.get_data(as_text=True))})
+    assert done.status_code == 303
+    again = client.get(f"/fi/choose/{unit_id}/confirm")
+    assert again.status_code == 200, "a cancelled choice must not block a new confirmation form"
+    second = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
+    assert second.status_code == 303
+    assert second.headers["Location"].rsplit("/", 1)[1] != reference
+    with app.app_context():
+        statuses = sorted(c.status for c in db.session().query(Choice).filter(Choice.unit_id == unit_id))
+    assert statuses == ["cancelled", "pending"]
 
 
 def test_another_residents_receipt_and_cancel_are_404(app, client):

@@ -1,9 +1,12 @@
-"""Health, readiness, metrics, Retry-After, and the scheduled activation of due choices."""
+"""Health, readiness, metrics, the rate limiter (exact under concurrency, Retry-After), and the scheduled
+activation of due choices."""
 from __future__ import annotations
 
 import secrets
+import threading
 from datetime import timedelta
 
+from flask import Flask
 from sqlalchemy import select
 
 from tests.choice_helpers import confirm_form, free_unit, person, sign_in
@@ -13,7 +16,7 @@ from webapp.choice import use_cases as svc
 from webapp.core.clock import helsinki_today
 from webapp.identity.person import resident_key
 from webapp.models import Choice, Resident, Unit
-from webapp.web import db
+from webapp.web import db, security
 
 
 def test_healthz_and_readyz(any_app):
@@ -96,6 +99,29 @@ def test_429_answers_say_when_to_try_again(make_app):
     retry = int(limited.headers["Retry-After"])
     assert 0 < retry <= 15 * 60 + 1
     assert all("Retry-After" not in r.headers for r in statuses[:5])
+
+
+def test_rate_limiter_counts_exactly_under_concurrency(make_app):
+    app: Flask = make_app(RATE_LIMIT_ENABLED=True)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def hammer() -> None:
+        with app.app_context():
+            for _ in range(5):
+                try:
+                    results.append(security.rate_limited("test:concurrency", 12, 3600))
+                except BaseException as exc:  # noqa: BLE001
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 40
+    assert results.count(False) == 12, "exactly the limit is let through"
 
 
 def _liisa(app) -> int:

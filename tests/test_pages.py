@@ -1,5 +1,5 @@
 """Public pages: home, pilots, client voucher / personal budget pages, unit page, about, accessibility
-statement and error pages, in Finnish and Swedish."""
+statement and error pages, in Finnish and Swedish; ids and digits a URL cannot hold are a 4xx, not an error."""
 from __future__ import annotations
 
 import itertools
@@ -394,6 +394,20 @@ def test_hidden_unit_is_404(app, client, lang, message):
 def test_non_integer_unit_id_is_404(client, path):
     html = html_of(client, path, 404)
     assert f'<html lang="{path[1:3]}">' in html
+
+
+@pytest.mark.parametrize("path", ["/fi/units/3000000000", "/fi/choose/99999999999999999999999",
+                                  "/sv/units/2147483648", "/api/v1/units/3000000000"])
+def test_ids_outside_the_integer_range_are_not_found(any_app, path):
+    response = any_app.test_client().get(path)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/fi/compare?unit=²&unit=1", "/api/v1/units/²", "/sv/search?page=²",
+                                  "/api/v1/units?page=٣"])
+def test_non_ascii_digits_are_a_clear_4xx(client, path):
+    response = client.get(path)
+    assert 400 <= response.status_code < 500
 
 
 def test_hidden_units_are_not_listed_on_granted_page(app, client):

@@ -1,8 +1,10 @@
 """Staged races on PostgreSQL: the same resident twice at once, a promotion against the resident's own
-choice, expiry and skips against joins and leaves, staff capacity against choices.
+choice, expiry and skips against joins and leaves, a cancel against the choice's activation, staff capacity
+against choices.
 
 Each race is made deterministic with tests/racing.py: a second connection holds a row lock, the racing
-calls queue for it in a known order, the lock is released. Each asserts the invariant a resident relies
+calls queue for it in a known order, the lock is released (the cancel's race is staged by activating the
+choice from another session right after the cancel has read it). Each asserts the invariant a resident relies
 on and that no deadlock happened (no transaction had to be retried).
 """
 from __future__ import annotations
@@ -14,15 +16,17 @@ import pytest
 from sqlalchemy import select, update
 
 from tests import racing
-from tests.choice_helpers import free_unit
+from tests.choice_helpers import confirm_form, counts, free_unit
+from tests.choice_helpers import sign_in as sign_in_resident
 from tests.test_staff_helpers import prepare_accounts, sign_in
 from tests.test_staff_units import form_data
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp.choice import promotion, waiting
+from webapp.choice import choices, promotion, waiting
 from webapp.choice import use_cases as svc
 from webapp.choice.adapters import waiting_rules_for
 from webapp.choice.rules import Decision, Reason
 from webapp.choice.waiting_rules import skip_action
+from webapp.core.clock import helsinki_today
 from webapp.models import Choice, Message, Unit, WaitingEntry
 from webapp.web import db
 
@@ -189,6 +193,33 @@ def test_skip_racing_a_leave_does_not_deadlock(pg_app):
         assert isinstance(racers[1].error, svc.ChoiceConflict) and racers[1].error.code == "not_waiting"
     assert unit_row(app, unit)[2] == 0
     assert racing.retries_counted() == retries
+
+
+def test_cancel_that_loses_a_race_with_activation_changes_nothing(make_app, monkeypatch):
+    app = make_app("postgres")
+    client = app.test_client()
+    unit_id = free_unit(app)
+    sign_in_resident(client, "aino")
+    response = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
+    reference = response.headers["Location"].rsplit("/", 1)[1]
+    rows_before, listed_before = counts(app, unit_id)
+    original_snapshot = choices.snapshot
+
+    def activate_meanwhile(choice):
+        other = db.new_session()  # another transaction activates the choice after ours has read it
+        other.execute(update(Choice).where(Choice.id == choice.id).values(status="active"))
+        other.commit()
+        other.close()
+        return original_snapshot(choice)
+
+    monkeypatch.setattr(choices, "snapshot", activate_meanwhile)
+    with app.app_context():
+        resident_id = db.session().query(Choice.resident_id).filter(Choice.reference == reference).scalar()
+        with pytest.raises(svc.ChoiceConflict):
+            svc.cancel_choice(db.session(), resident_id, reference, helsinki_today())
+    assert counts(app, unit_id) == (rows_before, listed_before)
+    with app.app_context():
+        assert db.session().query(Choice.status).filter(Choice.reference == reference).scalar() == "active"
 
 
 def test_staff_lowering_the_capacity_racing_a_choice_keeps_listed_within_capacity(pg_app):

@@ -15,7 +15,6 @@ from tests.choice_helpers import free_unit
 from tests.conftest import _pg_admin, _pg_url
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token
 from webapp.choice import use_cases as svc
-from webapp.choice import waiting
 from webapp.models import WaitingEntry
 from webapp.web import db
 

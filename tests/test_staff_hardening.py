@@ -1,6 +1,6 @@
-"""The staff workspace holds up against odd input and stale state: non-ASCII digits in queries and versions, odd or deeply
-nested PTV JSON and CSV formulas hidden behind white space are refused; sessions are rotated at sign-in and sign-out and
-end after their maximum lifetime; a pilot manager without a pilot sees no audit events."""
+"""The staff workspace holds up against odd input and stale state: non-ASCII digits in queries and versions, odd or
+deeply nested PTV JSON and CSV formulas hidden behind white space are refused; sessions are rotated at sign-in and
+sign-out and end after their maximum lifetime; a pilot manager without a pilot sees no audit events."""
 from __future__ import annotations
 
 import io

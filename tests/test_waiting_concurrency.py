@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
 from webapp.choice import use_cases as svc
-from webapp.choice.choices import counted_places
 from webapp.choice import waiting
+from webapp.choice.choices import counted_places
 from webapp.choice.promotion import promote_from_waiting_lists
 from webapp.models import Choice, WaitingEntry
 from webapp.web import db

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
 from webapp.choice import inbox, waiting
 from webapp.choice import use_cases as svc
-from webapp.choice.references import is_reference
 from webapp.choice.choices import counted_places
 from webapp.choice.promotion import promote_from_waiting_lists
+from webapp.choice.references import is_reference
 from webapp.models import AuditEvent, Choice, Message, NoticeAddress, OutboxMail, Resident, Unit, WaitingEntry
 from webapp.web import db
 

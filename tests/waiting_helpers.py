@@ -7,7 +7,6 @@ from datetime import date
 from sqlalchemy import select, update
 
 from tests.choice_helpers import free_unit
-from webapp.choice import use_cases as svc
 from webapp.choice.choices import counted_places
 from webapp.models import Resident, Unit
 from webapp.web import db

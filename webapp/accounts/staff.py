@@ -119,7 +119,8 @@ def _is_production(app_env: str) -> bool:
 def _demo_provider(sess: Session) -> Provider | None:
     """A private provider with units in the demo pilot (stable: the lowest id)."""
     from webapp.models import Unit
-    return sess.scalar(select(Provider).join(Unit, Unit.provider_id == Provider.id).join(Pilot, Pilot.id == Unit.pilot_id)
+    return sess.scalar(select(Provider).join(Unit, Unit.provider_id == Provider.id)
+                       .join(Pilot, Pilot.id == Unit.pilot_id)
                        .where(Pilot.slug == DEMO_PILOT_SLUG, Provider.sector == "private")
                        .order_by(Provider.id).limit(1))
 

@@ -24,7 +24,8 @@ OPTIONS = {"**.html": {"extensions": "jinja2.ext.do", "trimmed": "true"}}
 # The first domain whose prefix a file's path starts with owns its messages.
 DOMAIN_DIRS = {
     "staff": ("webapp/web/staff/", "webapp/imports/", "webapp/units/fields.py", "webapp/units/validation.py",
-              "webapp/accounts/", "webapp/audit.py", "webapp/choice/figures.py", "webapp/web/cli_imports.py", "templates/staff/"),
+              "webapp/accounts/", "webapp/audit.py", "webapp/choice/figures.py", "webapp/web/cli_imports.py",
+              "templates/staff/"),
     "choice": ("webapp/choice/", "webapp/identity/", "webapp/web/choice/", "webapp/web/identity/",
                "webapp/seeding/test_persons.py", "templates/choice/", "templates/identity/"),
     "search": ("webapp/search/", "webapp/web/api/", "templates/search/", "webapp/web/public/search_views.py",

@@ -26,10 +26,14 @@ RULES: tuple[tuple[str, bool, str], ...] = (
     # entrance without steps
     ("step_free_entrance", True, r"sisäänkäynti on (?:kadun |maan |piha-alueen )?tasossa|portaaton sisäänkäynti|"
                                  r"sisäänkäynnissä ei ole (?:portaita|porrasta|tasoeroja)"),
-    ("step_free_entrance", True, r"ingången är i (?:gatu|mark)nivå|steglös ingång|vid ingången finns inga (?:trappor|trappsteg|nivåskillnader)"),
-    ("step_free_entrance", True, r"step-free entrance|entrance is (?:at )?(?:street|ground) level|no steps at the entrance"),
-    ("step_free_entrance", False, r"sisäänkäynnissä on (?:\d+ )?(?:porras|portaat|portaita|porrasaskelma)|sisäänkäynnille on portaat"),
-    ("step_free_entrance", False, r"vid ingången finns (?:en )?(?:trappa|trappor|trappsteg)|till ingången leder (?:en )?trappa"),
+    ("step_free_entrance", True, r"ingången är i (?:gatu|mark)nivå|steglös ingång|"
+                                 r"vid ingången finns inga (?:trappor|trappsteg|nivåskillnader)"),
+    ("step_free_entrance", True, r"step-free entrance|entrance is (?:at )?(?:street|ground) level|"
+                                 r"no steps at the entrance"),
+    ("step_free_entrance", False, r"sisäänkäynnissä on (?:\d+ )?(?:porras|portaat|portaita|porrasaskelma)|"
+                                  r"sisäänkäynnille on portaat"),
+    ("step_free_entrance", False, r"vid ingången finns (?:en )?(?:trappa|trappor|trappsteg)|"
+                                  r"till ingången leder (?:en )?trappa"),
     ("step_free_entrance", False, r"there (?:is a step|are steps) at the entrance"),
     # ramp
     ("ramp", True, r"\bluiska\b|\bluiskan\b|\bluiskalla\b"),
@@ -52,15 +56,18 @@ RULES: tuple[tuple[str, bool, str], ...] = (
     ("lift", False, _NO_SV + r"hiss"),
     ("lift", False, _NO_EN + r"(?:lift|elevator)"),
     # toilet
-    ("accessible_toilet", True, r"esteetön (?:wc|vessa|käymälä|wc-tila)|inva-?wc|liikuntaesteisille soveltuva (?:wc|vessa)"),
+    ("accessible_toilet", True, r"esteetön (?:wc|vessa|käymälä|wc-tila)|inva-?wc|"
+                                r"liikuntaesteisille soveltuva (?:wc|vessa)"),
     ("accessible_toilet", True, r"tillgänglig(?:a|t)? (?:toalett|wc)|handikapptoalett|rullstolstoalett|invalidtoalett"),
     ("accessible_toilet", True, r"accessible (?:toilet|restroom|wc)"),
     ("accessible_toilet", False, _NO_FI + r"esteetön(?:tä)? (?:wc|vessa|käymälä)"),
     ("accessible_toilet", False, _NO_SV + r"(?:tillgänglig|handikapp|rullstol)\w* ?(?:toalett|wc)"),
     ("accessible_toilet", False, _NO_EN + r"accessible (?:toilet|restroom|wc)"),
     # parking
-    ("accessible_parking", True, r"(?:liikuntaesteisten|liikkumisesteisten|invalidien|inva)\s?-?(?:pysäköinti|paikka|paikko|parkki)|invapaikk"),
-    ("accessible_parking", True, r"(?:handikapp|rörelsehindrade\w*|invalid)\s?-?(?:parkering|plats)|parkeringsplats(?:er)? för rörelsehindrade"),
+    ("accessible_parking", True, r"(?:liikuntaesteisten|liikkumisesteisten|invalidien|inva)\s?-?"
+                                 r"(?:pysäköinti|paikka|paikko|parkki)|invapaikk"),
+    ("accessible_parking", True, r"(?:handikapp|rörelsehindrade\w*|invalid)\s?-?(?:parkering|plats)|"
+                                 r"parkeringsplats(?:er)? för rörelsehindrade"),
     ("accessible_parking", True, r"(?:accessible|disabled) parking"),
     ("accessible_parking", False, _NO_FI + r"(?:liikuntaesteisten|invalidien|inva)"),
     ("accessible_parking", False, _NO_SV + r"(?:handikapp|rörelsehindrade|invalid)"),
@@ -86,8 +93,10 @@ RULES: tuple[tuple[str, bool, str], ...] = (
 )
 
 _COMPILED = tuple((code, value, re.compile(pattern)) for code, value, pattern in RULES)
-_STOP = r"(?:joukkoliikenteen |julkisen liikenteen |linja-auto|bussi|raitiovaunu|metro|kollektivtrafikens |buss|spårvagn|public transport |bus |tram )\w*\s?(?:pysäk|hållplats|stop|asema|station)"
-_DISTANCE = re.compile(_STOP + r"[^.]*?\b(alle|enintään|under|högst|within|less than|yli|över|over|more than)?\s*(\d+)\s*(?:m\b|metr)")
+_STOP = (r"(?:joukkoliikenteen |julkisen liikenteen |linja-auto|bussi|raitiovaunu|metro|"
+         r"kollektivtrafikens |buss|spårvagn|public transport |bus |tram )\w*\s?(?:pysäk|hållplats|stop|asema|station)")
+_DISTANCE = re.compile(_STOP + r"[^.]*?\b(alle|enintään|under|högst|within|less than|yli|över|over|more than)?"
+                               r"\s*(\d+)\s*(?:m\b|metr)")
 _OVER = {"yli", "över", "over", "more than"}
 _DOOR = re.compile(r"(?:oviaukon|oven|dörr(?:öppning)?ens|door(?:way)?'?s?)[^.]*?(?:leveys|bredd|width)[^.]*?"
                    r"\b(vähintään|alle|minst|under|at least|less than)?\s*(\d+)\s*cm")

@@ -64,7 +64,8 @@ def _row(loc: PtvLocation, pilot: Pilot, provider: Provider, element: str, unit:
         raw["lat"], raw["lon"] = fmt_coord(unit.lat), fmt_coord(unit.lon)
         notes.append(_("PTV has no usable coordinates for the location; the unit keeps its current location."))
     else:
-        notes.append(_("PTV has no usable coordinates for the location; the centre of its postcode area (or municipality) is used."))
+        notes.append(_("PTV has no usable coordinates for the location; "
+                       "the centre of its postcode area (or municipality) is used."))
     sentences = [[s.group, s.text] for s in loc.sentences]
     facts = facts_from_sentences(t for s in loc.sentences for t in s.text.values())
     extra = {"ptv_id": loc.ptv_id, "sentences": sentences, "facts": facts}
@@ -76,12 +77,14 @@ def _row(loc: PtvLocation, pilot: Pilot, provider: Provider, element: str, unit:
         if current != sentences:
             extra_diff["accessibility_sentences"] = (_sentences_summary(current), _sentences_summary(sentences))
         if merged_facts(unit, facts) != unit.accessibility:
-            extra_diff["accessibility_facts"] = (_facts_summary(unit.accessibility), _facts_summary(merged_facts(unit, facts)))
+            extra_diff["accessibility_facts"] = (_facts_summary(unit.accessibility),
+                                                 _facts_summary(merged_facts(unit, facts)))
     return RowInput(loc.index, raw, label=loc.label, notes=notes, extra=extra, extra_diff=extra_diff)
 
 
 def _texts(sentence: AccessibilitySentence, kind: str) -> dict[str, str]:
-    return {lang: getattr(sentence, f"{kind}_{lang}") for lang in ptv_read.LANGUAGES if getattr(sentence, f"{kind}_{lang}")}
+    return {lang: getattr(sentence, f"{kind}_{lang}") for lang in ptv_read.LANGUAGES
+            if getattr(sentence, f"{kind}_{lang}")}
 
 
 def _facts_summary(facts: dict[str, bool]) -> str:
@@ -100,8 +103,9 @@ def _scope_units(sess: Session, pilot: Pilot, provider: Provider, element: str) 
                                                 Unit.element == element).order_by(Unit.id)).unique())
 
 
-def plan_import(sess: Session, user: StaffUser | None, items: list[dict[str, Any]], pilot: Pilot, provider: Provider, element: str,
-                today: date, *, report_missing: bool = False, progress: Callable[[int], None] | None = None) -> PtvImport:
+def plan_import(sess: Session, user: StaffUser | None, items: list[dict[str, Any]], pilot: Pilot, provider: Provider,
+                element: str, today: date, *, report_missing: bool = False,
+                progress: Callable[[int], None] | None = None) -> PtvImport:
     """The dry run for the service-location objects `items` (see ptv_read.read_items).
 
     With `report_missing`, units of the scope whose PTV id is not among the items are listed
@@ -122,10 +126,12 @@ def plan_import(sess: Session, user: StaffUser | None, items: list[dict[str, Any
                 field=exc.args[0]), label)]))
             continue
         if not loc.ptv_id:
-            inputs.append(RowInput(index, {}, [RowError(index, "id", _("The service location has no PTV id."), loc.label)]))
+            inputs.append(RowInput(index, {}, [RowError(index, "id", _("The service location has no PTV id."),
+                                                        loc.label)]))
             continue
         if loc.ptv_id in seen:
-            inputs.append(RowInput(index, {}, [RowError(index, "id", _("The service location is in the file more than once."),
+            inputs.append(RowInput(index, {}, [RowError(index, "id",
+                                                        _("The service location is in the file more than once."),
                                                         loc.label)]))
             continue
         seen.add(loc.ptv_id)

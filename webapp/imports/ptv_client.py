@@ -49,10 +49,12 @@ def _page(http: requests.Session, url: str, params: dict[str, Any], timeout: flo
         response = http.get(url, params=params, timeout=timeout)
     except requests.exceptions.RequestException as exc:
         if _timed_out(exc):
-            raise PtvFetchError(_("PTV did not answer in %(seconds)s seconds (%(url)s). Nothing was imported; try again later.",
+            raise PtvFetchError(_("PTV did not answer in %(seconds)s seconds (%(url)s). "
+                              "Nothing was imported; try again later.",
                                   seconds=format(timeout, "g"), url=url)) from None
         # Connection refused, name not resolved, no network, or still failing after the retries.
-        raise PtvFetchError(_("PTV cannot be reached at %(url)s. Nothing was imported; check the network and the base URL.",
+        raise PtvFetchError(_("PTV cannot be reached at %(url)s. "
+                              "Nothing was imported; check the network and the base URL.",
                               url=url)) from None
     return _checked(response, url, params)
 
@@ -69,7 +71,8 @@ def _timed_out(exc: Exception) -> bool:
 def _checked(response: requests.Response, url: str, params: dict[str, Any]) -> dict[str, Any]:
     """The page of an answer, or PtvFetchError for an error status or something else than a page."""
     if response.status_code != 200:
-        raise PtvFetchError(_("PTV answered with an error (HTTP %(status)d) for page %(page)d: %(text)s. Nothing was imported.",
+        raise PtvFetchError(_("PTV answered with an error (HTTP %(status)d) for page %(page)d: %(text)s. "
+                              "Nothing was imported.",
                               status=response.status_code, page=params["page"], text=_snippet(response.text)))
     try:
         data = response.json()
@@ -93,7 +96,8 @@ def fetch_service_locations(base_url: str, organization: str, *, timeout: float 
     `progress(page, page_count)` is called after each page.
     """
     if not GUID_RE.match(organization or ""):
-        raise PtvFetchError(_("“%(value)s” is not a PTV organisation id (a GUID such as 7fdd7f84-e52a-4c17-a59a-d7c2a3095ed5).",
+        raise PtvFetchError(_("“%(value)s” is not a PTV organisation id "
+                              "(a GUID such as 7fdd7f84-e52a-4c17-a59a-d7c2a3095ed5).",
                               value=organization))
     if not re.match(r"^https?://", base_url or ""):
         raise PtvFetchError(_("“%(value)s” is not a web address starting with https:// or http://.", value=base_url))
@@ -106,7 +110,8 @@ def fetch_service_locations(base_url: str, organization: str, *, timeout: float 
         try:
             count = min(max(int(data.get("pageCount") or 1), 1), MAX_PAGES)
         except (TypeError, ValueError):
-            raise PtvFetchError(_("PTV's answer for page %(page)d is not a page of service channels. Nothing was imported.",
+            raise PtvFetchError(_("PTV's answer for page %(page)d is not a page of service channels. "
+                                  "Nothing was imported.",
                                   page=page)) from None
         items += [i for i in data.get("itemList") or []
                   if isinstance(i, dict) and i.get("serviceChannelType", "ServiceLocation") == "ServiceLocation"]

@@ -26,7 +26,8 @@ REGULAR = {"DaysOfTheWeek", "Standard"}
 OVER_MIDNIGHT = {"OverMidnight", "Special"}
 EXCEPTIONAL = {"Exceptional", "Exception"}
 KNOWN_TYPES = REGULAR | OVER_MIDNIGHT | EXCEPTIONAL
-DAYS = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))}
+DAYS = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                          "sunday"))}
 START, END = time(0, 0), time(23, 59)
 MAX_EXCEPTION_DAYS = 366
 TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?$")

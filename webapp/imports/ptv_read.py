@@ -85,7 +85,8 @@ def read_items(content: bytes) -> list[dict[str, Any]]:
     if isinstance(data, dict) and isinstance(data.get("itemList"), list):
         data = data["itemList"]
     items = data if isinstance(data, list) else [data]
-    locations = [i for i in items if isinstance(i, dict) and i.get("serviceChannelType", "ServiceLocation") == "ServiceLocation"]
+    locations = [i for i in items
+                 if isinstance(i, dict) and i.get("serviceChannelType", "ServiceLocation") == "ServiceLocation"]
     if not locations:
         raise PtvFileError(_("The file has no PTV service locations."))
     return locations
@@ -124,7 +125,8 @@ def _text(value: object, name: str) -> str:
 
 
 def _names(loc: dict[str, Any]) -> dict[str, str]:
-    names = _localized(loc.get("serviceChannelNames"), "serviceChannelNames", ("Name", "AlternativeName", "AlternateName"))
+    names = _localized(loc.get("serviceChannelNames"), "serviceChannelNames",
+                       ("Name", "AlternativeName", "AlternateName"))
     for item in _list(loc.get("displayNameType"), "displayNameType"):
         if isinstance(item, dict) and item.get("type") in ("AlternativeName", "AlternateName"):
             alt = _localized(loc.get("serviceChannelNames"), "serviceChannelNames", (item["type"],))
@@ -138,7 +140,8 @@ def _pick_address(loc: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     addresses = _list(loc.get("addresses"), "addresses")
     if not all(isinstance(a, dict) for a in addresses):
         raise PtvShapeError("addresses")
-    with_street = [a for a in addresses if a.get("streetAddress") and a.get("subType", "Street") not in ("PostOfficeBox", "Abroad")]
+    with_street = [a for a in addresses
+                   if a.get("streetAddress") and a.get("subType", "Street") not in ("PostOfficeBox", "Abroad")]
     visiting = [a for a in with_street if a.get("type") in VISITING]
     if visiting:
         return visiting[0], False
@@ -261,7 +264,8 @@ def _read(index: int, loc: dict[str, Any], today: date) -> PtvLocation:
     out.languages = sorted({c for c in languages if c in SERVICE_LANGUAGES})
     dropped = sorted({c for c in languages if c not in SERVICE_LANGUAGES})
     if dropped:
-        out.notes.append(_("Service languages left out (not in this service's list): %(codes)s.", codes=", ".join(dropped)))
+        out.notes.append(_("Service languages left out (not in this service's list): %(codes)s.",
+                           codes=", ".join(dropped)))
     out.opening_hours, out.exceptions, unknown = ptv_hours.read_service_hours(loc.get("serviceHours"), today)
     if unknown:
         out.notes.append(_("Service hours of an unknown type were left out: %(types)s.", types=", ".join(unknown)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ def export_csv(units: list[Unit]) -> str:
     return csv_text([list(COLUMNS), *([unit_row(u)[c] for c in COLUMNS] for u in units)])
 
 
-def csv_text(rows: list[list[str]]) -> str:
+def csv_text(rows: Sequence[Sequence[str | int]]) -> str:
     """UTF-8 text with a BOM (for spreadsheets), comma-separated, every formula-like cell neutralised."""
     buf = io.StringIO()
     buf.write("\ufeff")
@@ -116,8 +117,9 @@ def read(content: bytes) -> list[RowInput]:
     inputs: list[RowInput] = []
     for line, cells in rows:
         if len(cells) != len(header):
-            inputs.append(RowInput(line, {}, [RowError(line, "", _("The row has %(got)d cells; the header has %(want)d.",
-                                                                     got=len(cells), want=len(header)))]))
+            inputs.append(RowInput(line, {}, [RowError(line, "",
+                                                       _("The row has %(got)d cells; the header has %(want)d.",
+                                                         got=len(cells), want=len(header)))]))
             continue
         # A text cell written as a formula is refused; one neutralised with an apostrophe (as the
         # export writes it) is accepted and stored without the apostrophe.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from webapp.core.clock import helsinki_today
 from webapp.imports import pipeline
 from webapp.imports import ptv as ptv_import
+from webapp.imports.pipeline import RowError
 from webapp.imports.ptv_client import PtvFetchError, fetch_service_locations
 from webapp.models import Pilot, Provider
 from webapp.units.fields import label, normalise_ytunnus
@@ -46,7 +48,8 @@ class Progress:
 
     def __init__(self, label_text: str, total: int) -> None:
         self.label, self.total, self.done = label_text, max(total, 1), 0
-        self.bar = click.progressbar(length=self.total, label=label_text, file=sys.stderr) if sys.stderr.isatty() else None
+        self.bar = (click.progressbar(length=self.total, label=label_text, file=sys.stderr)
+                    if sys.stderr.isatty() else None)
         if self.bar is not None:
             self.bar.__enter__()
 
@@ -74,14 +77,15 @@ def _resolve(pilot_slug: str, provider_ytunnus: str, element: str) -> tuple[Pilo
     y = normalise_ytunnus(provider_ytunnus)
     provider = sess.scalar(select(Provider).where(Provider.y_tunnus == y)) if y else None
     if provider is None:
-        raise click.BadParameter(_("No provider has the Y-tunnus %(value)s. Add the provider first.", value=provider_ytunnus),
+        raise click.BadParameter(_("No provider has the Y-tunnus %(value)s. Add the provider first.",
+                                   value=provider_ytunnus),
                                  param_hint="--provider")
     if pilot.element(element) is None:
         raise click.BadParameter(_("This pilot has no element “%(value)s”.", value=element), param_hint="--element")
     return pilot, provider
 
 
-def _notes(entry: dict) -> None:
+def _notes(entry: dict[str, Any]) -> None:
     for note in entry.get("notes") or []:
         click.echo(f"      - {note}")
 
@@ -89,22 +93,23 @@ def _notes(entry: dict) -> None:
 def print_report(result: ptv_import.PtvImport) -> None:
     """One entry per location, in the order of the file or of PTV's pages."""
     plan = result.plan
-    entries = [(c["line"], 0, c) for c in plan.creates] + [(c["line"], 1, c) for c in plan.changes] + \
-              [(c["line"], 2, c) for c in plan.unchanged] + [(e.line, 3, e) for e in plan.errors]
+    entries: list[tuple[int, int, dict[str, Any] | RowError]] = [
+        *((c["line"], 0, c) for c in plan.creates), *((c["line"], 1, c) for c in plan.changes),
+        *((c["line"], 2, c) for c in plan.unchanged), *((e.line, 3, e) for e in plan.errors)]
     for line, kind, c in sorted(entries, key=lambda e: (e[0], e[1])):
+        if isinstance(c, RowError):  # kind 3
+            click.echo(_("error      %(n)d: %(name)s: %(field)s: %(message)s", n=line, name=c.label,
+                         field=label(c.column), message=c.message))
+            continue
         if kind == 0:
             click.echo(_("create     %(n)d: %(name)s", n=line, name=c["label"]))
         elif kind == 1:
             click.echo(_("update     %(n)d: %(name)s (unit %(id)d)", n=line, name=c["label"], id=c["unit_id"]))
             for key, (before, after) in c["diff"].items():
                 click.echo(f"      {label(key)}: {before!s:.80} → {after!s:.80}")
-        elif kind == 2:
-            click.echo(_("unchanged  %(n)d: %(name)s (unit %(id)d)", n=line, name=c["label"], id=c["unit_id"]))
         else:
-            click.echo(_("error      %(n)d: %(name)s: %(field)s: %(message)s", n=line, name=c.label,
-                         field=label(c.column), message=c.message))
-        if kind < 3:
-            _notes(c)
+            click.echo(_("unchanged  %(n)d: %(name)s (unit %(id)d)", n=line, name=c["label"], id=c["unit_id"]))
+        _notes(c)
     for unit in result.missing:
         click.echo(_("not in PTV any more (kept, not deleted): unit %(id)d %(name)s (PTV id %(ptv)s)", id=unit.id,
                      name=unit.name_fi, ptv=unit.ptv_id))
@@ -178,8 +183,10 @@ def ptv_import_command(file: Path, pilot_slug: str, provider_ytunnus: str, eleme
 @_scope
 @click.option("--apply", "apply_", is_flag=True, help="Import (all locations or none); without it, only a dry run.")
 @click.option("--base-url", default=None, help="PTV Open API base URL [PTV_BASE_URL, else the production API].")
-@click.option("--timeout", default=20.0, show_default=True, type=click.FloatRange(0.1, 300), help="Seconds per request.")
-@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10), help="Retries per request, with backoff.")
+@click.option("--timeout", default=20.0, show_default=True, type=click.FloatRange(0.1, 300),
+              help="Seconds per request.")
+@click.option("--retries", default=3, show_default=True, type=click.IntRange(0, 10),
+              help="Retries per request, with backoff.")
 @LANGUAGE
 def ptv_sync_command(organization: str, pilot_slug: str, provider_ytunnus: str, element: str, apply_: bool,
                      base_url: str | None, timeout: float, retries: int, language: str) -> None:

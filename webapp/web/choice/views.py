@@ -5,17 +5,17 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import HiddenField
 
+from webapp.choice import choices
 from webapp.choice import use_cases as svc
 from webapp.choice.references import is_reference
-from webapp.choice import choices
 from webapp.models import Choice, Municipality, Unit
 from webapp.units.vocab import ELEMENTS, SECTORS
 from webapp.web import clock, db, metrics, security

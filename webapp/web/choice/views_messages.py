@@ -13,10 +13,10 @@ from wtforms.validators import DataRequired, Email, Length
 
 from webapp.choice import inbox
 from webapp.choice.mail import queue_verification
-from webapp.web.choice.mail import send_soon
 from webapp.choice.message_text import message_text
 from webapp.web import db, security
 from webapp.web.choice.blueprint import bp
+from webapp.web.choice.mail import send_soon
 from webapp.web.choice.views import _require_resident
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang

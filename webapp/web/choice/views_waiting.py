@@ -12,10 +12,10 @@ from wtforms import HiddenField
 
 from webapp.choice import use_cases as svc
 from webapp.choice import waiting
-from webapp.web.choice.mail import send_soon
 from webapp.models import Choice
 from webapp.web import clock, db
 from webapp.web.choice.blueprint import bp
+from webapp.web.choice.mail import send_soon
 from webapp.web.choice.views import _home_municipality, _require_resident, checked_submission
 from webapp.web.errors import UserError
 

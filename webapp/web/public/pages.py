@@ -59,7 +59,8 @@ def home_search_form() -> HomeSearchForm:
     form.municipality.choices = [SelectChoice("", _l("Any municipality"))] + [
         SelectChoice(m.code, m.name(lang)) for m in sorted(munis, key=lambda m: collation_key(m.name(lang)))]
     form.radius_km.choices = [SelectChoice(r, _l("%(km)s km", km=r)) for r in RADIUS_CHOICES]
-    form.element.choices = [SelectChoice("", _l("Anything"))] + [SelectChoice(code, label) for code, label in vocab.ELEMENTS.items()]
+    form.element.choices = [SelectChoice("", _l("Anything"))] + [SelectChoice(code, label)
+                                                                 for code, label in vocab.ELEMENTS.items()]
     return form
 
 

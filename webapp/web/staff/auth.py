@@ -62,6 +62,15 @@ def current_staff() -> StaffUser | None:
     return user
 
 
+def signed_in_staff() -> StaffUser:
+    """The signed-in staff user, for a view behind `staff_required`."""
+    user = current_staff()
+    # staff_required has already redirected an anonymous request to sign-in, and current_staff() keeps its
+    # answer in `g` for the rest of the request: the view runs only with a user.
+    assert user is not None, "signed_in_staff() is for views behind staff_required"
+    return user
+
+
 def staff_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Anonymous → redirect to sign-in; a signed-in user without one of `roles` → 403."""
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -70,7 +79,7 @@ def staff_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
             user = current_staff()
             if user is None:
                 target = request.full_path if request.method == "GET" else None
-                params = {"expired": "1"} if g.get("staff_session_expired") else {}
+                params: dict[str, Any] = {"expired": "1"} if g.get("staff_session_expired") else {}
                 if target:
                     params["next"] = target.rstrip("?")
                 return redirect(url_for("staff.sign_in", **params))

@@ -5,10 +5,10 @@ import os
 
 import click
 
-from webapp.web import db
-from webapp.web.staff.blueprint import bp
 from webapp.accounts.staff import AccountError, create_staff, set_password
 from webapp.units.vocab import LANGS
+from webapp.web import db
+from webapp.web.staff.blueprint import bp
 
 
 def _password() -> str:

@@ -1,13 +1,24 @@
-"""WTForms for the staff workspace. Field checks that the CSV import shares live in webapp/units (fields.py, validation.py)."""
+"""WTForms for the staff workspace. Field checks that the CSV import shares live in webapp/units (fields.py,
+validation.py)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField, TextAreaField)
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.units.fields import FACT_FIELDS, FIELD_LABELS
@@ -83,8 +94,9 @@ class VisibilityForm(FlaskForm):
 
 
 class ProviderForm(FlaskForm):
-    name = StringField(_l("Name of the provider"), validators=[InputRequired(_l("Enter the name of the provider.")),
-                                                               Length(max=200, message=_l("Use at most 200 characters."))])
+    name = StringField(_l("Name of the provider"),
+                       validators=[InputRequired(_l("Enter the name of the provider.")),
+                                   Length(max=200, message=_l("Use at most 200 characters."))])
     y_tunnus = StringField(_l("Y-tunnus (business ID)"), validators=[InputRequired(_l("Enter the Y-tunnus."))])
     sector = SelectField(_l("Sector"), choices=[], validate_choice=False)
     website = StringField(_l("Web address"), validators=[Optional()])

@@ -12,20 +12,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import HiddenField
 from wtforms.fields.choices import SelectChoice
 
+from webapp.models import Municipality, Resident, StaffUser, Unit
+from webapp.units.vocab import DIRECT_CHOICE_ELEMENTS
 from webapp.web import db, metrics
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang
-from webapp.models import Municipality, Unit
 from webapp.web.security import rate_limited
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
-from webapp.web.staff.auth import current_staff, staff_required
 from webapp.web.staff.forms import PaperChoiceForm
-from webapp.units.vocab import DIRECT_CHOICE_ELEMENTS
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -34,7 +35,7 @@ class PaperForm(PaperChoiceForm):
     request_token = HiddenField()
 
 
-def _units(user) -> list[Unit]:  # noqa: ANN001
+def _units(user: StaffUser) -> list[Unit]:
     stmt = select(Unit).where(Unit.element.in_(DIRECT_CHOICE_ELEMENTS), Unit.is_hidden.is_(False))
     if user.role == "pilot_manager":
         stmt = stmt.where(Unit.pilot_id == user.pilot_id)
@@ -43,12 +44,13 @@ def _units(user) -> list[Unit]:  # noqa: ANN001
 
 @dataclass
 class PaperResident:
-    resident: object  # webapp.models.Resident
+    resident: Resident
     unit: Unit
     masked: str
 
 
-def read_paper_form(form: PaperForm, units: list[Unit], user, template: str):  # noqa: ANN001, ANN201
+def read_paper_form(form: PaperForm, units: list[Unit], user: StaffUser,
+                    template: str) -> PaperResident | ResponseReturnValue:
     """Validate a posted paper form: a PaperResident, or the response to send (errors, never the code back)."""
     from webapp.identity.person import VerifiedPerson, mask_hetu, normalise_hetu
     from webapp.web.identity.signin import NotInRegister, RegisterUnavailable, population_register, upsert_resident
@@ -81,22 +83,22 @@ def read_paper_form(form: PaperForm, units: list[Unit], user, template: str):  #
     return PaperResident(resident, unit, mask_hetu(hetu))
 
 
-def paper_form(user) -> PaperForm:  # noqa: ANN001
+def paper_form(user: StaffUser) -> PaperForm:
     lang = current_lang()
     form = PaperForm()
-    form.unit.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}")
-                                                             for u in _units(user)]
+    form.unit.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(str(u.id), f"{u.name(lang)} – {u.pilot.name(lang)}") for u in _units(user)]
     return form
 
 
 @bp.route("/paper-choice", methods=["GET", "POST"])
 @staff_required("admin", "pilot_manager")
-def paper_choice():
+def paper_choice() -> ResponseReturnValue:
     from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
     from webapp.choice.use_cases import submit_choice
     from webapp.web.clock import today as clock_today
 
-    user = current_staff()
+    user = signed_in_staff()
     sess = db.session()
     form = paper_form(user)
     if request.method == "GET":

@@ -6,11 +6,12 @@ from __future__ import annotations
 import secrets
 
 from flask import abort, render_template, request
+from flask.typing import ResponseReturnValue
 
 from webapp.web import db
 from webapp.web.choice.mail import send_soon
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
-from webapp.web.staff.auth import current_staff, staff_required
 from webapp.web.staff.paper import PaperResident, _units, paper_form, read_paper_form
 
 TEMPLATE = "staff/paper_waiting.html"
@@ -18,13 +19,13 @@ TEMPLATE = "staff/paper_waiting.html"
 
 @bp.route("/paper-waiting-list", methods=["GET", "POST"])
 @staff_required("admin", "pilot_manager")
-def paper_waiting():
+def paper_waiting() -> ResponseReturnValue:
     from webapp.choice import use_cases as svc
     from webapp.choice import waiting
     from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
     from webapp.web.clock import today as clock_today
 
-    user = current_staff()
+    user = signed_in_staff()
     form = paper_form(user)
     if request.method == "GET":
         form.request_token.data = secrets.token_urlsafe(24)

@@ -85,8 +85,8 @@ def fill_from_waiting_list(sess: Session, unit_id: int) -> None:
     """After a save that may have freed places (capacity raised, the unit shown again): webapp/choice moves
     the unit's waiting list and sends the notices. Called here, in the web layer, because webapp/units sits
     below webapp/choice."""
-    from webapp.web.choice.mail import send_soon
     from webapp.choice.promotion import promote_from_waiting_lists
+    from webapp.web.choice.mail import send_soon
     from webapp.web.clock import today
     if promote_from_waiting_lists(sess, [unit_id], today()).promoted:
         send_soon(sess)

@@ -7,7 +7,9 @@ import secrets
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +27,7 @@ from webapp.web import db
 from webapp.web.clock import today as clock_today
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang
-from webapp.web.staff.auth import current_staff, staff_required
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
 from webapp.web.staff.forms import ApplyImportForm, ImportForm, PtvImportForm
 from webapp.web.staff.view_helpers import ALL, WRITERS, scope_pilots, scope_providers
@@ -55,19 +57,22 @@ TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
 def _ptv_form(user: StaffUser) -> PtvImportForm:
     lang = current_lang()
     form = PtvImportForm(prefix="ptv")
-    form.pilot.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.slug, p.name(lang)) for p in scope_pilots(user)]
-    form.provider.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in scope_providers(user)]
+    form.pilot.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(p.slug, p.name(lang)) for p in scope_pilots(user)]
+    form.provider.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in scope_providers(user)]
     form.element.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(v)) for c, v in ELEMENTS.items()]
     return form
 
 
-def _render_import(form: ImportForm, ptv_form: PtvImportForm, plan=None, apply_form=None, status: int = 200,  # noqa: ANN001
-                   ptv: bool = False):
+def _render_import(form: ImportForm, ptv_form: PtvImportForm, plan: Plan | None = None,
+                   apply_form: ApplyImportForm | None = None, status: int = 200,
+                   ptv: bool = False) -> ResponseReturnValue:
     return render_template("staff/import.html", form=form, ptv_form=ptv_form, plan=plan, apply_form=apply_form,
                            ptv=ptv), status
 
 
-def _read_upload(form_field, missing: str) -> bytes | None:  # noqa: ANN001
+def _read_upload(form_field: FileField, missing: str) -> bytes | None:
     upload = request.files.get(form_field.name)
     if upload is None or not upload.filename:
         form_field.errors = [missing]
@@ -91,8 +96,8 @@ def _plan(sess: Session, user: StaffUser, content: bytes, ptv: dict[str, str] | 
     return ptv_import.plan_import(sess, user, items, pilot, provider, ptv["element"], clock_today()).plan
 
 
-def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImportForm, error_field,  # noqa: ANN001
-             ptv: dict | None = None):
+def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImportForm, error_field: FileField,
+             ptv: dict[str, str] | None = None) -> ResponseReturnValue:
     """Plan the import; keep the file server-side under a random token when it can be applied."""
     try:
         plan = _plan(db.session(), user, content, ptv)
@@ -120,8 +125,8 @@ def _dry_run(user: StaffUser, content: bytes, form: ImportForm, ptv_form: PtvImp
 
 @bp.route("/import", methods=["GET", "POST"])
 @staff_required(*WRITERS)
-def import_units():
-    user = current_staff()
+def import_units() -> ResponseReturnValue:
+    user = signed_in_staff()
     form = ImportForm()
     ptv_form = _ptv_form(user)
     if request.method == "GET":
@@ -136,8 +141,8 @@ def import_units():
 
 @bp.post("/import/ptv")
 @staff_required(*WRITERS)
-def import_ptv():
-    user = current_staff()
+def import_ptv() -> ResponseReturnValue:
+    user = signed_in_staff()
     form = ImportForm()
     ptv_form = _ptv_form(user)
     if not ptv_form.validate_on_submit():
@@ -152,7 +157,8 @@ def import_ptv():
     if element is None:
         ptv_form.element.errors = [_("Choose the type of unit.")]
     content = _read_upload(ptv_form.file, _("Choose a JSON file."))
-    if content is None or ptv_form.errors:
+    # A missing pilot, provider or type has its error above; testing them here too narrows them for the call below.
+    if content is None or pilot is None or provider is None or element is None or ptv_form.errors:
         return _render_import(form, ptv_form, status=400)
     return _dry_run(user, content, form, ptv_form, ptv_form.file,
                     {"pilot": pilot.slug, "provider": provider.y_tunnus, "element": element})
@@ -160,8 +166,8 @@ def import_ptv():
 
 @bp.post("/import/apply")
 @staff_required(*WRITERS)
-def import_apply():
-    user = current_staff()
+def import_apply() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     form = ApplyImportForm()
     if not form.validate_on_submit():
@@ -186,9 +192,11 @@ def import_apply():
             pipeline.apply(sess, user, plan, ptv_import.PTV if ptv else units_csv.CSV, pilot_id=user.pilot_id,
                            provider_id=user.provider_id)
     except (_PlanChanged, pipeline.CapacityTooLow):
-        raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None
+        raise UserError(_("The units changed after the dry run, so nothing was imported. "
+                          "Upload the file again for a new dry run."), 409) from None
     except StaleDataError:
-        raise UserError(_("The units changed after the dry run, so nothing was imported. Upload the file again for a new dry run."), 409) from None
+        raise UserError(_("The units changed after the dry run, so nothing was imported. "
+                          "Upload the file again for a new dry run."), 409) from None
     path.unlink(missing_ok=True)
     session.pop("staff_import", None)
     flash(_("Import done: %(created)d units created and %(changed)d changed.", created=len(plan.creates),
@@ -202,8 +210,8 @@ class _PlanChanged(Exception):
 
 @bp.get("/export.csv")
 @staff_required(*ALL)
-def export_units():
-    user = current_staff()
+def export_units() -> ResponseReturnValue:
+    user = signed_in_staff()
     stmt = select(Unit).where(unit_scope(user)).order_by(Unit.id).options(*with_collections())
     slug = request.args.get("pilot")
     if slug:

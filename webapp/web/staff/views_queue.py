@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import StringField
@@ -13,7 +14,7 @@ from webapp.units.vocab import DIRECT_CHOICE_ELEMENTS, PROFESSIONS, PROFESSIONS_
 from webapp.web import db
 from webapp.web.clock import today as clock_today
 from webapp.web.errors import UserError
-from webapp.web.staff.auth import current_staff, staff_required
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
 from webapp.web.staff.forms import QueueTimesForm
 from webapp.web.staff.view_helpers import MANAGERS, chosen_pilot, scope_pilots
@@ -21,12 +22,13 @@ from webapp.web.staff.view_helpers import MANAGERS, chosen_pilot, scope_pilots
 
 @bp.route("/queue-times", methods=["GET", "POST"])
 @staff_required(*MANAGERS)
-def queue_times():
-    user = current_staff()
+def queue_times() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     pilot = chosen_pilot(user)
     units_ = sess.scalars(select(Unit).where(Unit.pilot_id == pilot.id, Unit.element.in_(DIRECT_CHOICE_ELEMENTS))
-                          .order_by(Unit.element, Unit.name_fi).options(*with_collections("queue_times"))).unique().all()
+                          .order_by(Unit.element, Unit.name_fi)
+                          .options(*with_collections("queue_times"))).unique().all()
     fields = {}
     for unit in units_:
         for prof in PROFESSIONS_BY_ELEMENT[unit.element]:

@@ -1,30 +1,31 @@
 """Staff views: the audit log and the pilot figures (page and CSV)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 
 from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import false, func, select
 
+from webapp.choice import figures as figures_mod
+from webapp.core.validation import is_whole_number
+from webapp.imports import units_csv
+from webapp.models import AuditEvent, Pilot, StaffUser
 from webapp.web import db
 from webapp.web.clock import today as clock_today
 from webapp.web.errors import UserError
-from webapp.imports import units_csv
-from webapp.models import AuditEvent, Pilot, StaffUser
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
-from webapp.choice import figures as figures_mod
-from webapp.web.staff.auth import current_staff, staff_required
 from webapp.web.staff.view_helpers import PER_PAGE, chosen_pilot, page_number, scope_pilots
-from webapp.core.validation import is_whole_number
-
 
 # --- audit log -------------------------------------------------------------------------------------------
 
 @bp.get("/audit")
 @staff_required("admin", "auditor", "pilot_manager")
-def audit():
-    user = current_staff()
+def audit() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     args = request.args
     stmt = select(AuditEvent)
@@ -50,11 +51,11 @@ def audit():
                 errors[key] = _("Enter the date in the form 2026-11-24.")
                 continue
             if op == "ge":
-                stmt = stmt.where(AuditEvent.at >= datetime.combine(day, dtime.min, tzinfo=timezone.utc))
+                stmt = stmt.where(AuditEvent.at >= datetime.combine(day, dtime.min, tzinfo=UTC))
             else:
-                stmt = stmt.where(AuditEvent.at < datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=timezone.utc))
+                stmt = stmt.where(AuditEvent.at < datetime.combine(day + timedelta(days=1), dtime.min, tzinfo=UTC))
     page = page_number()
-    total = sess.scalar(select(func.count()).select_from(stmt.subquery()))
+    total = sess.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     events = sess.scalars(stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
                           .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     actor_ids = {e.actor_id for e in events if e.actor_type == "staff" and e.actor_id}
@@ -81,8 +82,8 @@ def _figures_args(user: StaffUser) -> tuple[Pilot, int]:
 
 @bp.get("/figures")
 @staff_required("admin", "auditor", "pilot_manager")
-def figures():
-    user = current_staff()
+def figures() -> ResponseReturnValue:
+    user = signed_in_staff()
     pilot, year = _figures_args(user)
     result = figures_mod.pilot_figures(db.session(), pilot, year, clock_today())
     return render_template("staff/figures.html", pilot=pilot, year=year, result=result,
@@ -92,8 +93,8 @@ def figures():
 
 @bp.get("/figures.csv")
 @staff_required("admin", "auditor", "pilot_manager")
-def figures_csv():
-    user = current_staff()
+def figures_csv() -> ResponseReturnValue:
+    user = signed_in_staff()
     pilot, year = _figures_args(user)
     result = figures_mod.pilot_figures(db.session(), pilot, year, clock_today())
     text = units_csv.csv_text(figures_mod.csv_rows(result))

@@ -4,18 +4,26 @@ from __future__ import annotations
 import hashlib
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from webapp.accounts.staff import authenticate, normalise_email
+from webapp.audit import record_staff_change
+from webapp.models import Pilot, Provider, Unit
+from webapp.units.permissions import unit_scope
 from webapp.web import db
 from webapp.web.errors import UserError
-from webapp.models import Pilot, Provider, Unit
 from webapp.web.security import client_address, rate_limited
+from webapp.web.staff.auth import (
+    current_staff,
+    safe_next,
+    sign_in_user,
+    sign_out_user,
+    signed_in_staff,
+    staff_required,
+)
 from webapp.web.staff.blueprint import bp
-from webapp.accounts.staff import authenticate, normalise_email
-from webapp.units.permissions import unit_scope
-from webapp.web.staff.auth import current_staff, safe_next, sign_in_user, sign_out_user, staff_required
-from webapp.audit import record_staff_change
 from webapp.web.staff.forms import SignInForm, SignOutForm
 from webapp.web.staff.view_helpers import ALL
 
@@ -24,7 +32,7 @@ SIGN_IN_LIMIT_ADDRESS = (20, 15 * 60)  # attempts per address per 15 minutes
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-def sign_in():
+def sign_in() -> ResponseReturnValue:
     form = SignInForm()
     user = current_staff()
     if request.method == "GET":
@@ -54,7 +62,7 @@ def sign_in():
 
 
 @bp.post("/sign-out")
-def sign_out():
+def sign_out() -> ResponseReturnValue:
     form = SignOutForm()
     if not form.validate_on_submit():
         abort(400)
@@ -65,8 +73,8 @@ def sign_out():
 
 @bp.get("/")
 @staff_required(*ALL)
-def home():
-    user = current_staff()
+def home() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     unit_count = sess.scalar(select(func.count(Unit.id)).where(unit_scope(user)))
     pilot = sess.get(Pilot, user.pilot_id) if user.pilot_id else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from webapp.units.vocab import ELEMENTS, SECTORS, SERVICE_LANGUAGES, SERVICES, S
 from webapp.web import db
 from webapp.web.errors import UserError
 from webapp.web.i18n import current_lang
-from webapp.web.staff.auth import current_staff, staff_required
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
 from webapp.web.staff.forms import NewUnitForm, ProviderForm, UnitForm, VisibilityForm
 from webapp.web.staff.view_helpers import (
@@ -35,13 +36,12 @@ from webapp.web.staff.view_helpers import (
     scope_providers,
 )
 
-
 # --- units -----------------------------------------------------------------------------------------
 
 @bp.get("/units")
 @staff_required(*ALL)
-def units():
-    user = current_staff()
+def units() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     q = (request.args.get("q") or "").strip()[:100]
     page = page_number()
@@ -49,14 +49,15 @@ def units():
     if q:
         like = f"%{q.lower()}%"
         stmt = stmt.where(or_(func.lower(Unit.name_fi).like(like), func.lower(Unit.name_sv).like(like)))
-    total = sess.scalar(select(func.count()).select_from(stmt.subquery()))
-    rows = sess.scalars(stmt.order_by(Unit.name_fi, Unit.id).offset((page - 1) * PER_PAGE).limit(PER_PAGE)).unique().all()
+    total = sess.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    rows = sess.scalars(stmt.order_by(Unit.name_fi, Unit.id)
+                        .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).unique().all()
     return render_template("staff/units.html", units=rows, q=q, page=page, pages=max(1, -(-total // PER_PAGE)),
                            total=total, can_create=user.role in WRITERS)
 
 
 def _load_unit(unit_id: int, write: bool) -> Unit:
-    user = current_staff()
+    user = signed_in_staff()
     sess = db.session()
     if write:
         # A save decides on the unit's counters (the capacity may not go below the listed customers), which
@@ -76,8 +77,8 @@ def _load_unit(unit_id: int, write: bool) -> Unit:
 
 def _choices_for(form: UnitForm, element: str | None, municipalities: list[Municipality]) -> None:
     lang = current_lang()
-    form.municipality_code.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(m.code, m.name(lang)) for m in
-                                                                                   sorted(municipalities, key=lambda m: collation_key(m.name(lang)))]
+    form.municipality_code.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(m.code, m.name(lang)) for m in sorted(municipalities, key=lambda m: collation_key(m.name(lang)))]
     service_codes = SERVICES_BY_ELEMENT.get(element, ()) if element else list(SERVICES)
     form.services.choices = [SelectChoice(c, str(SERVICES[c])) for c in service_codes]
     form.languages.choices = [SelectChoice(c, str(v)) for c, v in SERVICE_LANGUAGES.items()]
@@ -135,9 +136,9 @@ def _validate_form(form: UnitForm, unit: Unit | None, element: str, pilot: Pilot
             key = next((f"hours_{d}" for d in range(7) if f"hours_{d}" not in errors), "hours_0")
         errors.setdefault(key, msg)
     if pilot is not None and "municipality_code" not in errors:
-        msg = municipality_in_pilot_error(pilot, values["municipality_code"])
-        if msg:
-            errors["municipality_code"] = msg
+        outside = municipality_in_pilot_error(pilot, values["municipality_code"])
+        if outside:
+            errors["municipality_code"] = outside
     for key, msg in errors.items():
         if key in form:
             form[key].errors = [msg]
@@ -146,8 +147,8 @@ def _validate_form(form: UnitForm, unit: Unit | None, element: str, pilot: Pilot
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @staff_required(*ALL)
-def unit_edit(unit_id: int):
-    user = current_staff()
+def unit_edit(unit_id: int) -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     unit = _load_unit(unit_id, write=request.method == "POST")
     form = UnitForm()
@@ -183,8 +184,8 @@ def unit_edit(unit_id: int):
         status = 400
     hidden_form = VisibilityForm()
     hidden_form.version.data = str(unit.version)
-    return render_template("staff/unit_form.html", fact_fields=uf.FACT_FIELDS, form=form, unit=unit, readonly=readonly, conflict=conflict,
-                           hidden_form=hidden_form, new=False, weekdays=WEEKDAYS), status
+    return render_template("staff/unit_form.html", fact_fields=uf.FACT_FIELDS, form=form, unit=unit, readonly=readonly,
+                           conflict=conflict, hidden_form=hidden_form, new=False, weekdays=WEEKDAYS), status
 
 
 def _reload(sess: Session, unit: Unit) -> Unit:
@@ -205,8 +206,8 @@ def _conflict_rows(sess: Session, form: UnitForm, unit: Unit, submitted_version:
 
 @bp.post("/units/<int:unit_id>/visibility")
 @staff_required(*WRITERS)
-def unit_visibility(unit_id: int):
-    user = current_staff()
+def unit_visibility(unit_id: int) -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     unit = _load_unit(unit_id, write=True)
     form = VisibilityForm()
@@ -225,8 +226,8 @@ def unit_visibility(unit_id: int):
 
 @bp.route("/units/new", methods=["GET", "POST"])
 @staff_required(*WRITERS)
-def unit_new():
-    user = current_staff()
+def unit_new() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     lang = current_lang()
     pilots = scope_pilots(user)
@@ -235,7 +236,8 @@ def unit_new():
     munis = {m.municipality.code: m.municipality for p in pilots for m in p.municipalities}
     _choices_for(form, None, list(munis.values()))
     form.pilot.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.slug, p.name(lang)) for p in pilots]
-    form.provider.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in providers]
+    form.provider.choices = [SelectChoice("", _("Choose…"))] + [
+        SelectChoice(p.y_tunnus, f"{p.name} ({p.y_tunnus})") for p in providers]
     form.element.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(v)) for c, v in ELEMENTS.items()]
     status = 200
     if request.method == "GET":
@@ -257,23 +259,24 @@ def unit_new():
         values = _validate_form(form, None, element if element in ELEMENTS else "sote_centre", pilot)
         for key, msg in errors.items():
             form[key].errors = [msg]
-        if values is not None and not errors:
+        # A missing pilot or provider has its entry in `errors`; naming them here narrows them for the call.
+        if values is not None and not errors and pilot is not None and provider is not None:
             change = use_cases.create_unit_by_staff(sess, user, pilot, provider, element, values)
             flash(_("The unit was created."), "success")
             return redirect(url_for("staff.unit_edit", unit_id=change.unit.id))
         status = 400
     else:
         status = 400
-    return render_template("staff/unit_form.html", fact_fields=uf.FACT_FIELDS, form=form, unit=None, readonly=False, conflict=None,
-                           hidden_form=None, new=True, weekdays=WEEKDAYS), status
+    return render_template("staff/unit_form.html", fact_fields=uf.FACT_FIELDS, form=form, unit=None, readonly=False,
+                           conflict=None, hidden_form=None, new=True, weekdays=WEEKDAYS), status
 
 
 # --- providers --------------------------------------------------------------------------------------
 
 @bp.route("/providers/new", methods=["GET", "POST"])
 @staff_required(*MANAGERS)
-def provider_new():
-    user = current_staff()
+def provider_new() -> ResponseReturnValue:
+    user = signed_in_staff()
     sess = db.session()
     form = ProviderForm()
     form.sector.choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(c, str(v)) for c, v in SECTORS.items()]
@@ -282,7 +285,8 @@ def provider_new():
         ok = form.validate_on_submit()
         y = uf.normalise_ytunnus(form.y_tunnus.data or "")
         if form.y_tunnus.data and y is None:
-            form.y_tunnus.errors = [_("Enter a valid Y-tunnus: seven digits, a hyphen and a check digit, e.g. 1234567-1.")]
+            form.y_tunnus.errors = [_("Enter a valid Y-tunnus: seven digits, a hyphen and a check digit, "
+                                      "e.g. 1234567-1.")]
             ok = False
         elif y and sess.scalar(select(Provider).where(Provider.y_tunnus == y)):
             form.y_tunnus.errors = [_("A provider with this Y-tunnus exists already.")]
@@ -294,7 +298,8 @@ def provider_new():
         if website and not uf.WEBSITE_RE.match(website):
             form.website.errors = [_("Enter a web address starting with https:// or http://.")]
             ok = False
-        if ok:
+        # y is None only with an error above (an empty field fails InputRequired, a malformed one the check).
+        if ok and y is not None:
             try:
                 provider = use_cases.create_provider(sess, user, name=form.name.data.strip(), y_tunnus=y,
                                                      sector=form.sector.data, website=website)

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from webapp.core.validation import is_whole_number
 from webapp.units import use_cases
 from webapp.web import db
-from webapp.web.staff.auth import current_staff, staff_required
+from webapp.web.staff.auth import signed_in_staff, staff_required
 from webapp.web.staff.blueprint import bp
 from webapp.web.staff.forms import VisibilityForm
 from webapp.web.staff.view_helpers import WRITERS
@@ -19,7 +19,7 @@ from webapp.web.staff.views_units import _load_unit
 @bp.post("/units/<int:unit_id>/waiting-list")
 @staff_required(*WRITERS)
 def unit_waiting_when_closed(unit_id: int) -> Response:
-    user = current_staff()
+    user = signed_in_staff()
     sess = db.session()
     unit = _load_unit(unit_id, write=True)
     form = VisibilityForm()  # the same two fields: CSRF and the unit's version
