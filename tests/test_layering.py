@@ -124,7 +124,7 @@ def test_only_webapp_search_itself_is_imported_from_outside_search(folder: str) 
 
 def test_the_rules_import_nothing_but_the_standard_library() -> None:
     """The pilots' rules are pure: testable without a database, an app or a request."""
-    allowed_roots = {"__future__", "dataclasses", "datetime", "enum", "typing", "collections", "functools"}
+    allowed_roots = {"__future__", "dataclasses", "datetime", "enum", "typing", "collections", "functools", "dateutil"}
     for name in ("webapp.choice.rules", "webapp.choice.waiting_rules"):
         outside = [m for _line, m in imports_of(MODULES[name])
                    if m.split(".")[0] not in allowed_roots and m not in ("webapp.choice.rules",)]
