@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
+from stdnum.exceptions import ValidationError
 from stdnum.fi import hetu as stdnum_hetu
 
 _CENTURIES = {"+": 1800, **dict.fromkeys("-YXWVU", 1900), **dict.fromkeys("ABCDEF", 2000)}
@@ -57,7 +58,7 @@ def normalise_hetu(value: str) -> str:
     """Upper-case, no whitespace, validated (test identities 900-999 allowed); raises ValueError."""
     try:
         return stdnum_hetu.validate(value, allow_temporary=True)
-    except Exception:  # stdnum ValidationError subclasses; the value itself is never echoed
+    except ValidationError:  # InvalidFormat, InvalidChecksum, …; the value itself is never echoed
         raise ValueError("invalid henkilötunnus") from None
 
 
