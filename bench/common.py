@@ -60,7 +60,7 @@ def _generate(app, count: int) -> None:  # noqa: ANN001
 
 
 def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
-    """Migrate `url`, generate `units` units unless `reuse`, rebuild the index in workdir/index.
+    """Migrate `url`, generate `units` units unless `reuse`, time a full index build (in workdir/index).
 
     Generation runs in a child process, so that the caller's peak RSS is that of indexing and searching,
     not of creating the units through the ORM. Returns timings."""
@@ -74,11 +74,8 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
         if child.exitcode:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
-    from webapp.progress import progress
-    from webapp.cli import default_index_procs
-    from webapp.search.follow import rebuild
-    with app.app_context(), progress("Indexing units", units) as advance:
-        count = rebuild(db.session(), f"{workdir}/index", advance, procs=default_index_procs())  # records the change log's head too
+    with app.app_context():
+        count = app.extensions["search"].rebuild(db.session())  # a full build, as a process starting does
         db.session().close()
         db.engine().dispose()
     t2 = time.perf_counter()

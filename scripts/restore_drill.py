@@ -479,7 +479,7 @@ def drill_app(held: Held, index_dir: str, secret_key: str):  # noqa: ANN201
     app = create_app({
         "APP_ENV": "development", "TESTING": True, "DATABASE_URL": sqlalchemy_url(held.url), "INDEX_DIR": index_dir,
         "SECRET_KEY": secret_key, "RESIDENT_KEY_SECRET": secrets.token_hex(32), "RATE_LIMIT_ENABLED": False,
-        "PAGE_CACHE_MB": 0, "INDEX_SYNC_INTERVAL_MS": 0, "INDEX_MERGE_IDLE_MS": 0, "COMPRESS_RESPONSES": False,
+        "PAGE_CACHE_MB": 0, "INDEX_SYNC_INTERVAL_MS": 0, "COMPRESS_RESPONSES": False,
     })
     app.extensions["db_engine"].dispose()
     app.extensions["db_sessionmaker"] = sessionmaker(bind=held.conn, expire_on_commit=False,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from webapp import login_sessions
 from webapp.models import RateLimitHit
-from webapp.search import follow
+from webapp.search import purge
 
 
 def purge_expired(sess: Session) -> dict[str, int]:
@@ -18,5 +18,5 @@ def purge_expired(sess: Session) -> dict[str, int]:
                                                  .where(RateLimitHit.expires_at < int(time.time()))).rowcount or 0,
               "sign-in sessions": login_sessions.purge(sess, current_app.config["SESSION_IDLE_MINUTES"])}
     sess.commit()
-    counts["index change-log rows"] = follow.purge(sess)
+    counts["index change-log rows"] = purge(sess)
     return counts

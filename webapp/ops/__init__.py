@@ -7,7 +7,6 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from webapp import db, metrics
-from webapp.search import follow
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger(__name__)
@@ -30,11 +29,11 @@ def readyz():
     except Exception as exc:  # noqa: BLE001
         log.warning("readyz: database unreachable: %s", exc.__class__.__name__)
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    index_dir = current_app.config["INDEX_DIR"]
+    search = current_app.extensions["search"]
     try:
-        follow.check_sequence(sess, index_dir)
-        follow.catch_up(sess, index_dir, force=True)
-        state = follow.status(sess, index_dir)
+        search.check_sequence(sess)
+        search.catch_up(sess)
+        state = search.status(sess)
     except Exception as exc:  # noqa: BLE001
         log.exception("readyz: search index cannot follow the database")
         return jsonify({"status": "unavailable", "database": "ok", "index": exc.__class__.__name__}), 503
@@ -51,7 +50,7 @@ def readyz():
 def metrics_view():
     sess = db.session()
     try:
-        state = follow.status(sess, current_app.config["INDEX_DIR"])
+        state = current_app.extensions["search"].status(sess)
         metrics.observe_index(state.head, state.behind, state.lag_seconds)
     except Exception:  # noqa: BLE001  the metrics still answer when the database does not
         log.warning("metrics: index lag unknown (database unreachable)")

@@ -9,18 +9,15 @@ from markupsafe import Markup
 
 from webapp import db
 from webapp.validation import is_whole_number
-from webapp.i18n import current_lang, fmt_km
+from webapp.i18n import current_lang, fmt_date, fmt_km
 from webapp.lru import LRU
 from webapp.models import Municipality
 from webapp.public import bp
 from webapp.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
 from webapp.public.search_filters import build_filters
-from webapp.search import FIELD_LABELS, SORT_LABELS, known_from_db, parse_params, run_search
-from webapp.search.cards import card_texts, rendered
-from webapp.search.params import ParamError, SearchParams
-from webapp.search.query import Hit
-from webapp.search.reference import Reference, reference
-from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_names, professions_for
+from webapp.search import (FIELD_LABELS, SORT_LABELS, Hit, ParamError, Reference, SearchParams, card_texts,
+                           fmt_clock, hours_summary, load_units, parse_params, postcode_names, professions_for,
+                           rendered)
 from webapp import vocab
 from webapp.vocab import (ACCESSIBILITY_FACTS, ELEMENTS, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES, WEEKDAYS,
                           label)
@@ -60,7 +57,7 @@ def search_url(params: SearchParams, **changes) -> str:
 def _card_renderer(lang: str, labels: dict):  # noqa: ANN202
     template = current_app.jinja_env.get_template("search/_card.html")
     unit_url = url_for("public.unit", unit_id=0).removesuffix("0")
-    texts = card_texts(lang, labels, unit_url)
+    texts = card_texts(lang, labels, unit_url, fmt_date)
     return lambda card: template.render(c=card, t=texts, lang=lang)
 
 
@@ -108,14 +105,15 @@ def search():
         return redirect(f"{url_for('public.search')}?{urlencode(pairs)}", code=303)
     sess = db.session()
     lang = current_lang()
-    ref = reference(sess, lang)
-    params, errors = parse_params(request.args, known_from_db(sess))
+    search_index = current_app.extensions["search"]
+    ref = search_index.reference.reference(sess, lang)
+    params, errors = parse_params(request.args, search_index.reference.known(sess))
     if params.profiles_given and not any(e.parameter == "profile" for e in errors):
         remember_profiles(params.profiles)
     result = None
     relax: list[tuple[str, str]] = []
     if not errors:
-        result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=lang)
+        result = search_index.search(sess, params, lang=lang)
         if params.page > result.pages and result.total:
             errors.append(ParamError("page", _("There is no page %(page)s. The last page is %(last)s.",
                                                page=params.page, last=result.pages)))

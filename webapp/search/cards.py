@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from webapp.lru import LRU
 from webapp.rules import newcomer_status, open_to_newcomers, places_for_newcomers
+from webapp.search.translation import gettext as _
 from webapp.vocab import PROFESSIONS_BY_ELEMENT
 
 CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
@@ -158,12 +159,10 @@ class CardTexts:
 _texts: dict[str, CardTexts] = {}
 
 
-def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
-    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang)."""
+def card_texts(lang: str, labels: dict, unit_url: str, fmt_date: Callable[[date], str]) -> CardTexts:
+    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang); `fmt_date`: the site's date format."""
     texts = _texts.get(lang)
     if texts is None or texts.unit_url != unit_url:
-        from flask_babel import gettext as _
-        from webapp.i18n import fmt_date
         dates: dict[date, str] = {}
 
         def formatted(day: date) -> str:

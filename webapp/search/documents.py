@@ -1,9 +1,8 @@
-"""What the search index holds: the schema, and how a unit becomes a document.
+"""What the search index holds of a unit: the Whoosh schema, the unit's text and the values of its snapshot row.
 
 Text is indexed twice, once per language, with the Snowball stemmers (`text_fi`, `text_sv`), plus an
-unstemmed field (`text_plain`) used by the typo-tolerant fallback. Everything else is stored only: filters,
-facets and sorts work on the stored values in memory (snapshots.py). Units are read with plain (non-ORM)
-queries, in three statements per 500 units. Writing documents to disk is in index.py.
+unstemmed field (`text_plain`) used by the typo-tolerant fallback. Filters, facets, sorts and cards work on the
+row values in memory (snapshots.py). Units are read with plain (non-ORM) queries, three statements per 500 units.
 """
 from __future__ import annotations
 
@@ -15,79 +14,45 @@ from typing import Iterable
 from sqlalchemy import bindparam, case, literal, select, true, union_all
 from sqlalchemy.orm import Session
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.fields import NUMERIC, TEXT, Schema
 
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
 from webapp.rules import open_to_newcomers
+from webapp.search.translation import force_locale
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
 
-# Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
-# every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 5  # 3: the `stamp` field (webapp/page_cache.py); 4: filter fields stored only;
-# 5: `accepting` leaves out units whose free places are held for their queue (rules.open_to_newcomers)
+# Raise when what a document or row means changes without changing the schema (for example the card's JSON):
+# a SearchIndex whose index has another format rebuilds it instead of mixing two formats (service.py).
+INDEX_FORMAT = 6  # 6: Whoosh holds only the words; rows come from the database
 
 
-@functools.cache  # asked on every request (search/follow.py); making the schema each time cost 0.2 ms
+@functools.cache
 def index_format() -> str:
     """The documents' format: the version above and the schema's field names."""
     return f"{INDEX_FORMAT}:{' '.join(sorted(make_schema().names()))}"
 
 
 def make_schema() -> Schema:
+    """Whoosh holds only the words (which units match them); everything else is in the snapshot (snapshots.py).
+    No phrase queries are made, so positions are not stored."""
     return Schema(
-        id=ID(stored=True, unique=True),
-        # No phrase queries are made, so positions are not stored (a smaller, faster index).
+        id=NUMERIC(int, unique=True, sortable=True),  # the column maps Whoosh's document numbers to units
         text_fi=TEXT(analyzer=LanguageAnalyzer("fi"), phrase=False),
         text_sv=TEXT(analyzer=LanguageAnalyzer("sv"), phrase=False),
         text_plain=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=1), phrase=False),
-        name_fi=STORED(),
-        name_sv=STORED(),
-        # Analysed words of the name and of the place (street, area, municipality, postcode), for ranking.
-        name_terms=STORED(),
-        place_terms=STORED(),
-        # Filters, facets and sorts work on these values in memory (snapshots.py: bitmasks and arrays), never
-        # through Whoosh, so they are stored only: indexing them as terms cost a third of the build's postings.
-        pilot=STORED(),
-        element=STORED(),
-        services=STORED(),  # space-separated codes
-        municipality=STORED(),
-        languages=STORED(),
-        features=STORED(),
-        facts_no=STORED(),  # accessibility facts known to be absent (features: known present)
-        sector=STORED(),
-        accepting=STORED(),
-        t3_doctor=STORED(),
-        t3_nurse=STORED(),
-        t3_dentist=STORED(),
-        lat=STORED(),
-        lon=STORED(),
-        # What a result card and an API item show (JSON, see cards.py): results need no database query.
-        card=STORED(),
-        # A token new with every write of the document (one per rebuild, one per update): a unit's page
-        # cached under (version, stamp) is current as long as its document is (webapp/page_cache.py).
-        stamp=STORED(),
     )
+
+
+TEXT_FIELDS = ("text_fi", "text_sv", "text_plain")
 
 
 # ---------------------------------------------------------------- documents
 
-_LABELS: dict[bool, dict[str, dict[str, str]]] = {}
-
-
-def _labels() -> dict[str, dict[str, str]]:
-    """Vocabulary labels in Finnish and Swedish (English outside an app context), translated once per process:
-    the catalogues do not change while it runs, and translating them took a one-unit update 2-3 ms."""
-    from flask import has_app_context
-    key = has_app_context()
-    if key not in _LABELS:
-        _LABELS[key] = _translated_labels()
-    return _LABELS[key]
-
-
-def _translated_labels() -> dict[str, dict[str, str]]:
-    from flask_babel import force_locale
+@functools.cache  # the catalogues do not change while a process runs; SearchIndex asks in its app context
+def translated_labels() -> dict[str, dict[str, str]]:
+    """Vocabulary labels in Finnish and Swedish, for the indexed text."""
     out: dict[str, dict[str, str]] = {}
     for lang in ("fi", "sv"):
         with force_locale(lang):
@@ -180,7 +145,7 @@ class UnitData:
 
 @functools.cache  # built once: building them took a one-unit update about 1 ms
 def _statements() -> dict[bool, tuple]:
-    """The three statements of _load_units, for all units (False) or for the ids in :ids (True)."""
+    """The three statements of load_unit_data, for all units (False) or for the ids in :ids (True)."""
     ids = bindparam("ids", expanding=True)
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
@@ -209,14 +174,15 @@ def _statements() -> dict[bool, tuple]:
     return out
 
 
-def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[list[UnitData], _Context]:
+def load_unit_data(sess: Session, unit_ids: Iterable[int] | None = None,
+                   labels: dict[str, dict[str, str]] | None = None) -> tuple[list[UnitData], _Context]:
     """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to.
 
     Three statements per 500 units, whatever their number: the units joined with their provider, pilot,
     postcode and municipality; their service, language and feature codes in one UNION; their queue times."""
     chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
     units: dict[int, UnitData] = {}
-    ctx = _Context(labels=_labels())
+    ctx = _Context(labels=labels or {"fi": {}, "sv": {}})
     for chunk in chunks:
         stmt_units, stmt_codes, stmt_queue = _statements()[chunk is not None]
         params = {} if chunk is None else {"ids": chunk}
@@ -243,8 +209,8 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
     return list(units.values()), ctx
 
 
-def unit_document(unit: UnitData, ctx: _Context, stamp: str = "") -> dict:
-    """The Whoosh document of a unit (pure)."""
+def unit_document(unit: UnitData, ctx: _Context) -> dict:
+    """A unit's indexed text (TEXT_FIELDS) and the stored values its snapshot row is made of (pure)."""
     muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
     pc = ctx.postcodes.get(unit.postcode, ("", ""))
     texts: dict[str, list[str]] = {}
@@ -277,7 +243,6 @@ def unit_document(unit: UnitData, ctx: _Context, stamp: str = "") -> dict:
         "lat": unit.lat,
         "lon": unit.lon,
         "card": card_json(unit, muni, pc),
-        "stamp": stamp,
     }
     for profession in ("doctor", "nurse", "dentist"):
         if profession in unit.latest_t3:
@@ -306,7 +271,7 @@ def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
 def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict:
     """Cards of visible units read from the database (as the index would store them), by id."""
     from webapp.search.cards import Card
-    units, ctx = _load_units(sess, unit_ids)
+    units, ctx = load_unit_data(sess, unit_ids)
     out = {}
     for unit in units:
         muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from webapp.search.translation import gettext as _
+from webapp.search.translation import lazy_gettext as _l
 
 from webapp.vocab import ACCESSIBILITY_PROFILES, ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
 

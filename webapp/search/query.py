@@ -1,6 +1,6 @@
 """Executing a search over the index snapshot; parsing the parameters is in params.py.
 
-`execute()` runs the text query through Whoosh, applies the filters over the snapshot's stored fields,
+`execute()` asks the text index which units match the words, applies the filters over the snapshot's stored fields,
 counts facets, sorts and pages.
 
 Filter semantics: service and feature: ALL selected must match; language and sector: ANY selected;
@@ -60,7 +60,7 @@ class SearchResult:
 
 def _text_query(snap: Snapshot, q: str, fuzzy: bool) -> wq.Query | None:
     """AND of the words; each word matches the Finnish or Swedish stem (or, fuzzily, the plain word)."""
-    schema = snap.schema
+    schema = snap.text.schema
     words = re.findall(r"\w+", q)
     if not words:
         return None
@@ -89,7 +89,7 @@ def _text_query(snap: Snapshot, q: str, fuzzy: bool) -> wq.Query | None:
 
 def _query_words(snap: Snapshot, q: str) -> list[frozenset[str]]:
     """Per word of the query, its tokens under the Finnish, Swedish and plain analysers."""
-    schema = snap.schema
+    schema = snap.text.schema
     out = []
     for word in re.findall(r"\w+", q):
         tokens = set()
@@ -116,25 +116,24 @@ def _run_text_query(snap: Snapshot, q: str) -> tuple[int | None, wq.Query | None
     query = _text_query(snap, q, fuzzy=False)
     if query is None:
         return None, None, False
-    with snap.lock:
-        docs = list(query.docs(snap.searcher))
-        if docs:
-            return snap.mask_of(docs) & snap.all_mask, query, False
-        fuzzy = _text_query(snap, q, fuzzy=True)
-        docs = list(fuzzy.docs(snap.searcher)) if fuzzy is not None else []
-    return snap.mask_of(docs) & snap.all_mask, fuzzy, True
+    slots = snap.text.slots(query)
+    if slots:
+        return snap.mask_of(slots) & snap.all_mask, query, False
+    fuzzy = _text_query(snap, q, fuzzy=True)
+    slots = snap.text.slots(fuzzy) if fuzzy is not None else []
+    return snap.mask_of(slots) & snap.all_mask, fuzzy, True
 
 
 def _relevance(snap: Snapshot, q: str, matched: int) -> np.ndarray:
-    """Per docnum, how well the words match (cached per snapshot and words): every matching unit has all
+    """Per slot, how well the words match (cached per snapshot and words): every matching unit has all
     the words somewhere; a word found in the name weighs 3, in the address or place 2, elsewhere 1."""
     cached = snap.score_cache.get(q)
     if cached is not None:
         return cached
     words = [w for w in _query_words(snap, q) if w]
-    score = np.zeros(len(snap.by_docnum), dtype=np.float64)
-    for d in snap.docnums(matched):
-        r = snap.by_docnum[d]
+    score = np.zeros(len(snap.by_slot), dtype=np.float64)
+    for d in snap.slots(matched):
+        r = snap.by_slot[d]
         total = 0
         for alternatives in words:
             if not alternatives.isdisjoint(r.name_terms):
@@ -197,7 +196,7 @@ def _group_masks(snap: Snapshot, p: SearchParams) -> dict[str, int]:
 def profile_ranks(snap: Snapshot, required: tuple[str, ...]) -> np.ndarray:
     """Per document, accessibility.rank_key(facts, required) as one number (smaller first): meets all,
     then fewer needs known to be missing, then fewer not known. Over bitmasks, not per-row dicts."""
-    n = len(snap.by_docnum)
+    n = len(snap.by_slot)
     yes = np.zeros(n, dtype=np.int64)
     no = np.zeros(n, dtype=np.int64)
     for code in required:
@@ -236,7 +235,7 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
     total = final.bit_count()
     start, stop = ((p.page - 1) * p.per_page, p.page * p.per_page) if paginate else (0, total)
     distances = snap.distances(p.origin) if p.origin is not None else None
-    rows = snap.by_docnum
+    rows = snap.by_slot
     rank = snap.rank["sv" if lang == "sv" else "fi"]
     scores: dict[int, float] = {}
 
@@ -259,12 +258,12 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
     required = required_facts(p.profiles)
     if required and len(ordered):  # stable: the chosen order stays within each rank
         ordered = ordered[np.argsort(profile_ranks(snap, required)[ordered], kind="stable")]
-    page_docnums = ordered[start:stop].tolist()
+    page_slots = ordered[start:stop].tolist()
     if p.sort == "relevance" and text_query is not None and total:
-        scores = {d: float(score[d]) for d in page_docnums}
+        scores = {d: float(score[d]) for d in page_slots}
 
     hits = [Hit(id=rows[d].id, score=scores.get(d),
                 distance_km=float(distances[d]) if distances is not None else None, card=rows[d].card,
                 facts=rows[d].accessibility)
-            for d in page_docnums]
+            for d in page_slots]
     return SearchResult(params=p, total=total, hits=hits, facets=counts, fuzzy=fuzzy)
