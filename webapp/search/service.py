@@ -106,6 +106,10 @@ class SearchIndex:
             assert self._snapshot is not None
             return len(self._snapshot.slot_by_id)
 
+    def log_state(self) -> LogState | None:
+        """The change log's position the snapshot is at (None before the first build)."""
+        return self._state
+
     def status(self, sess: Session) -> Status:
         """How far the snapshot is behind the log, changing nothing (readiness, metrics)."""
         state = self._state
