@@ -119,8 +119,7 @@ def _admin(url: str, statement: sql.Composable) -> None:
 
 
 class HeldConnection(Connection):
-    """The drill's connection, whose one transaction it holds from start to end. `url` as an engine has it:
-    webapp.search.reference keys its cache by the session's bind's URL."""
+    """The drill's connection, whose one transaction it holds from start to end. `url` as an engine has it."""
 
     @property
     def url(self):  # noqa: ANN201
