@@ -5,7 +5,11 @@ import multiprocessing
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -21,6 +25,21 @@ def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+@contextmanager
+def counting_statements(engine) -> Iterator[list[str]]:  # noqa: ANN001
+    """The SQL statements sent on `engine` while the block runs."""
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def pg_url(name: str) -> str:
