@@ -97,6 +97,23 @@ def test_a_node_without_an_index_builds_it_by_itself(any_app, tmp_path):
     assert b.test_client().get("/readyz").status_code == 200
 
 
+def test_a_workers_first_request_of_any_kind_starts_building_its_index(app, tmp_path):
+    """As gunicorn starts workers: the health check's request starts the build in a thread; searches are
+    answered once it is done, without building again."""
+    import time
+    b = second_node(app, tmp_path, copy_index=False, INDEX_SYNC_INTERVAL_MS=60_000)
+    search = b.extensions["search"]
+    assert search.log_state() is None
+    assert b.test_client().get("/healthz").status_code == 200
+    started = time.monotonic()
+    while search.log_state() is None:
+        assert time.monotonic() - started < 30
+        time.sleep(0.02)
+    with counting(b) as statements:
+        assert len(search_ids(b.test_client(), q="tandläkaren")) > 0
+    assert all("index_change" not in s for s in statements)  # built once, by the thread
+
+
 def test_one_query_when_nothing_changed(app):
     with app.app_context():
         sess = db.session()

@@ -54,8 +54,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     cli.init_app(app)
     _register_blueprints(app)
     from webapp.search import SearchIndex
-    app.extensions["search"] = SearchIndex(app.config["INDEX_DIR"], int(app.config["INDEX_SYNC_INTERVAL_MS"]),
-                                           context=app.app_context)
+    search = SearchIndex(app.config["INDEX_DIR"], int(app.config["INDEX_SYNC_INTERVAL_MS"]),
+                         context=app.app_context, sessions=app.extensions["db_sessionmaker"])
+    app.extensions["search"] = search
+    app.before_request(search.start_building)  # a worker's first request starts building its index
     from webapp.rules import newcomer_status_of
     # newcomer_status(unit): what the unit's "new customers" label says, the same rule as the choice itself.
     app.jinja_env.globals["newcomer_status"] = newcomer_status_of

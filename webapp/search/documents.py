@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
 from whoosh.fields import NUMERIC, TEXT, Schema
 
+from webapp.collation import collation_key
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
 from webapp.rules import open_to_newcomers
@@ -43,9 +45,6 @@ def make_schema() -> Schema:
         text_sv=TEXT(analyzer=LanguageAnalyzer("sv"), phrase=False),
         text_plain=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=1), phrase=False),
     )
-
-
-TEXT_FIELDS = ("text_fi", "text_sv", "text_plain")
 
 
 # ---------------------------------------------------------------- documents
@@ -209,8 +208,8 @@ def load_unit_data(sess: Session, unit_ids: Iterable[int] | None = None,
     return list(units.values()), ctx
 
 
-def unit_document(unit: UnitData, ctx: _Context) -> dict:
-    """A unit's indexed text (TEXT_FIELDS) and the stored values its snapshot row is made of (pure)."""
+def unit_text(unit: UnitData, ctx: _Context) -> dict[str, str]:
+    """A unit's words as Whoosh indexes them (its text fields), pure."""
     muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
     pc = ctx.postcodes.get(unit.postcode, ("", ""))
     texts: dict[str, list[str]] = {}
@@ -221,33 +220,77 @@ def unit_document(unit: UnitData, ctx: _Context) -> dict:
                  unit.provider_name, labels.get(f"element:{unit.element}", ""), labels.get(f"sector:{unit.sector}", "")]
         parts += [labels.get(f"service:{c}", c) for c in unit.services]
         texts[lang] = [p for p in parts if p]
-    place_texts = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
-    doc = {
-        "id": str(unit.id),
-        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo))),
-        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts, ctx.terms_memo))),
-        "text_fi": "\n".join(texts["fi"]),
-        "text_sv": "\n".join(texts["sv"]),
-        "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"])),
-        "name_fi": unit.name_fi or "",
-        "name_sv": unit.name_sv or "",
-        "pilot": unit.pilot_slug,
-        "element": unit.element,
-        "services": " ".join(sorted(unit.services)),
-        "municipality": unit.municipality_code,
-        "languages": " ".join(sorted(unit.languages)),
-        "features": " ".join(sorted(unit.features)),
-        "facts_no": " ".join(sorted(unit.facts_no)),
-        "sector": unit.sector,
-        "accepting": unit.accepting,
-        "lat": unit.lat,
-        "lon": unit.lon,
-        "card": card_json(unit, muni, pc),
-    }
-    for profession in ("doctor", "nurse", "dentist"):
-        if profession in unit.latest_t3:
-            doc[f"t3_{profession}"] = int(unit.latest_t3[profession][0])
-    return doc
+    return {"text_fi": "\n".join(texts["fi"]), "text_sv": "\n".join(texts["sv"]),
+            "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"]))}
+
+
+@dataclass(slots=True)
+class Row:
+    """The filter, sort and card values of one unit in the snapshot (snapshots.py)."""
+    slot: int
+    id: int
+    name_fi: str
+    name_sv: str
+    pilot: str
+    element: str
+    services: frozenset[str]
+    municipality: str
+    languages: frozenset[str]
+    features: frozenset[str]  # accessibility facts known to be present
+    facts_no: frozenset[str]  # known to be absent
+    sector: str
+    accepting: bool
+    t3_doctor: int | None
+    t3_nurse: int | None
+    t3_dentist: int | None
+    lat: float | None
+    lon: float | None
+    key_fi: str  # collation keys of the name per language
+    key_sv: str
+    name_terms: frozenset[str]  # the name's and the place's analysed words, for ranking (query.py)
+    place_terms: frozenset[str]
+    card: str  # JSON, read by cards.Card
+    stamp: str  # new with every load of the unit: a cached page of it is current while its stamp is
+
+    @property
+    def accessibility(self) -> dict[str, bool]:
+        """Accessibility facts: code -> yes/no; a code not in it is not known."""
+        facts = {c: False for c in self.facts_no}
+        facts.update({c: True for c in self.features})
+        return facts
+
+
+_CODE_SETS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _codes(codes: Iterable[str]) -> frozenset[str]:
+    """A set of vocabulary codes, shared by every row with the same codes (there are few distinct sets)."""
+    key = tuple(sorted(codes))
+    found = _CODE_SETS.get(key)
+    if found is None:
+        found = frozenset(sys.intern(code) for code in key)
+        if len(_CODE_SETS) < 100_000:
+            _CODE_SETS[key] = found
+    return found
+
+
+def unit_row(unit: UnitData, ctx: _Context, slot: int, stamp: str) -> Row:
+    """A unit's row in the snapshot (pure)."""
+    muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
+    pc = ctx.postcodes.get(unit.postcode, ("", ""))
+    name_fi, name_sv = unit.name_fi or "", unit.name_sv or ""
+    t3 = {p: int(days) for p, (days, _measured) in unit.latest_t3.items()}
+    place = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
+    return Row(slot=slot, id=unit.id, name_fi=name_fi, name_sv=name_sv, pilot=sys.intern(unit.pilot_slug),
+               element=sys.intern(unit.element), services=_codes(unit.services),
+               municipality=sys.intern(unit.municipality_code), languages=_codes(unit.languages),
+               features=_codes(unit.features), facts_no=_codes(unit.facts_no), sector=sys.intern(unit.sector),
+               accepting=bool(unit.accepting), t3_doctor=t3.get("doctor"), t3_nurse=t3.get("nurse"),
+               t3_dentist=t3.get("dentist"), lat=unit.lat, lon=unit.lon, key_fi=collation_key(name_fi),
+               key_sv=collation_key(name_sv or name_fi),
+               name_terms=frozenset(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo)),
+               place_terms=frozenset(terms(ctx.analyzers, place, ctx.terms_memo)),
+               card=card_json(unit, muni, pc), stamp=stamp)
 
 
 def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:

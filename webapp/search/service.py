@@ -6,7 +6,7 @@ after this process committed a change, the search that comes first reads the cha
 applies what it names: the changed units are read from the database (three statements), their rows and
 documents replaced, and the next snapshot made by difference. A row for everything, more than
 REBUILD_AFTER_UNITS units, a change of the index format, or no check for STALE_SECONDS rebuild from the
-database; so does the first search of a process, which starts without an index.
+database; so does a process that starts, in a thread that its first request starts (`start_building`).
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from sqlalchemy.orm import Session
 from webapp import changelog
 from webapp.search import changes
 from webapp.search.changes import LogState, Status
-from webapp.search.documents import index_format, load_unit_data, translated_labels, unit_document
+from webapp.search.documents import Row, index_format, load_unit_data, translated_labels, unit_row, unit_text
 from webapp.search.params import SearchParams
 from webapp.search.query import SearchResult, execute
 from webapp.search.reference import ReferenceData
-from webapp.search.snapshots import Row, Snapshot, make_row
+from webapp.search.snapshots import Snapshot
 from webapp.search.textindex import TextIndex
 
 log = logging.getLogger(__name__)
@@ -37,10 +37,14 @@ log = logging.getLogger(__name__)
 
 class SearchIndex:
     def __init__(self, index_dir: str, sync_interval_ms: int = 500,
-                 context: Callable[[], ContextManager[object]] | None = None) -> None:
+                 context: Callable[[], ContextManager[object]] | None = None,
+                 sessions: Callable[[], Session] | None = None) -> None:
         """`index_dir`: where this process writes its text index (a folder of its own inside); `context()`:
-        entered around reading units, so that their labels are translated (create_app gives app.app_context)."""
+        entered around reading units, so that their labels are translated (create_app gives app.app_context);
+        `sessions()`: a new database session, for the thread that builds the index when a process starts."""
         self.index_dir = index_dir
+        self._sessions = sessions
+        self._building: threading.Thread | None = None
         self.sync_interval_s = sync_interval_ms / 1000
         self.reference = ReferenceData()
         self._context = context or nullcontext
@@ -56,6 +60,22 @@ class SearchIndex:
         changelog.on_local_commit(lambda: (seen := commit_seen()) is not None and seen())
 
     # ------------------------------------------------------------ searching
+
+    def start_building(self) -> None:
+        """Build the index in a thread unless it is built or being built: every worker of a node starts
+        building at its first request (any request), and its searches wait for the build."""
+        if self._snapshot is not None or self._sessions is None or (self._building and self._building.is_alive()):
+            return
+        self._building = threading.Thread(target=self._build_in_thread, name="search-index-build", daemon=True)
+        self._building.start()
+
+    def _build_in_thread(self) -> None:
+        assert self._sessions is not None
+        try:
+            with self._sessions() as sess:
+                self.current(sess)
+        except Exception:  # noqa: BLE001  the next request starts another; its search builds by itself
+            log.exception("search index: building failed")
 
     def current(self, sess: Session) -> Snapshot:
         """The snapshot to answer from, after following the change log if a check is due."""
@@ -135,10 +155,9 @@ class SearchIndex:
             state = changes.head_state(sess, now)  # read before the units: a change meanwhile is applied after
             with self._context():
                 units, ctx = load_unit_data(sess, labels=translated_labels())
-            documents = [unit_document(u, ctx) for u in units]
-            text = TextIndex.build(self.index_dir, documents)
+            text = TextIndex.build(self.index_dir, ((u.id, unit_text(u, ctx)) for u in units))
             version = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            rows = [make_row(slot, doc, f"{version}.0") for slot, doc in enumerate(documents)]
+            rows = [unit_row(unit, ctx, slot, f"{version}.0") for slot, unit in enumerate(units)]
             snap = Snapshot.build(version, rows, text.view())
             # The rows are long-lived: out of the collector's reach, or every full collection walks them.
             gc.freeze()
@@ -153,15 +172,15 @@ class SearchIndex:
         assert snap is not None and text is not None
         with self._context():
             units, ctx = load_unit_data(sess, unit_ids, labels=translated_labels())
-        documents = {u.id: unit_document(u, ctx) for u in units}
-        removed = [uid for uid in sorted(unit_ids) if uid not in documents and uid in snap.slot_by_id]
-        text.update(list(documents.values()), removed)
+        found = {u.id for u in units}
+        removed = [uid for uid in sorted(unit_ids) if uid not in found and uid in snap.slot_by_id]
+        text.update([(u.id, unit_text(u, ctx)) for u in units], removed)
         stamp = f"{snap.version}.{snap.generation + 1}"
         new_rows: dict[int, Row | None] = dict.fromkeys(removed)
         added = 0
-        for uid, doc in documents.items():
-            slot = snap.slot_by_id.get(uid)
+        for unit in units:
+            slot = snap.slot_by_id.get(unit.id)
             if slot is None:
                 slot, added = len(snap.by_slot) + added, added + 1
-            new_rows[uid] = make_row(slot, doc, stamp)
+            new_rows[unit.id] = unit_row(unit, ctx, slot, stamp)
         self._snapshot = snap.changed(new_rows, text.view())

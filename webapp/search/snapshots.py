@@ -4,50 +4,14 @@ of the same moment. A snapshot never changes: a change makes the next one by dif
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from typing import Iterable
 
 import numpy as np
 
-from webapp.collation import collation_key
 from webapp.lru import LRU
+from webapp.search.documents import Row
 from webapp.search.textindex import TextView
-
-@dataclass(slots=True)
-class Row:
-    """The filter, sort and card values of one unit (documents.unit_document)."""
-    slot: int
-    id: int
-    name_fi: str
-    name_sv: str
-    pilot: str
-    element: str
-    services: frozenset
-    municipality: str
-    languages: frozenset
-    features: frozenset
-    sector: str
-    accepting: bool
-    t3_doctor: int | None
-    t3_nurse: int | None
-    t3_dentist: int | None
-    lat: float | None
-    lon: float | None
-    key_fi: str = ""
-    key_sv: str = ""
-    name_terms: frozenset = frozenset()
-    place_terms: frozenset = frozenset()
-    card: str = ""  # JSON, read by cards.Card
-    facts_no: frozenset = frozenset()
-    stamp: str = ""  # new with every load of the unit: a cached page of it is current while its stamp is
-
-    @property
-    def accessibility(self) -> dict[str, bool]:
-        """Accessibility facts: code -> yes/no; a code not in it is not known."""
-        facts = {c: False for c in self.facts_no}
-        facts.update({c: True for c in self.features})
-        return facts
 
 
 def place_rows(queue: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows: Iterable[Row]) -> None:
@@ -60,37 +24,7 @@ def place_rows(queue: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows: Iterab
             lat[r.slot], lon[r.slot] = r.lat, r.lon
 
 
-_CODE_SETS: dict[str, frozenset] = {}
-
-
-def _codes(text: str | None) -> frozenset:
-    """A set of vocabulary codes, shared by every row with the same codes: there are few distinct sets, and
-    a frozenset of new strings per row cost about a kilobyte per unit at 100,000 units."""
-    text = text or ""
-    found = _CODE_SETS.get(text)
-    if found is None:
-        found = frozenset(sys.intern(code) for code in text.split())
-        if len(_CODE_SETS) < 100_000:
-            _CODE_SETS[text] = found
-    return found
-
-
-def make_row(slot: int, f: Mapping, stamp: str) -> Row:
-    name_fi, name_sv = f.get("name_fi", ""), f.get("name_sv", "")
-    return Row(slot=slot, id=int(f["id"]), name_fi=name_fi, name_sv=name_sv,
-               pilot=sys.intern(f.get("pilot", "")), element=sys.intern(f.get("element", "")),
-               services=_codes(f.get("services")), municipality=sys.intern(f.get("municipality", "")),
-               languages=_codes(f.get("languages")),
-               features=_codes(f.get("features")), sector=sys.intern(f.get("sector", "")),
-               accepting=bool(f.get("accepting")), t3_doctor=f.get("t3_doctor"), t3_nurse=f.get("t3_nurse"),
-               t3_dentist=f.get("t3_dentist"), lat=f.get("lat"), lon=f.get("lon"),
-               key_fi=collation_key(name_fi), key_sv=collation_key(name_sv or name_fi),
-               name_terms=frozenset((f.get("name_terms") or "").split()),
-               place_terms=frozenset((f.get("place_terms") or "").split()), card=f.get("card") or "",
-               facts_no=_codes(f.get("facts_no")), stamp=stamp)
-
-
-# Bit positions set in each byte value, for turning a bitmask back into document numbers quickly.
+# Bit positions set in each byte value, for turning a bitmask back into slots quickly.
 _BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
 MASK_GROUPS = ("pilot", "element", "municipality", "service", "language", "feature", "sector", "accepting",
                "fact_no")  # fact_no: accessibility facts known to be absent (feature: known present)
@@ -111,7 +45,7 @@ def _row_values(group: str, r: Row) -> Iterable[str]:
 
 
 def value_lists(rows: Iterable[Row]) -> dict[str, dict[str, list[int]]]:
-    """Per filter group and value, the document numbers of the rows that have it (for the bitmasks)."""
+    """Per filter group and value, the slots of the rows that have it (for the bitmasks)."""
     lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
     for r in rows:
         for g in MASK_GROUPS:

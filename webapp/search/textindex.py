@@ -21,7 +21,7 @@ from whoosh import index as windex
 from whoosh.query import Query
 from whoosh.searching import Searcher
 
-from webapp.search.documents import TEXT_FIELDS, make_schema
+from webapp.search.documents import make_schema
 
 PROCESS_PREFIX = "proc-"
 
@@ -64,7 +64,8 @@ class TextIndex:
         weakref.finalize(self, _remove, self.ix, folder)
 
     @classmethod
-    def build(cls, index_dir: str, documents: Iterable[dict]) -> "TextIndex":
+    def build(cls, index_dir: str, documents: Iterable[tuple[int, dict[str, str]]]) -> "TextIndex":
+        """A fresh index of (unit id, documents.unit_text) in a new folder of this process."""
         root = Path(index_dir) / f"{PROCESS_PREFIX}{os.getpid()}"
         root.mkdir(parents=True, exist_ok=True)
         _remove_folders_of_ended_processes(Path(index_dir))
@@ -73,8 +74,8 @@ class TextIndex:
         ix = windex.create_in(str(folder), make_schema())
         # Postings stay in memory up to limitmb (10,000 units need about 200 MB), beyond it in temporary files.
         writer = ix.writer(limitmb=256)
-        for doc in documents:
-            writer.add_document(id=int(doc["id"]), **{f: doc[f] for f in TEXT_FIELDS})
+        for uid, text in documents:
+            writer.add_document(id=uid, **text)
         writer.commit(optimize=True)
         ix.close()
         return cls(folder)
@@ -85,13 +86,13 @@ class TextIndex:
         with self.lock:
             return TextView(self, self.ix.searcher())
 
-    def update(self, documents: list[dict], removed: Iterable[int]) -> None:
+    def update(self, documents: list[tuple[int, dict[str, str]]], removed: Iterable[int]) -> None:
         """Replace the units' documents and delete the removed units' (one commit)."""
         with self.lock:
             writer = self.ix.writer(timeout=30.0)
             try:
-                for doc in documents:
-                    writer.update_document(id=int(doc["id"]), **{f: doc[f] for f in TEXT_FIELDS})
+                for uid, text in documents:
+                    writer.update_document(id=uid, **text)
                 for uid in removed:
                     writer.delete_by_term("id", uid)
                 writer.commit()
