@@ -4,8 +4,9 @@ of the same moment. A snapshot never changes: a change makes the next one by dif
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -14,34 +15,17 @@ from webapp.search.documents import Row
 from webapp.search.textindex import TextView
 
 
-def place_rows(queue: np.ndarray, lat: np.ndarray, lon: np.ndarray, rows: Iterable[Row]) -> None:
-    """Each row's queue time (doctor, else dentist) and coordinates into the arrays, at its slot."""
-    for r in rows:
-        t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
-        if t3 is not None:
-            queue[r.slot] = t3
-        if r.lat is not None and r.lon is not None:
-            lat[r.slot], lon[r.slot] = r.lat, r.lon
-
-
 # Bit positions set in each byte value, for turning a bitmask back into slots quickly.
 _BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
 MASK_GROUPS = ("pilot", "element", "municipality", "service", "language", "feature", "sector", "accepting",
                "fact_no")  # fact_no: accessibility facts known to be absent (feature: known present)
 
 
-def _row_values(group: str, r: Row) -> Iterable[str]:
-    if group == "service":
-        return r.services
-    if group == "feature":
-        return r.features
-    if group == "fact_no":
-        return r.facts_no
-    if group == "language":
-        return r.languages
-    if group == "accepting":
-        return ("1",) if r.accepting else ()
-    return (getattr(r, group),)
+_ROW_VALUES: dict[str, Callable[[Row], Iterable[str]]] = {
+    "pilot": lambda r: (r.pilot,), "element": lambda r: (r.element,), "municipality": lambda r: (r.municipality,),
+    "service": lambda r: r.services, "language": lambda r: r.languages, "feature": lambda r: r.features,
+    "sector": lambda r: (r.sector,), "accepting": lambda r: ("1",) if r.accepting else (),
+    "fact_no": lambda r: r.facts_no}
 
 
 def value_lists(rows: Iterable[Row]) -> dict[str, dict[str, list[int]]]:
@@ -49,7 +33,7 @@ def value_lists(rows: Iterable[Row]) -> dict[str, dict[str, list[int]]]:
     lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
     for r in rows:
         for g in MASK_GROUPS:
-            for v in _row_values(g, r):
+            for v in _ROW_VALUES[g](r):
                 lists[g].setdefault(v, []).append(r.slot)
     return lists
 
@@ -85,7 +69,7 @@ class Snapshot:
                    slot_by_id={r.id: r.slot for r in rows})
         snap.all_mask = snap.mask_of(r.slot for r in rows)
         snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in value_lists(rows).items()}
-        snap._sort_arrays(names_changed=True)
+        snap._arrange(None, set(), rows)
         text.map_slots(snap.slot_by_id)
         return snap
 
@@ -93,17 +77,18 @@ class Snapshot:
         """The next snapshot: per unit id its new row (its slot: the unit's own, or a new one after the last) or None (removed)."""
         by_slot, slot_by_id = list(self.by_slot), dict(self.slot_by_id)
         masks = {g: dict(values) for g, values in self.masks.items()}
-        all_mask, names_changed = self.all_mask, False
+        all_mask, old_slots = self.all_mask, set()
         for uid, row in new_rows.items():
             old = by_slot[self.slot_by_id[uid]] if uid in self.slot_by_id else None
             if old is not None:
                 bit = 1 << old.slot
                 all_mask &= ~bit
                 for g in MASK_GROUPS:
-                    for v in _row_values(g, old):
+                    for v in _ROW_VALUES[g](old):
                         masks[g][v] &= ~bit
                 by_slot[old.slot] = None
                 del slot_by_id[uid]
+                old_slots.add(old.slot)
             if row is not None:
                 if row.slot >= len(by_slot):
                     by_slot.extend([None] * (row.slot + 1 - len(by_slot)))
@@ -111,14 +96,13 @@ class Snapshot:
                 bit = 1 << row.slot
                 all_mask |= bit
                 for g in MASK_GROUPS:
-                    for v in _row_values(g, row):
+                    for v in _ROW_VALUES[g](row):
                         masks[g][v] = masks[g].get(v, 0) | bit
-            names_changed = names_changed or old is None or row is None or (old.key_fi, old.key_sv) != (row.key_fi, row.key_sv)
         snap = Snapshot(version=self.version, generation=self.generation + 1, text=text, by_slot=by_slot,
                         slot_by_id=slot_by_id, all_mask=all_mask,
                         masks={g: {v: m for v, m in values.items() if m} for g, values in masks.items()},
-                        rank=dict(self.rank), order=dict(self.order))
-        snap._sort_arrays(names_changed)
+                        )
+        snap._arrange(self, old_slots, [r for r in new_rows.values() if r is not None])
         text.map_slots(slot_by_id)
         return snap
 
@@ -131,19 +115,36 @@ class Snapshot:
         row = self.by_slot[slot] if slot is not None else None
         return None if row is None else row.stamp
 
-    def _sort_arrays(self, names_changed: bool) -> None:
-        size, rows = len(self.by_slot), self.rows()
-        if names_changed:
-            for lang, key in (("fi", "key_fi"), ("sv", "key_sv")):
-                ordered = sorted(rows, key=lambda r: (getattr(r, key), r.id))
-                order = np.fromiter((r.slot for r in ordered), dtype=np.int64, count=len(ordered))
-                rank = np.full(size, len(ordered), dtype=np.int64)
-                rank[order] = np.arange(len(ordered))
-                self.order[lang], self.rank[lang] = order, rank
-        queue = np.full(size, np.inf)
-        lat, lon = np.full(size, np.nan), np.full(size, np.nan)
-        place_rows(queue, lat, lon, rows)
-        self.queue_t3, self.lat, self.lon = queue, lat, lon
+    def _arrange(self, prev: "Snapshot | None", old_slots: set[int], new_rows: list[Row]) -> None:
+        """The sort orders and arrays: `prev`'s with the rows in `old_slots` taken out and `new_rows` put in."""
+        size, by_slot = len(self.by_slot), self.by_slot
+        for lang, key in (("fi", "key_fi"), ("sv", "key_sv")):
+            def sort_key(slot: int, key: str = key) -> tuple[str, int]:
+                row = by_slot[slot]
+                assert row is not None
+                return getattr(row, key), row.id
+            if prev is None:
+                order = sorted((r.slot for r in new_rows), key=sort_key)
+            else:
+                order = [s for s in prev.order[lang].tolist() if s not in old_slots]
+                for row in new_rows:
+                    bisect.insort(order, row.slot, key=sort_key)
+            self.order[lang] = np.asarray(order, dtype=np.int64)
+            self.rank[lang] = np.full(size, len(order), dtype=np.int64)
+            self.rank[lang][self.order[lang]] = np.arange(len(order))
+        self.queue_t3, self.lat, self.lon = np.full(size, np.inf), np.full(size, np.nan), np.full(size, np.nan)
+        if prev is not None:
+            kept = min(size, len(prev.by_slot))
+            self.queue_t3[:kept], self.lat[:kept], self.lon[:kept] = (prev.queue_t3[:kept], prev.lat[:kept],
+                                                                      prev.lon[:kept])
+            gone = list(old_slots)
+            self.queue_t3[gone], self.lat[gone], self.lon[gone] = np.inf, np.nan, np.nan
+        for r in new_rows:  # the queue time: the doctor's, else the dentist's
+            t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
+            if t3 is not None:
+                self.queue_t3[r.slot] = t3
+            if r.lat is not None and r.lon is not None:
+                self.lat[r.slot], self.lon[r.slot] = r.lat, r.lon
 
     def selected(self, mask: int) -> np.ndarray:
         """The bitmask as a boolean array indexed by slot."""

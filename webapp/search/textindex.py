@@ -9,6 +9,7 @@ whole, so an older searcher still in use reads on after a merge has deleted the 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -18,7 +19,8 @@ from typing import Iterable
 
 import numpy as np
 from whoosh import index as windex
-from whoosh.query import Query
+from whoosh.reading import IndexReader
+from whoosh.query import And, FuzzyTerm, Or, Query, Term
 from whoosh.searching import Searcher
 
 from webapp.search.documents import make_schema
@@ -38,7 +40,10 @@ class TextView:
         weakref.finalize(self, searcher.close)  # when the last search using this view is done
 
     def map_slots(self, slot_by_id: dict[int, int]) -> None:
-        ids = np.fromiter(self.searcher.reader().column_reader("id"), dtype=np.int64)
+        """Map each of Whoosh's document numbers to the slot of its unit (-1: none)."""
+        leaves = [leaf for leaf, _offset in self.searcher.reader().leaf_readers()]
+        ids = np.concatenate([self.index.unit_ids(leaf) for leaf in leaves] or [np.empty(0, dtype=np.int64)])
+        self.index.forget_segments_but(leaves)
         known = np.fromiter(slot_by_id, dtype=np.int64, count=len(slot_by_id))
         slots = np.fromiter(slot_by_id.values(), dtype=np.int64, count=len(slot_by_id))
         by_id = np.argsort(known)
@@ -53,6 +58,39 @@ class TextView:
         found = self._slots[docnums] if len(docnums) else docnums
         return found[found >= 0].tolist()
 
+    def matches(self, q: str) -> tuple[list[int], bool] | None:
+        """The slots of the units that have every word, and whether only a fuzzy match found any (None: no
+        words). A word matches its Finnish or Swedish stem; when nothing does, a word of four letters or more
+        also matches with a typo or two, and by its unstemmed form too."""
+        exact = self._query(q, fuzzy=False)
+        if exact is None:
+            return None
+        found = self.slots(exact)
+        if found:
+            return found, False
+        fuzzy = self._query(q, fuzzy=True)
+        return (self.slots(fuzzy) if fuzzy is not None else []), True
+
+    def _query(self, q: str, fuzzy: bool) -> Query | None:
+        clauses: list[Query] = []
+        for word in re.findall(r"\w+", q):
+            alternatives: list[Query] = []
+            for field in ("text_fi", "text_sv", "text_plain") if fuzzy else ("text_fi", "text_sv"):
+                for token in self.schema[field].analyzer(word):
+                    t = token.text
+                    if fuzzy and len(t) >= 4:
+                        alternatives.append(FuzzyTerm(field, t, maxdist=1 if len(t) < 7 else 2, prefixlength=1))
+                    elif field != "text_plain":
+                        alternatives.append(Term(field, t))
+            if alternatives:
+                clauses.append(Or(alternatives))
+        return None if not clauses else And(clauses) if len(clauses) > 1 else clauses[0]
+
+    def words(self, q: str) -> list[frozenset[str]]:
+        """Per word of the query, its tokens under the Finnish, Swedish and plain analysers."""
+        return [frozenset(t.text for field in ("text_fi", "text_sv", "text_plain")
+                          for t in self.schema[field].analyzer(word)) for word in re.findall(r"\w+", q)]
+
 
 class TextIndex:
     """The index folder of one build; `update` writes changes into it."""
@@ -61,6 +99,7 @@ class TextIndex:
         self.folder = folder
         self.ix = windex.open_dir(str(folder))
         self.lock = threading.Lock()
+        self._ids: dict[str, np.ndarray] = {}  # per segment (they never change): its documents' unit ids
         weakref.finalize(self, _remove, self.ix, folder)
 
     @classmethod
@@ -85,6 +124,20 @@ class TextIndex:
         old searcher's segment readers to the new one and closes the rest, under a search still using it."""
         with self.lock:
             return TextView(self, self.ix.searcher())
+
+    def unit_ids(self, leaf: IndexReader) -> np.ndarray:
+        """The unit id of each document of one segment's reader (read once per segment)."""
+        segment = leaf.segment().segment_id() if leaf.segment() is not None else None
+        ids = self._ids.get(segment) if segment else None
+        if ids is None:
+            ids = np.fromiter(leaf.column_reader("id"), dtype=np.int64)
+            if segment:
+                self._ids[segment] = ids
+        return ids
+
+    def forget_segments_but(self, leaves: list[IndexReader]) -> None:
+        kept = {seg.segment_id() for seg in (leaf.segment() for leaf in leaves) if seg is not None}
+        self._ids = {k: v for k, v in self._ids.items() if k in kept}
 
     def update(self, documents: list[tuple[int, dict[str, str]]], removed: Iterable[int]) -> None:
         """Replace the units' documents and delete the removed units' (one commit)."""
