@@ -13,7 +13,7 @@ from webapp.api import bp
 from webapp.api.openapi import openapi_document
 from webapp.i18n import current_lang
 from webapp.models import Pilot
-from webapp.search import (FACET_GROUPS, MAX_RADIUS_KM, Card, ParamError, card, field_label, parse_params, unit_cards,
+from webapp.search import (FACET_GROUPS, MAX_RADIUS_KM, Card, ParamError, field_label, parse_params, unit_cards,
                            vocabulary_labels)
 from webapp.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label
@@ -130,7 +130,7 @@ def units():
         return _error(404 if _only_unknown_places(errors) else 400, errors[0].message, errors[0].parameter, errors)
     result = search_index.search(sess, params, lang=current_lang())
     # A page past the last one has no items (200): `pages` tells how many there are.
-    items = [unit_json(card(h.card), h.distance_km, with_distance=params.origin is not None, profiles=params.profiles)
+    items = [unit_json(h.card, h.distance_km, with_distance=params.origin is not None, profiles=params.profiles)
              for h in result.hits]
     ref = search_index.reference.reference(sess, current_lang())
     pilot_names = ref.pilot_names

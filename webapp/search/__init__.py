@@ -4,12 +4,12 @@ its submodules.
 - `SearchIndex` (service.py): a process's search state, in `app.extensions["search"]`: `search()`,
   `current()` (the snapshot), `catch_up()`, `rebuild()`, `status()`, `check_sequence()`, `reference`.
 - Parameters (params.py): `parse_params(args, known)`, `SearchParams`, `ParamError`, labels and limits.
-- Results (query.py, cards.py): `SearchResult`, `Hit`, `Card`, `card()`, `card_texts()`, `rendered()`.
+- Results (query.py, cards.py): `SearchResult`, `Hit`, `Card`, `card_texts()`, `rendered()`.
 - The change log's reading (changes.py): `purge()`, `Status`.
 """
 from __future__ import annotations
 
-from webapp.search.cards import Card, card, card_texts, rendered
+from webapp.search.cards import Card, card_texts, rendered
 from webapp.search.changes import Status, purge
 from webapp.search.documents import unit_cards
 from webapp.search.params import (FIELD_LABELS, MAX_Q, MAX_RADIUS_KM, MAX_T3, PER_PAGE, SORT_LABELS, SORTS, Known,
@@ -22,6 +22,6 @@ from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_n
 
 __all__ = ["SearchIndex", "Snapshot", "Status", "purge", "parse_params", "SearchParams", "ParamError", "Known",
            "field_label", "FIELD_LABELS", "SORT_LABELS", "SORTS", "PER_PAGE", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3",
-           "FACET_GROUPS", "SearchResult", "Hit", "Card", "card", "card_texts", "rendered", "unit_cards",
+           "FACET_GROUPS", "SearchResult", "Hit", "Card", "card_texts", "rendered", "unit_cards",
            "Reference", "vocabulary_labels", "fmt_clock", "hours_summary", "load_units", "postcode_names",
            "professions_for"]

@@ -7,9 +7,9 @@ row values in memory (snapshots.py). Units are read with plain (non-ORM) queries
 from __future__ import annotations
 
 import functools
-import json
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterable
 
 from sqlalchemy import bindparam, case, literal, select, true, union_all
@@ -21,11 +21,12 @@ from webapp.collation import collation_key
 from webapp.models import (Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage,
                            UnitService)
 from webapp.rules import open_to_newcomers
+from webapp.search.cards import Card, LatestT3
 from webapp.search.translation import force_locale
 from webapp.vocab import ELEMENTS, SECTORS, SERVICES
 
 
-# Raise when what a document or row means changes without changing the schema (for example the card's JSON):
+# Raise when what a document or row means changes without changing the schema:
 # a SearchIndex whose index has another format rebuilds it instead of mixing two formats (service.py).
 INDEX_FORMAT = 6  # 6: Whoosh holds only the words; rows come from the database
 
@@ -133,7 +134,7 @@ class UnitData:
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
     facts_no: list[str] = field(default_factory=list)
-    latest_t3: dict[str, tuple[int, object]] = field(default_factory=dict)
+    latest_t3: dict[str, tuple[int, date]] = field(default_factory=dict)
 
     @property
     def accepting(self) -> bool:
@@ -249,7 +250,7 @@ class Row:
     key_sv: str
     name_terms: frozenset[str]  # the name's and the place's analysed words, for ranking (query.py)
     place_terms: frozenset[str]
-    card: str  # JSON, read by cards.Card
+    card: Card
     stamp: str  # new with every load of the unit: a cached page of it is current while its stamp is
 
     @property
@@ -290,33 +291,28 @@ def unit_row(unit: UnitData, ctx: _Context, slot: int, stamp: str) -> Row:
                key_sv=collation_key(name_sv or name_fi),
                name_terms=frozenset(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo)),
                place_terms=frozenset(terms(ctx.analyzers, place, ctx.terms_memo)),
-               card=card_json(unit, muni, pc), stamp=stamp)
+               card=unit_card(unit, muni, pc), stamp=stamp)
 
 
-def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
-    """The stored card of a unit: the facts a result card and an API item show (read by cards.Card)."""
-    return json.dumps({
-        "id": unit.id, "name_fi": unit.name_fi, "name_sv": unit.name_sv or "", "element": unit.element,
-        "pilot": [unit.pilot_slug, unit.pilot_name_fi, unit.pilot_name_sv],
-        "provider": [unit.provider_name, unit.y_tunnus, unit.sector],
-        "street_fi": unit.street_fi, "street_sv": unit.street_sv or "", "postcode": unit.postcode,
-        "postcode_name": [pc[0], pc[1]], "municipality": [unit.municipality_code, muni[0], muni[1]],
-        "lat": unit.lat, "lon": unit.lon, "services": sorted(unit.services), "languages": sorted(unit.languages),
-        "features": sorted(unit.features), "facts_no": sorted(unit.facts_no),
-        "accessibility_note": [unit.accessibility_note_fi or "", unit.accessibility_note_sv or "",
-                               unit.accessibility_note_en or ""],
-        "capacity": unit.capacity, "listed_count": unit.listed_count,
-        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo), "waiting_count": unit.waiting_count,
-        "t3": {p: [int(days), measured.isoformat()] for p, (days, measured) in sorted(unit.latest_t3.items())},
-    }, ensure_ascii=False, separators=(",", ":"))
+def unit_card(unit: UnitData, muni: tuple[str, ...], pc: tuple[str, ...]) -> Card:
+    """What a result card and an API item show of a unit (pure)."""
+    return Card(
+        id=unit.id, name_fi=unit.name_fi, name_sv=unit.name_sv or "", element=unit.element,
+        pilot_slug=unit.pilot_slug, pilot_name_fi=unit.pilot_name_fi, pilot_name_sv=unit.pilot_name_sv,
+        provider_name=unit.provider_name, y_tunnus=unit.y_tunnus, sector=unit.sector, street_fi=unit.street_fi,
+        street_sv=unit.street_sv or "", postcode=unit.postcode, postcode_name_fi=pc[0], postcode_name_sv=pc[1],
+        municipality_code=unit.municipality_code, municipality_name_fi=muni[0], municipality_name_sv=muni[1],
+        lat=unit.lat, lon=unit.lon, services=tuple(sorted(unit.services)), languages=tuple(sorted(unit.languages)),
+        features=tuple(sorted(unit.features)), facts_no=tuple(sorted(unit.facts_no)),
+        accessibility_note_fi=unit.accessibility_note_fi or "", accessibility_note_sv=unit.accessibility_note_sv or "",
+        accessibility_note_en=unit.accessibility_note_en or "", capacity=unit.capacity,
+        listed_count=unit.listed_count, accepting_new=bool(unit.accepting_new), is_demo=bool(unit.is_demo),
+        t3={p: LatestT3(int(days), measured) for p, (days, measured) in sorted(unit.latest_t3.items())},
+        waiting_count=unit.waiting_count)
 
 
-def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict:
-    """Cards of visible units read from the database (as the index would store them), by id."""
-    from webapp.search.cards import Card
+def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict[int, Card]:
+    """Cards of visible units read from the database, by id."""
     units, ctx = load_unit_data(sess, unit_ids)
-    out = {}
-    for unit in units:
-        muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
-        out[unit.id] = Card.from_json(card_json(unit, muni, ctx.postcodes.get(unit.postcode, ("", ""))))
-    return out
+    return {u.id: unit_card(u, ctx.municipalities.get(u.municipality_code, ("", "", "", "")),
+                            ctx.postcodes.get(u.postcode, ("", ""))) for u in units}

@@ -28,6 +28,7 @@ from typing import Iterable
 
 import numpy as np
 from webapp.accessibility import required_facts
+from webapp.search.cards import Card
 from webapp.search.params import SearchParams
 from webapp.search.snapshots import Snapshot
 
@@ -41,7 +42,7 @@ class Hit:
     id: int
     score: float | None = None
     distance_km: float | None = None
-    card: str = ""  # the unit's stored card (cards.py)
+    card: Card | None = None  # what the result shows (cards.py)
     facts: dict[str, bool] | None = None  # accessibility facts (code -> yes/no; absent = not known)
 
 
