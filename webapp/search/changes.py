@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import Row, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.models import IndexChange
@@ -38,7 +38,7 @@ class Status:
     rebuilt: bool = False
 
 
-def unapplied(sess: Session, state: LogState, now: float) -> Sequence[Row[Any]]:
+def unapplied(sess: Session, state: LogState, now: float) -> Sequence[Any]:
     """The one query: log rows after the head, and rows that were missing when the head moved past them."""
     cond = IndexChange.id > state.head
     gaps = sorted(g for g, seen in state.gaps.items() if now - seen < GAP_SECONDS)
@@ -48,7 +48,7 @@ def unapplied(sess: Session, state: LogState, now: float) -> Sequence[Row[Any]]:
                         .where(cond).order_by(IndexChange.id).limit(BATCH)).all()
 
 
-def advanced(state: LogState, rows: Sequence[Row[Any]], now: float) -> LogState:
+def advanced(state: LogState, rows: Sequence[Any], now: float) -> LogState:
     found = {r.id for r in rows}
     top = max([state.head, *found])
     gaps = {g: seen for g, seen in state.gaps.items() if g not in found and now - seen < GAP_SECONDS}
@@ -58,7 +58,7 @@ def advanced(state: LogState, rows: Sequence[Row[Any]], now: float) -> LogState:
     return LogState(top, gaps, now)
 
 
-def changed_units(rows: Sequence[Row[Any]]) -> set[int] | None:
+def changed_units(rows: Sequence[Any]) -> set[int] | None:
     """The units the rows name; None when they call for a rebuild (a row for everything, or very many)."""
     units: set[int] = set()
     for row in rows:
@@ -76,10 +76,10 @@ def head_state(sess: Session, now: float) -> LogState:
     return LogState(head, gaps, now)
 
 
-def lag_seconds(rows: Sequence[Row[Any]]) -> float:
+def lag_seconds(rows: Sequence[Any]) -> float:
     if not rows:
         return 0.0
-    oldest = min(r.at for r in rows)
+    oldest: datetime = min(r.at for r in rows)
     if oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=timezone.utc)
     return max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds())
@@ -92,6 +92,6 @@ def log_top(sess: Session) -> int:
 def purge(sess: Session, older_than: timedelta = RETENTION) -> int:
     """Delete log rows older than `older_than` (a process unchecked for half of it rebuilds). Commits."""
     cutoff = datetime.now(timezone.utc) - older_than
-    deleted = sess.execute(delete(IndexChange).where(IndexChange.at < cutoff)).rowcount
+    result = sess.execute(delete(IndexChange).where(IndexChange.at < cutoff))
     sess.commit()
-    return deleted or 0
+    return int(getattr(result, "rowcount", 0) or 0)

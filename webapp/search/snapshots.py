@@ -180,14 +180,14 @@ class Snapshot:
         return self._t3[key]
 
     def distances(self, origin: tuple[float, float]) -> np.ndarray:
-        """Great-circle distance (km) from origin to every document, indexed by slot (inf if unknown)."""
-        cached = self._distances.get(origin)
+        """Great-circle distance (km) from origin to every unit, indexed by slot (inf if unknown)."""
+        cached: np.ndarray | None = self._distances.get(origin)
         if cached is not None:
             return cached
         lat1, lon1 = np.radians(origin[0]), np.radians(origin[1])
         lat2, lon2 = np.radians(self.lat), np.radians(self.lon)
         a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-        out = 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
+        out: np.ndarray = 2 * 6371.0088 * np.arcsin(np.minimum(1.0, np.sqrt(a)))
         out[np.isnan(out)] = np.inf
         out.flags.writeable = False
         self._distances.put(origin, out)

@@ -15,7 +15,7 @@ import threading
 import uuid
 import weakref
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, cast
 
 import numpy as np
 from whoosh import index as windex
@@ -56,7 +56,7 @@ class TextView:
         with self.lock:
             docnums = np.fromiter(query.docs(self.searcher), dtype=np.int64)
         found = self._slots[docnums] if len(docnums) else docnums
-        return found[found >= 0].tolist()
+        return cast(list[int], found[found >= 0].tolist())
 
     def matches(self, q: str) -> tuple[list[int], bool] | None:
         """The slots of the units that have every word, and whether only a fuzzy match found any (None: no
