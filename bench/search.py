@@ -153,19 +153,20 @@ def _serving_rss(workdir: str, queries: list[str], started: float, out) -> None:
         client.get(q)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through fork and exec.
     status = Path("/proc/self/status").read_text()
-    out.put(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024)
+    for field in ("VmHWM:", "VmRSS:"):
+        out.put(int(next(line.split()[1] for line in status.splitlines() if line.startswith(field))) / 1024)
 
 
-def cold_start_and_rss(workdir: str, queries: list[str]) -> tuple[float, float]:
-    """A process that starts without an index: seconds until it serves its first search, and its peak RSS (MB)
-    once it has answered the queries (what a worker needs)."""
+def cold_start_and_rss(workdir: str, queries: list[str]) -> tuple[float, float, float]:
+    """A process that starts without an index: seconds until it serves its first search, and its peak and
+    current RSS (MB) once it has answered the queries (what a worker needs)."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     child = ctx.Process(target=_serving_rss, args=(workdir, queries, time.time(), out))
     child.start()
-    first, peak = out.get(), out.get()
+    first, peak, now = out.get(), out.get(), out.get()
     child.join()
-    return first, peak
+    return first, peak, now
 
 
 def hello_baseline_ms(requests: int = 2000) -> float:
@@ -243,7 +244,7 @@ def main() -> None:
                 for q in queries[:100]:
                     client.get(q)
         remote = remote_change_visible_ms(f"sqlite:///{tmp}/bench.db", tmp, client, args.rate, args.remote_changes)
-        cold_s, serving = cold_start_and_rss(tmp, queries)
+        cold_s, serving, serving_now = cold_start_and_rss(tmp, queries)
 
     hello_ms = hello_baseline_ms()
     print(f"baseline: a hello-world Flask request in this process takes {hello_ms:.3f} ms now (the ratios in "
@@ -266,7 +267,8 @@ def main() -> None:
     print(f"a process that starts without an index serves its first search after {cold_s:.1f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS (index build and searches; the data is generated in a child process): {peak / 1024:.0f} MB")
-    print(f"peak RSS of a serving process (builds its index, answers the same searches): {serving:.0f} MB")
+    print(f"RSS of a serving process (builds its index, answers the same searches): peak {serving:.0f} MB, "
+          f"after {serving_now:.0f} MB")
 
 
 if __name__ == "__main__":

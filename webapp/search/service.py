@@ -159,7 +159,9 @@ class SearchIndex:
             version = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
             rows = [unit_row(unit, ctx, slot, f"{version}.0") for slot, unit in enumerate(units)]
             snap = Snapshot.build(version, rows, text.view())
-            # The rows are long-lived: out of the collector's reach, or every full collection walks them.
+            # The rows are long-lived: out of the collector's reach, or every full collection walks them (the
+            # build's garbage collected first, or it would be kept for good).
+            gc.collect()
             gc.freeze()
             self._text, self._snapshot, self._state, self._format = text, snap, state, index_format()
             log.info("search index: built from the database (%s units)", len(rows))
