@@ -242,7 +242,7 @@ def test_the_index_ranks_exactly_as_rank_key_for_every_unit(app):
         ranks = profile_ranks(snap, need)
         seen = set()
         for row in snap.rows():
-            tier, missing, unknown = rank_key(row.accessibility, need)
+            tier, missing, unknown = rank_key(row.card.accessibility, need)
             assert ranks[row.slot] == tier * 10_000 + missing * 100 + unknown
             seen.add((tier, missing > 0, unknown > 0))
         assert {(0, False, False), (1, True, False), (1, False, True)} <= seen  # the demo has every kind

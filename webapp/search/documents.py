@@ -7,7 +7,6 @@ row values in memory (snapshots.py). Units are read with plain (non-ORM) queries
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
@@ -227,71 +226,34 @@ def unit_text(unit: UnitData, ctx: _Context) -> dict[str, str]:
 
 @dataclass(slots=True)
 class Row:
-    """The filter, sort and card values of one unit in the snapshot (snapshots.py)."""
+    """A unit in the snapshot (snapshots.py): its card, and what filters, sorts and ranking need besides."""
     slot: int
-    id: int
-    name_fi: str
-    name_sv: str
-    pilot: str
-    element: str
-    services: frozenset[str]
-    municipality: str
-    languages: frozenset[str]
-    features: frozenset[str]  # accessibility facts known to be present
-    facts_no: frozenset[str]  # known to be absent
-    sector: str
-    accepting: bool
-    t3_doctor: int | None
-    t3_nurse: int | None
-    t3_dentist: int | None
-    lat: float | None
-    lon: float | None
+    card: Card
+    accepting: bool  # open to a resident outside the queue (UnitData.accepting)
     key_fi: str  # collation keys of the name per language
     key_sv: str
     name_terms: frozenset[str]  # the name's and the place's analysed words, for ranking (query.py)
     place_terms: frozenset[str]
-    card: Card
     stamp: str  # new with every load of the unit: a cached page of it is current while its stamp is
 
     @property
-    def accessibility(self) -> dict[str, bool]:
-        """Accessibility facts: code -> yes/no; a code not in it is not known."""
-        facts = {c: False for c in self.facts_no}
-        facts.update({c: True for c in self.features})
-        return facts
+    def id(self) -> int:
+        return self.card.id
 
-
-_CODE_SETS: dict[tuple[str, ...], frozenset[str]] = {}
-
-
-def _codes(codes: Iterable[str]) -> frozenset[str]:
-    """A set of vocabulary codes, shared by every row with the same codes (there are few distinct sets)."""
-    key = tuple(sorted(codes))
-    found = _CODE_SETS.get(key)
-    if found is None:
-        found = frozenset(sys.intern(code) for code in key)
-        if len(_CODE_SETS) < 100_000:
-            _CODE_SETS[key] = found
-    return found
+    def t3(self, profession: str) -> int | None:
+        latest = self.card.t3.get(profession)
+        return None if latest is None else latest.t3_days
 
 
 def unit_row(unit: UnitData, ctx: _Context, slot: int, stamp: str) -> Row:
     """A unit's row in the snapshot (pure)."""
     muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
     pc = ctx.postcodes.get(unit.postcode, ("", ""))
-    name_fi, name_sv = unit.name_fi or "", unit.name_sv or ""
-    t3 = {p: int(days) for p, (days, _measured) in unit.latest_t3.items()}
     place = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
-    return Row(slot=slot, id=unit.id, name_fi=name_fi, name_sv=name_sv, pilot=sys.intern(unit.pilot_slug),
-               element=sys.intern(unit.element), services=_codes(unit.services),
-               municipality=sys.intern(unit.municipality_code), languages=_codes(unit.languages),
-               features=_codes(unit.features), facts_no=_codes(unit.facts_no), sector=sys.intern(unit.sector),
-               accepting=bool(unit.accepting), t3_doctor=t3.get("doctor"), t3_nurse=t3.get("nurse"),
-               t3_dentist=t3.get("dentist"), lat=unit.lat, lon=unit.lon, key_fi=collation_key(name_fi),
-               key_sv=collation_key(name_sv or name_fi),
+    return Row(slot=slot, card=unit_card(unit, muni, pc), accepting=bool(unit.accepting),
+               key_fi=collation_key(unit.name_fi or ""), key_sv=collation_key(unit.name_sv or unit.name_fi or ""),
                name_terms=frozenset(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo)),
-               place_terms=frozenset(terms(ctx.analyzers, place, ctx.terms_memo)),
-               card=unit_card(unit, muni, pc), stamp=stamp)
+               place_terms=frozenset(terms(ctx.analyzers, place, ctx.terms_memo)), stamp=stamp)
 
 
 def unit_card(unit: UnitData, muni: tuple[str, ...], pc: tuple[str, ...]) -> Card:

@@ -190,6 +190,6 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
 
     hits = [Hit(id=rows[d].id, score=scores.get(d),
                 distance_km=float(distances[d]) if distances is not None else None, card=rows[d].card,
-                facts=rows[d].accessibility)
+                facts=rows[d].card.accessibility)
             for d in page_slots]
     return SearchResult(params=p, total=total, hits=hits, facets=counts, fuzzy=fuzzy)

@@ -22,10 +22,10 @@ MASK_GROUPS = ("pilot", "element", "municipality", "service", "language", "featu
 
 
 _ROW_VALUES: dict[str, Callable[[Row], Iterable[str]]] = {
-    "pilot": lambda r: (r.pilot,), "element": lambda r: (r.element,), "municipality": lambda r: (r.municipality,),
-    "service": lambda r: r.services, "language": lambda r: r.languages, "feature": lambda r: r.features,
-    "sector": lambda r: (r.sector,), "accepting": lambda r: ("1",) if r.accepting else (),
-    "fact_no": lambda r: r.facts_no}
+    "pilot": lambda r: (r.card.pilot_slug,), "element": lambda r: (r.card.element,),
+    "municipality": lambda r: (r.card.municipality_code,), "service": lambda r: r.card.services,
+    "language": lambda r: r.card.languages, "feature": lambda r: r.card.features, "sector": lambda r: (r.card.sector,),
+    "accepting": lambda r: ("1",) if r.accepting else (), "fact_no": lambda r: r.card.facts_no}
 
 
 def value_lists(rows: Iterable[Row]) -> dict[str, dict[str, list[int]]]:
@@ -140,11 +140,12 @@ class Snapshot:
             gone = list(old_slots)
             self.queue_t3[gone], self.lat[gone], self.lon[gone] = np.inf, np.nan, np.nan
         for r in new_rows:  # the queue time: the doctor's, else the dentist's
-            t3 = r.t3_doctor if r.t3_doctor is not None else r.t3_dentist
+            t3 = r.t3("doctor")
+            t3 = r.t3("dentist") if t3 is None else t3
             if t3 is not None:
                 self.queue_t3[r.slot] = t3
-            if r.lat is not None and r.lon is not None:
-                self.lat[r.slot], self.lon[r.slot] = r.lat, r.lon
+            if r.card.lat is not None and r.card.lon is not None:
+                self.lat[r.slot], self.lon[r.slot] = r.card.lat, r.card.lon
 
     def selected(self, mask: int) -> np.ndarray:
         """The bitmask as a boolean array indexed by slot."""
@@ -174,9 +175,7 @@ class Snapshot:
     def t3_mask(self, profession: str, limit: int) -> int:
         key = (profession, limit)
         if key not in self._t3:
-            attr = f"t3_{profession}"
-            self._t3[key] = self.mask_of(r.slot for r in self.rows()
-                                         if getattr(r, attr) is not None and getattr(r, attr) <= limit)
+            self._t3[key] = self.mask_of(r.slot for r in self.rows() if (t3 := r.t3(profession)) is not None and t3 <= limit)
         return self._t3[key]
 
     def distances(self, origin: tuple[float, float]) -> np.ndarray:
