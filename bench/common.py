@@ -5,7 +5,11 @@ import multiprocessing
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -22,6 +26,21 @@ def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
     return ordered[k]
+
+
+@contextmanager
+def counting_statements(engine) -> Iterator[list[str]]:  # noqa: ANN001
+    """The SQL statements sent on `engine` while the block runs."""
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001, ANN002
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def pg_url(name: str) -> str:
@@ -61,7 +80,7 @@ def _generate(app, count: int) -> None:  # noqa: ANN001
 
 
 def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
-    """Migrate `url`, generate `units` units unless `reuse`, rebuild the index in workdir/index.
+    """Migrate `url`, generate `units` units unless `reuse`, time a full index build (in workdir/index).
 
     Generation runs in a child process, so that the caller's peak RSS is that of indexing and searching,
     not of creating the units through the ORM. Returns timings."""
@@ -75,12 +94,8 @@ def prepare(url: str, workdir: str, units: int, reuse: bool) -> dict:
         if child.exitcode:
             raise SystemExit(f"generating units failed ({child.exitcode})")
     t1 = time.perf_counter()
-    from webapp.core.progress import progress
-    from webapp.search.follow import rebuild
-    from webapp.web.cli import default_index_procs
-    with app.app_context(), progress("Indexing units", units) as advance:
-        count = rebuild(db.session(), f"{workdir}/index", advance,
-                        procs=default_index_procs())  # records the change log's head too
+    with app.app_context():
+        count = app.extensions["search"].rebuild(db.session())  # a full build, as a process starting does
         db.session().close()
         db.engine().dispose()
     t2 = time.perf_counter()

@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from common import bench_app, pct, prepare
+from common import bench_app, counting_statements, pct, prepare
 
 TEXTS = ["hammaslääkäri", "hammaslääkärille", "Tampereella", "sote-keskus", "Hyvinkää", "tandläkare",
          "Stationsgatan", "lääkäri Lahti", "munhälsovård", "Sinivuokko", "fysioterapia", "hamaslääkäri",
@@ -64,8 +64,8 @@ def build_queries(n: int, seed: int = 1) -> list[str]:
 
 
 def change_visible_ms(app, client, round_no: int = 0) -> float:  # noqa: ANN001
-    """Rename a unit as staff would (the commit writes the change log), and time from the commit until the
-    next search has followed the log and finds the new name."""
+    """Rename a unit as staff would on this node (the commit writes the change log), and time from the commit
+    until the next search has followed the log and finds the new name."""
     from sqlalchemy import update
 
     from webapp.models import Unit
@@ -84,17 +84,6 @@ def change_visible_ms(app, client, round_no: int = 0) -> float:  # noqa: ANN001
     return elapsed
 
 
-def segments_of(index_dir: str) -> int:
-    from whoosh import index as windex
-
-    from webapp.search.index import current_version
-    ix = windex.open_dir(str(current_version(index_dir)))
-    try:
-        return len(ix._segments())
-    finally:
-        ix.close()
-
-
 def search_latencies(client, queries: list[str]) -> dict[str, list[float]]:  # noqa: ANN001
     out: dict[str, list[float]] = {"page": [], "api": []}
     for q in queries:
@@ -104,35 +93,80 @@ def search_latencies(client, queries: list[str]) -> dict[str, list[float]]:  # n
     return out
 
 
-def wait_for_merges(index_dir: str) -> tuple[int, float]:
-    """Wait until this process's merger is done (merger.py); how many merges it did, in how many ms."""
-    from webapp.search import merger
-    while not merger.idle(index_dir):
-        time.sleep(0.005)
-    return merger.last_run(index_dir)
+def _write_changes(url: str, workdir: str, per_second: float, count: int, out) -> None:  # noqa: ANN001
+    """In another process, as staff on another node: rename `count` units, `per_second` commits a second; each
+    commit's word, unit and wall-clock time go to `out`."""
+    from sqlalchemy import update
+
+    from webapp.models import Unit
+    from webapp.web import db
+    app = bench_app(url, f"{workdir}/writer-index", workdir)
+    with app.app_context():
+        sess = db.session()
+        ids = sess.scalars(Unit.__table__.select().with_only_columns(Unit.id).order_by(Unit.id).limit(count)).all()
+        start = time.time()
+        for i, uid in enumerate(ids):
+            time.sleep(max(0.0, start + i / per_second - time.time()))
+            word = f"x{uuid.uuid4().hex[:12]}"
+            sess.execute(update(Unit).where(Unit.id == uid).values(name_fi=f"Toisaalla {word}"))
+            sess.commit()
+            out.put((word, uid, time.time()))
+    out.put(None)
 
 
-def _serving_rss(workdir: str, queries: list[str], out) -> None:  # noqa: ANN001
-    """In a fresh process: open the index and answer the queries, as a web worker would; its peak RSS."""
-    app = bench_app(f"sqlite:///{workdir}/bench.db", f"{workdir}/index", workdir)
+def remote_change_visible_ms(url: str, workdir: str, client, per_second: float = 10, count: int = 100) -> list[float]:  # noqa: ANN001
+    """Per change made by another process at `per_second`: from its commit until a search here finds it."""
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    writer = ctx.Process(target=_write_changes, args=(url, workdir, per_second, count, out))
+    writer.start()
+    pending: dict[str, tuple[int, float]] = {}
+    seen: list[float] = []
+    done = False
+    while not done or pending:
+        while not out.empty() or (not pending and not done):
+            item = out.get()
+            if item is None:
+                done = True
+                break
+            pending[item[0]] = (item[1], item[2])
+        for word, (uid, committed) in list(pending.items()):
+            items = client.get(f"/api/v1/units?q={word}").get_json()["items"]
+            if items:
+                assert [i["id"] for i in items] == [uid], items
+                seen.append((time.time() - committed) * 1000)
+                del pending[word]
+        time.sleep(0.01)
+    writer.join()
+    return seen
+
+
+def _serving_rss(workdir: str, queries: list[str], started: float, out) -> None:  # noqa: ANN001
+    """In a fresh process without an index, as a web worker starting: the time from its start until its first
+    search is answered (it builds the index), then its peak RSS after answering the queries."""
+    app = bench_app(f"sqlite:///{workdir}/bench.db", f"{workdir}/cold-index", workdir)
     app.config["PAGE_CACHE_MB"] = 0
     client = app.test_client()
-    for q in ["/fi/search", *queries]:
+    assert client.get("/fi/search").status_code == 200
+    out.put(time.time() - started)
+    for q in queries:
         client.get(q)
     # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent through fork and exec.
     status = Path("/proc/self/status").read_text()
-    out.put(int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024)
+    for field in ("VmHWM:", "VmRSS:"):
+        out.put(int(next(line.split()[1] for line in status.splitlines() if line.startswith(field))) / 1024)
 
 
-def serving_rss_mb(workdir: str, queries: list[str]) -> float:
-    """Peak RSS of a process that only serves (no index build, no generation): what a worker needs."""
+def cold_start_and_rss(workdir: str, queries: list[str]) -> tuple[float, float, float]:
+    """A process that starts without an index: seconds until it serves its first search, and its peak and
+    current RSS (MB) once it has answered the queries (what a worker needs)."""
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    child = ctx.Process(target=_serving_rss, args=(workdir, queries, out))
+    child = ctx.Process(target=_serving_rss, args=(workdir, queries, time.time(), out))
     child.start()
-    peak = out.get()
+    first, peak, now = out.get(), out.get(), out.get()
     child.join()
-    return peak
+    return first, peak, now
 
 
 def hello_baseline_ms(requests: int = 2000) -> float:
@@ -156,10 +190,11 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="use DIR instead of a temporary directory and reuse its "
                                                       "database if it exists (for profiling)")
     parser.add_argument("--changes", type=int, default=50,
-                        help="changes back to back, timed from commit to the next search finding them (the small "
-                             "segments they leave are merged in the pause after them: webapp/search/merger.py)")
-    parser.add_argument("--paused-changes", type=int, default=12,
-                        help="changes with a pause after each in which the merges that are due are done")
+                        help="changes of this process, one at a time, timed from commit to the next search finding them")
+    parser.add_argument("--remote-changes", type=int, default=100,
+                        help="changes by another process at --rate a second, timed from commit until a search here "
+                             "finds them (the follower checks the log every INDEX_SYNC_INTERVAL_MS)")
+    parser.add_argument("--rate", type=float, default=10.0)
     parser.add_argument("--page-cache-mb", type=float, default=0,
                         help="the page cache for repeated queries (default 0: every request searches and renders)")
     args = parser.parse_args()
@@ -180,7 +215,7 @@ def main() -> None:
         t3 = time.perf_counter()
         warm = client.get("/fi/search")  # opens the searcher and loads the row table
         assert warm.status_code == 200, warm.status_code
-        print(f"first search (open index, load table): {(time.perf_counter() - t3) * 1000:.0f} ms")
+        print(f"first search (builds the index in this app): {(time.perf_counter() - t3) * 1000:.0f} ms")
 
         queries = build_queries(args.requests)
         for q in queries[:20]:  # warm-up, not measured
@@ -200,27 +235,16 @@ def main() -> None:
             by_kind["api" if q.startswith("/api/") else "page"].append(elapsed)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         wall = time.perf_counter() - start
-        # Back to back, as deployed: merges wait for a pause, or run after at most four pauses' time meanwhile.
-        # The first change of a process is not timed, as the first searches are not (it builds the unit ->
-        # document map and first-use caches).
-        change_visible_ms(app, client, args.changes + 30 + args.paused_changes)
+        # The first change of a process is not timed, as the first searches are not (first-use caches).
+        change_visible_ms(app, client, args.changes + 1)
         visible = [change_visible_ms(app, client, i) for i in range(args.changes)]
-        wait_for_merges(f"{tmp}/index")
-        # Searches while a burst's one-unit segments wait to be merged (held back here).
-        idle_ms = app.config["INDEX_MERGE_IDLE_MS"]
-        app.config["INDEX_MERGE_IDLE_MS"] = 600_000
-        for i in range(30):
-            change_visible_ms(app, client, args.changes + i)
-        pending = segments_of(f"{tmp}/index")
-        with_pending = search_latencies(client, queries[:200])
-        app.config["INDEX_MERGE_IDLE_MS"] = idle_ms
-        paused, merged = [], None
-        for i in range(args.paused_changes):
-            paused.append(change_visible_ms(app, client, args.changes + 30 + i))
-            time.sleep(0.05)
-            took = wait_for_merges(f"{tmp}/index")
-            merged = merged or took  # the first pause merges what the held-back burst left
-        serving = serving_rss_mb(tmp, queries)
+        with app.app_context():
+            from webapp import db
+            with counting_statements(db.engine()) as statements:
+                for q in queries[:100]:
+                    client.get(q)
+        remote = remote_change_visible_ms(f"sqlite:///{tmp}/bench.db", tmp, client, args.rate, args.remote_changes)
+        cold_s, serving, serving_now = cold_start_and_rss(tmp, queries)
 
     hello_ms = hello_baseline_ms()
     print(f"baseline: a hello-world Flask request in this process takes {hello_ms:.3f} ms now (the ratios in "
@@ -233,21 +257,18 @@ def main() -> None:
               f"p99 {pct(values, 99):.1f}")
     print("slowest:", "; ".join(f"{ms:.0f} ms {q}" for ms, q in sorted(slowest, reverse=True)[:3]))
     print(f"throughput: {len(queries) / wall:.1f} requests/s (single process)")
-    print(f"a changed unit is in the next search after its commit ({len(visible)} changes, one at a time, back to "
-          f"back; the search follows the change log): p50 {pct(visible, 50):.0f} ms "
-          f"({pct(visible, 50) / hello_ms:.0f}x), "
-          f"p95 {pct(visible, 95):.0f} ms, max {max(visible):.0f} ms")
-    print(f"  searches with the {pending} segments 30 changes leave while merges are held back: "
-          f"page p95 {pct(with_pending['page'], 95):.1f}, "
-          f"api p95 {pct(with_pending['api'], 95):.1f} ms; the first pause merged them in {merged[0] if merged else 0} "
-          f"merges, {merged[1] if merged else 0:.0f} ms (in the merger's thread)")
-    if paused:
-        print(f"  {len(paused)} changes with a pause after each (the merges due done in it): "
-              f"p50 {pct(paused, 50):.0f} ms ({pct(paused, 50) / hello_ms:.0f}x), p95 {pct(paused, 95):.0f} ms, "
-              f"max {max(paused):.0f} ms")
+    print(f"SQL statements in 100 searches within the sync interval: {len(statements)}")
+    print(f"a change of this process is in its next search ({len(visible)} changes, one at a time): "
+          f"p50 {pct(visible, 50):.0f} ms ({pct(visible, 50) / hello_ms:.0f}x), p95 {pct(visible, 95):.0f} ms, "
+          f"max {max(visible):.0f} ms")
+    print(f"a change by another process ({len(remote)} at {args.rate:g}/s) is found here after: "
+          f"p50 {pct(remote, 50):.0f} ms, p95 {pct(remote, 95):.0f} ms, max {max(remote):.0f} ms "
+          f"(INDEX_SYNC_INTERVAL_MS {app.config['INDEX_SYNC_INTERVAL_MS']})")
+    print(f"a process that starts without an index serves its first search after {cold_s:.1f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS (index build and searches; the data is generated in a child process): {peak / 1024:.0f} MB")
-    print(f"peak RSS of a process that only serves (opens the index, answers the same searches): {serving:.0f} MB")
+    print(f"RSS of a serving process (builds its index, answers the same searches): peak {serving:.0f} MB, "
+          f"after {serving_now:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -119,8 +119,7 @@ def _admin(url: str, statement: sql.Composable) -> None:
 
 
 class HeldConnection(Connection):
-    """The drill's connection, whose one transaction it holds from start to end. `url` as an engine has it:
-    webapp.search.reference keys its cache by the session's bind's URL."""
+    """The drill's connection, whose one transaction it holds from start to end. `url` as an engine has it."""
 
     @property
     def url(self):  # noqa: ANN201
@@ -479,7 +478,7 @@ def drill_app(held: Held, index_dir: str, secret_key: str):  # noqa: ANN201
     app = create_app({
         "APP_ENV": "development", "TESTING": True, "DATABASE_URL": sqlalchemy_url(held.url), "INDEX_DIR": index_dir,
         "SECRET_KEY": secret_key, "RESIDENT_KEY_SECRET": secrets.token_hex(32), "RATE_LIMIT_ENABLED": False,
-        "PAGE_CACHE_MB": 0, "INDEX_SYNC_INTERVAL_MS": 0, "INDEX_MERGE_IDLE_MS": 0, "COMPRESS_RESPONSES": False,
+        "PAGE_CACHE_MB": 0, "INDEX_SYNC_INTERVAL_MS": 0, "COMPRESS_RESPONSES": False,
     })
     app.extensions["db_engine"].dispose()
     app.extensions["db_sessionmaker"] = sessionmaker(bind=held.conn, expire_on_commit=False,

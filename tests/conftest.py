@@ -44,13 +44,11 @@ def pg_unavailable_reason() -> str | None:
 
 
 def _seed(app) -> None:
-    from webapp.search.follow import rebuild
     from webapp.seeding import run_seed
     with app.app_context():
         run_seed(db.session(), resident_key_secret=app.config["RESIDENT_KEY_SECRET"],
                  instance_dir=app.config.get("INSTANCE_DIR"), app_env=app.config["APP_ENV"])
-        Path(app.config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)
-        rebuild(db.session(), app.config["INDEX_DIR"])
+        Path(app.config["INDEX_DIR"]).mkdir(parents=True, exist_ok=True)  # each app builds its own index in it
         db.session().close()
         db.engine().dispose()
 
@@ -91,9 +89,7 @@ def pg_template(template_dir: Path) -> str:
 
 def _base_overrides(tmp_path: Path) -> dict:
     # INDEX_SYNC_INTERVAL_MS=0: every search checks the change log, so "the next search" is exact in tests.
-    # INDEX_MERGE_IDLE_MS=0: a change merges small segments itself, so the index's segments are exact too (the
-    # merges in a pause, in a thread, have tests of their own: test_index_merger.py).
-    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "INDEX_SYNC_INTERVAL_MS": 0, "INDEX_MERGE_IDLE_MS": 0,
+    return {"TESTING": True, "RATE_LIMIT_ENABLED": False, "INDEX_SYNC_INTERVAL_MS": 0,
             "SECRET_KEY": "test-secret-key-" * 3,
             "RESIDENT_KEY_SECRET": "test-resident-secret-" * 3}
 
@@ -123,6 +119,8 @@ def make_app(tmp_path: Path, request):
             raise ValueError(backend)
         overrides = {"DATABASE_URL": url, "INDEX_DIR": str(index), **_base_overrides(tmp_path), **config}
         app = create_app(overrides)
+        with app.app_context():  # as a copy of a built index was: the app's first request does not build it
+            app.extensions["search"].rebuild(db.session())
         created.append(app)
         return app
 

@@ -226,13 +226,12 @@ def _accepting_ids(client) -> set[int]:
 
 
 def test_search_stops_offering_a_unit_when_a_web_choice_takes_its_last_place(client, app):
-    from webapp.search import update_units
     unit_id = free_unit(app)
     with app.app_context():
         unit = db.session().get(Unit, unit_id)
         unit.listed_count = unit.capacity - 1  # one place left
         db.session().commit()
-        update_units(db.session(), app.config["INDEX_DIR"], [unit_id])
+        app.extensions["search"].catch_up(db.session())
     assert unit_id in _accepting_ids(client)
     sign_in_resident(client, "aino")
     response = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))

@@ -235,15 +235,15 @@ def test_api_profile_ranking_on_postgres_too(any_app):
 def test_the_index_ranks_exactly_as_rank_key_for_every_unit(app):
     """The search ranks over bitmasks (query.profile_ranks); it must order as accessibility.rank_key."""
     from webapp.search.query import profile_ranks
-    from webapp.search.snapshots import snapshot
-    snap = snapshot(app.config["INDEX_DIR"])
+    with app.app_context():
+        snap = app.extensions["search"].current(db.session())
     for profiles in (["wheelchair"], ["hearing_impaired", "pushchair"], list(PROFILE_REQUIREMENTS)):
         need = required_facts(profiles)
         ranks = profile_ranks(snap, need)
         seen = set()
-        for row in snap.rows:
-            tier, missing, unknown = rank_key(row.accessibility, need)
-            assert ranks[row.docnum] == tier * 10_000 + missing * 100 + unknown
+        for row in snap.rows():
+            tier, missing, unknown = rank_key(row.card.accessibility, need)
+            assert ranks[row.slot] == tier * 10_000 + missing * 100 + unknown
             seen.add((tier, missing > 0, unknown > 0))
         assert {(0, False, False), (1, True, False), (1, False, True)} <= seen  # the demo has every kind
 

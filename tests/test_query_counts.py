@@ -15,7 +15,6 @@ from tests.test_import_csv import export, rows_of, to_csv, upload
 from tests.test_staff_helpers import prepare_accounts
 from tests.test_staff_helpers import sign_in as staff_sign_in
 from webapp.choice import use_cases as svc
-from webapp.search import rebuild_index
 from webapp.seeding.demo import generate_bulk_units
 from webapp.web import db
 from webapp.web.clock import today as clock_today
@@ -74,7 +73,7 @@ def test_counts_do_not_grow_with_the_number_of_units(app, client):
     with app.app_context():
         generate_bulk_units(db.session(), 60)
         db.session().commit()
-        rebuild_index(db.session(), app.config["INDEX_DIR"])
+        app.extensions["search"].rebuild(db.session())
     for p in paths:
         client.get(p)
     after = {p: statements(app, client, p) for p in paths}

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.core.collation import collation_key
 from webapp.models import Municipality, Postcode, QueueTime, Unit, with_collections
-from webapp.search import known_from_db, parse_params, rebuild_index, run_search, update_units
+from webapp.search import parse_params
 from webapp.web import db
 
 
@@ -19,9 +19,10 @@ def _search(app, args: dict, lang: str = "fi", paginate: bool = False):
         from flask import g
         g.lang = lang
         sess = db.session()
-        params, errors = parse_params(MultiDict(args), known_from_db(sess))
+        search = app.extensions["search"]
+        params, errors = parse_params(MultiDict(args), search.reference.known(sess))
         assert not errors, errors
-        return run_search(sess, app.config["INDEX_DIR"], params, lang=lang, paginate=paginate)
+        return search.search(sess, params, lang=lang, paginate=paginate)
 
 
 def _ids(app, args: dict) -> set[int]:
@@ -30,14 +31,14 @@ def _ids(app, args: dict) -> set[int]:
 
 # ---------------------------------------------------------------- reference filter over the database
 
-def _km(lat1, lon1, lat2, lon2) -> float:
+def _km(lat1, lon1, lat2, lon2) -> float:  # noqa: ANN001
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = (math.sin((p2 - p1) / 2) ** 2
          + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
     return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
-def _origin(sess, code: str):
+def _origin(sess, code: str):  # noqa: ANN001
     pc = sess.get(Postcode, code)
     if pc.lat is not None:
         return pc.lat, pc.lon
@@ -45,11 +46,11 @@ def _origin(sess, code: str):
     return muni.lat, muni.lon
 
 
-def _as_list(value) -> list:
+def _as_list(value) -> list:  # noqa: ANN001
     return value if isinstance(value, list) else [value]
 
 
-def db_expected(sess, args: dict) -> set[int]:
+def db_expected(sess, args: dict) -> set[int]:  # noqa: ANN001
     """The same filters as plain Python over the ORM objects."""
     origin = _origin(sess, args["postcode"]) if "postcode" in args else None
     out = set()
@@ -76,8 +77,7 @@ def db_expected(sess, args: dict) -> set[int]:
         if args.get("accepting") and not (u.accepting_new and (u.capacity is None
                                                                or u.capacity - u.listed_count - u.waiting_count > 0)):
             continue
-        if "max_t3_doctor" in args and not ("doctor" in latest
-                                            and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
+        if "max_t3_doctor" in args and not ("doctor" in latest and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
             continue
         if "max_t3_nurse" in args and not ("nurse" in latest and latest["nurse"].t3_days <= int(args["max_t3_nurse"])):
             continue
@@ -237,8 +237,7 @@ def test_sort_by_name_is_finnish_alphabetical(app):
         names = {u.id: u.name_fi for u in db.session().scalars(select(Unit)).unique()}
     ordered = [names[h.id] for h in hits]
     assert ordered == sorted(ordered, key=collation_key)
-    assert sorted(["Öljy", "Äijä", "Zeta", "Åland", "Aalto"], key=collation_key) == ["Aalto", "Zeta", "Åland", "Äijä",
-                                                                                     "Öljy"]
+    assert sorted(["Öljy", "Äijä", "Zeta", "Åland", "Aalto"], key=collation_key) == ["Aalto", "Zeta", "Åland", "Äijä", "Öljy"]
 
 
 def test_relevance_puts_name_match_first(app):
@@ -265,8 +264,7 @@ def test_pages_cover_all_results_once(app, args):
 
 # ---------------------------------------------------------------- keeping the index current
 
-def test_update_units_reflects_changes(app):
-    index_dir = app.config["INDEX_DIR"]
+def test_a_committed_change_is_in_the_next_search(app):
     with app.app_context():
         sess = db.session()
         unit = sess.scalars(select(Unit).where(Unit.element == "sote_centre", Unit.accepting_new.is_(True),
@@ -277,10 +275,9 @@ def test_update_units_reflects_changes(app):
         assert uid not in _ids(app, {"q": "Kuutamokeskus"})
         unit.name_fi = "Kuutamokeskus"
         unit.accepting_new = False
-        unit.queue_times.append(QueueTime(profession="doctor", t3_days=0,
-                                          measured_on=unit.queue_times[-1].measured_on.replace(year=2027)))
+        unit.queue_times.append(QueueTime(profession="doctor", t3_days=0, measured_on=unit.queue_times[-1].measured_on.replace(year=2027)))
         sess.commit()
-        update_units(sess, index_dir, [uid])
+        app.extensions["search"].catch_up(sess)
     assert uid in _ids(app, {"q": "Kuutamokeskus"})
     assert uid not in _ids(app, {"accepting": "1"})
     assert uid in _ids(app, {"max_t3_doctor": "0"})
@@ -288,28 +285,111 @@ def test_update_units_reflects_changes(app):
         sess = db.session()
         sess.get(Unit, uid).is_hidden = True
         sess.commit()
-        update_units(sess, index_dir, [uid])
+        app.extensions["search"].catch_up(sess)
     assert uid not in _ids(app, {})
 
 
-def test_rebuild_switches_atomically_and_counts_visible_units(app, tmp_path: Path):
+def test_a_rebuild_counts_visible_units_and_starts_a_new_version(app):
+    search = app.extensions["search"]
     with app.app_context():
         sess = db.session()
         visible = len(sess.scalars(select(Unit.id).where(Unit.is_hidden.is_(False))).all())
-        target = tmp_path / "fresh-index"
-        assert rebuild_index(sess, str(target)) == visible
-        first = (target / "CURRENT").read_text()
-        assert rebuild_index(sess, str(target)) == visible
-        second = (target / "CURRENT").read_text()
-    assert first != second and (target / second).is_dir()
-    assert not any(p.name.startswith(".build") for p in target.iterdir())
+        first = search.current(sess).version
+        assert search.rebuild(sess) == visible
+        second = search.current(sess).version
+    assert first != second
+    folders = [p for p in Path(app.config["INDEX_DIR"]).glob("proc-*/*") if p.is_dir()]
+    assert len(folders) <= 2  # the replaced build's folder goes when no search uses it any more
+
+
+QUERIES = [{}, {"q": "tandläkaren"}, {"q": "Hyvinkäällä"}, {"q": "Kuunsilta"}, {"element": "oral_health", "sort": "name"},
+           {"service": "doctor", "sort": "queue"}, {"postcode": "00100", "sort": "distance"}, {"q": "hamaslääkäri"},
+           {"q": "hammaslääkäri", "sort": "relevance"}, {"accepting": "1", "language": "sv"}]
+
+
+def answers(app, lang: str = "fi") -> list:  # noqa: ANN001
+    """What the queries find, in order, with scores, distances, cards and facet counts."""
+    out = []
+    for q in QUERIES:
+        result = _search(app, q, lang=lang)
+        out.append(([(h.id, h.score, h.distance_km, h.card) for h in result.hits], result.total, result.fuzzy,
+                    {g: dict(v) for g, v in result.facets.items()}))
+    return out
+
+
+def test_a_snapshot_followed_by_difference_answers_as_one_built_from_scratch(app):
+    """Renames, new services, hidden and shown again, moved, and a new unit: the snapshot made change by
+    change answers every query exactly as a fresh build does."""
+    from webapp.models import UnitService
+    from webapp.seeding.demo import generate_bulk_units
+    search = app.extensions["search"]
+    with app.app_context():
+        sess = db.session()
+        units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).unique().all()
+        version = search.current(sess).version
+        for round_no, unit in enumerate(units[:12]):
+            if round_no % 4 == 0:
+                unit.name_fi = f"Aakkosissa ensin Kuunsilta {round_no}"
+            elif round_no % 4 == 1:
+                unit.services.append(UnitService(code="oral_surgery"))
+            elif round_no % 4 == 2:
+                unit.is_hidden = True
+            else:
+                unit.lat, unit.lon = 60.17, 24.94
+            sess.commit()
+            _ids(app, {"q": "Kuunsilta"})
+        units[2].is_hidden = False
+        sess.commit()
+        generate_bulk_units(sess, 3)
+        sess.commit()
+        followed = answers(app), answers(app, "sv")
+        assert search.current(sess).version == version  # all of it followed, no rebuild
+        search.rebuild(sess)
+        assert search.current(sess).version != version
+        assert (answers(app), answers(app, "sv")) == followed
+
+
+def test_a_rebuild_while_searching_answers_every_search(app):
+    """Other threads answer from the snapshot there is while one rebuilds; afterwards from the new one."""
+    import threading
+    search = app.extensions["search"]
+    expected = answers(app)
+    failures: list[BaseException] = []
+    done = threading.Event()
+
+    def searching() -> None:
+        try:
+            while not done.is_set():
+                assert answers(app) == expected
+        except BaseException as exc:  # noqa: BLE001  reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=searching) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        with app.app_context():
+            for _ in range(3):
+                search.rebuild(db.session())
+    finally:
+        done.set()
+        for t in threads:
+            t.join(60)
+    assert not failures, failures[0]
+    assert answers(app) == expected
+
+
+def test_whoosh_is_the_version_pyproject_pins():
+    """The text index uses Whoosh's public API only; the pin keeps what it was tested with."""
+    import re
+    from importlib.metadata import version
+    pin = re.search(r'"whoosh-reloaded==([^"]+)"', (Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert pin and version("whoosh-reloaded") == pin.group(1)
 
 
 def test_index_still_matches_database_after_several_updates(app):
-    """Updates add segments and delete documents; the cached rows of old segments must follow."""
+    """Each change makes the next snapshot by difference; its masks must follow the database."""
     from webapp.models import UnitService
-    index_dir = app.config["INDEX_DIR"]
-    _ids(app, {})  # open the snapshot first, so that later ones reuse its segments
     with app.app_context():
         sess = db.session()
         units = sess.scalars(select(Unit).where(Unit.element == "sote_centre").order_by(Unit.id)).unique().all()[:6]
@@ -324,228 +404,7 @@ def test_index_still_matches_database_after_several_updates(app):
             else:
                 unit.is_hidden = True
             sess.commit()
-            update_units(sess, index_dir, [unit.id])
-            _ids(app, {"service": "doctor"})  # a search between updates builds an intermediate snapshot
+            _ids(app, {"service": "doctor"})  # a search between updates follows each change
         for args in ({}, {"service": "doctor"}, {"service": "oral_surgery"}, {"accepting": "1"},
                      {"element": "sote_centre", "language": "sv"}):
             assert _ids(app, args) == db_expected(sess, args), args
-
-
-def test_an_index_built_by_two_processes_answers_exactly_as_one_built_by_one(app):
-    """`flask index-rebuild` writes with two processes (two segments, no merge): the same units must be
-    found, counted and ordered for text, filters, facets, sorts and distance, then after an update."""
-    import shutil
-    queries = [{}, {"q": "tandläkaren"}, {"q": "Hyvinkäällä"}, {"element": "oral_health", "sort": "name"},
-               {"service": "doctor", "sort": "queue"}, {"postcode": "00100", "sort": "distance"},
-               {"q": "hamaslääkäri"}]
-
-    def answers() -> list:
-        out = []
-        for q in queries:
-            result = _search(app, q)
-            out.append(([h.id for h in result.hits], result.total,
-                        {g: dict(v) for g, v in result.facets.items()}))
-        return out
-
-    index_dir = Path(app.config["INDEX_DIR"])
-    with app.app_context():
-        sess = db.session()
-        rebuild_index(sess, str(index_dir), procs=1)
-        one = answers()
-        shutil.rmtree(index_dir)
-        rebuild_index(sess, str(index_dir), procs=2)
-        version = index_dir / (index_dir / "CURRENT").read_text()
-        assert len(list(version.glob("*.seg"))) >= 2  # really written by two processes
-        assert answers() == one
-        unit = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).first()
-        unit.is_hidden = True
-        sess.commit()
-        update_units(sess, str(index_dir), [unit.id])
-    assert unit.id not in _ids(app, {})
-
-
-def assert_same_snapshot(a, b) -> None:
-    """The rows, masks, sort orders and arrays of two snapshots are the same."""
-    import numpy as np
-    assert [(r.docnum, r.id, r.stamp, r.card) for r in a.rows] == [(r.docnum, r.id, r.stamp, r.card) for r in b.rows]
-    assert a.all_mask == b.all_mask and a.masks == b.masks
-    assert a.docnum_by_id() == b.docnum_by_id() and a.docnum_by_id() is not None  # carried over or built
-    for lang in ("fi", "sv"):
-        assert a.order[lang].tolist() == b.order[lang].tolist()
-        assert np.array_equal(a.rank[lang], b.rank[lang])
-    assert np.array_equal(a.queue_t3, b.queue_t3)
-    assert np.array_equal(a.lat, b.lat, equal_nan=True) and np.array_equal(a.lon, b.lon, equal_nan=True)
-
-
-def test_a_snapshot_followed_by_difference_equals_one_loaded_from_scratch(app):
-    """After updates, deletions and merges of small segments, the snapshot built from the previous one
-    (only the changes applied) has the same rows, masks and sort orders as one read from disk anew."""
-
-    from webapp.models import UnitService
-    from webapp.search.snapshot_diff import follow
-    from webapp.search.snapshots import Snapshot, snapshot
-    index_dir = app.config["INDEX_DIR"]
-
-    with app.app_context():
-        sess = db.session()
-        units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).unique().all()
-        followed = merged = 0
-        segments = len(snapshot(index_dir).segment_rows)
-        for round_no, unit in enumerate(units[:12]):  # enough updates for Whoosh to merge small segments
-            previous = snapshot(index_dir)
-            if round_no % 4 == 0:
-                unit.name_fi = f"Aakkosissa ensin {round_no}"
-            elif round_no % 4 == 1:
-                unit.services.append(UnitService(code="oral_surgery"))
-            elif round_no % 4 == 2:
-                unit.is_hidden = True
-            else:
-                unit.lat, unit.lon = 60.17, 24.94
-            sess.commit()
-            update_units(sess, index_dir, [unit.id])
-            current = snapshot(index_dir)
-            merged += len(current.segment_rows) < segments  # the update folded small segments into its own
-            segments = len(current.segment_rows)
-            followed += follow(Snapshot, previous, current.ix, current.searcher, _subs(current),
-                               current.generation) is not None
-            assert_same_snapshot(current, Snapshot.load(current.path))
-        assert followed >= 10  # most generations really were followed by difference
-        assert merged >= 1  # and some of them after a merge
-
-
-def _subs(snap) -> list:
-    reader = snap.searcher.reader()
-    return list(zip(reader.readers, reader.doc_offsets, strict=True)) if hasattr(reader, "readers") else [(reader, 0)]
-
-
-def _postings(index_dir: Path) -> list:
-    """Every text posting (term, document, weight, its block's length bounds) and every field length."""
-    from whoosh import index as windex
-
-    from webapp.search.index import current_version
-    out = []
-    with windex.open_dir(str(current_version(str(index_dir)))).searcher() as searcher:
-        reader = searcher.reader()
-        for field, term in reader.all_terms():
-            if field.startswith("text_"):
-                m = reader.postings(field, term)
-                while m.is_active():
-                    out.append((field, term, m.id(), m.weight(), m.block_min_length(), m.block_max_length()))
-                    m.next()
-        out += [(n, f, reader.doc_field_length(n, f)) for n in range(reader.doc_count_all())
-                for f in ("text_fi", "text_sv", "text_plain")]
-    return out
-
-
-def test_the_field_length_fix_writes_the_same_postings_as_whoosh_itself(app, tmp_path: Path, monkeypatch):
-    """webapp/search/whoosh_fixes.py asks each document's field length once while postings are written; the
-    postings, their length bounds (used in scoring) and the lengths must be those Whoosh writes unpatched."""
-    from whoosh.codec import base
-
-    from webapp.search import whoosh_fixes
-    assert base.FieldWriter.add_postings is whoosh_fixes._add_postings  # the fix is in place
-    with app.app_context():
-        sess = db.session()
-        rebuild_index(sess, str(tmp_path / "fixed"))
-        monkeypatch.setattr(base.FieldWriter, "add_postings", whoosh_fixes._original_add_postings)
-        rebuild_index(sess, str(tmp_path / "plain"))
-    fixed, plain = _postings(tmp_path / "fixed"), _postings(tmp_path / "plain")
-    assert len(fixed) > 1000
-    assert fixed == plain
-
-
-def _live_documents_of(index_dir: str, unit_id: int) -> int:
-    from whoosh import index as windex
-
-    from webapp.search.index import current_version
-    with windex.open_dir(str(current_version(index_dir))).searcher() as searcher:
-        return len(list(searcher.document_numbers(id=str(unit_id))))
-
-
-def test_an_update_replaces_documents_by_the_snapshots_numbers_without_a_searcher(app, monkeypatch):
-    """When this process's snapshot is of the generation being written, update_units deletes the old
-    documents by their numbers instead of opening a searcher over every segment (update_document): each
-    changed unit then has exactly one live document, a hidden one none, and search sees the change. (The
-    search follows the change log, as in production: it calls update_units, then loads the new generation.)"""
-    from whoosh.writing import SegmentWriter
-
-    def no_searcher(*_args, **_kwargs):
-        raise AssertionError("update_document opens a searcher: the snapshot's numbers were not used")
-
-    index_dir = app.config["INDEX_DIR"]
-    with app.app_context():
-        sess = db.session()
-        first, second = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id).limit(2)).all()
-        assert first.id in _ids(app, {})  # this process's snapshot is now of the live generation
-        monkeypatch.setattr(SegmentWriter, "update_document", no_searcher)
-        for round_no in range(3):  # each update leaves a new generation that the next search follows
-            first.name_fi = f"Kuutamokeskus{round_no}"
-            second.is_hidden = round_no == 1
-            sess.commit()
-            assert _ids(app, {"q": f"Kuutamokeskus{round_no}"}) == {first.id}
-            assert _live_documents_of(index_dir, first.id) == 1
-            assert _live_documents_of(index_dir, second.id) == (0 if round_no == 1 else 1)
-            assert (second.id in _ids(app, {})) == (round_no != 1)
-
-
-def test_an_update_from_a_stale_snapshot_follows_the_index_first(app):
-    """A snapshot older than the index (a merge or another process wrote meanwhile) is brought up to the
-    generation the writer starts from before its document numbers are used; numbers of any other generation,
-    or of another version, are not used at all."""
-    from webapp.search.index import _docnums_at, current_version
-    from webapp.search.snapshots import cached_snapshot
-    index_dir = app.config["INDEX_DIR"]
-    with app.app_context():
-        sess = db.session()
-        unit = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).first()
-        _ids(app, {})
-        snap = cached_snapshot(index_dir)
-        path = current_version(index_dir)
-        old_number = _docnums_at(index_dir, path, snap.generation)[unit.id]
-        update_units(sess, index_dir, [unit.id])  # a new generation the snapshot has not followed yet
-        assert cached_snapshot(index_dir) is snap
-        numbers = _docnums_at(index_dir, path, snap.generation + 1)
-        assert cached_snapshot(index_dir).generation == snap.generation + 1  # followed first
-        assert numbers[unit.id] != old_number and numbers == cached_snapshot(index_dir).docnum_by_id()
-        assert _docnums_at(index_dir, path, snap.generation + 5) is None  # not a generation it can be at
-        assert _docnums_at(index_dir, path.with_name("v0-other"), snap.generation + 1) is None
-        assert _live_documents_of(index_dir, unit.id) == 1
-
-
-def test_updates_fold_the_small_segments_into_their_own_write_and_answer_as_a_fresh_build(app):
-    """When a one-unit update makes a merge due (merging.py), the small segments are folded into the update's
-    own segment: their other units are read anew from the database. The index never stays with a merge due,
-    keeps one live document per unit, and answers exactly as an index built from scratch."""
-    from whoosh import index as windex
-
-    from webapp.search.index import current_version
-    from webapp.search.merging import MERGE_FACTOR, merge_start
-    index_dir = app.config["INDEX_DIR"]
-    queries = [{}, {"q": "Kuunsilta"}, {"q": "tandläkaren"}, {"element": "oral_health", "sort": "name"},
-               {"service": "doctor", "sort": "queue"}, {"postcode": "00100", "sort": "distance"}]
-
-    def live_counts() -> list[int]:
-        ix = windex.open_dir(str(current_version(index_dir)))
-        try:
-            return [seg.doc_count() for seg in ix._segments()]
-        finally:
-            ix.close()
-
-    def answers() -> list:
-        return [([h.id for h in r.hits], r.total, {g: dict(v) for g, v in r.facets.items()})
-                for r in (_search(app, q) for q in queries)]
-
-    with app.app_context():
-        sess = db.session()
-        units = sess.scalars(select(Unit).where(Unit.is_hidden.is_(False)).order_by(Unit.id)).all()
-        changed = units[:2 * MERGE_FACTOR + 1]
-        for round_no, unit in enumerate(changed):
-            unit.name_fi = f"Kuunsilta {round_no}"
-            sess.commit()
-            update_units(sess, index_dir, [unit.id])
-            assert merge_start(live_counts()) is None
-        assert len(live_counts()) < 1 + len(changed)  # merges happened
-        assert all(_live_documents_of(index_dir, unit.id) == 1 for unit in changed)
-        after_updates = answers()
-        rebuild_index(sess, index_dir)
-        assert answers() == after_updates

@@ -45,9 +45,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from webapp.core import logredact
     logredact.install()
 
-    from webapp.search import changelog
+    from webapp.search import install_change_log
     from webapp.web import cli, db, errors, i18n, metrics, security
-    changelog.install()
+    install_change_log()
     metrics.init_app(app)
     db.init_app(app)
     i18n.init_app(app)
@@ -56,24 +56,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
+    from webapp.search import SearchIndex
+    search = SearchIndex(app.config["INDEX_DIR"], int(app.config["INDEX_SYNC_INTERVAL_MS"]),
+                         context=app.app_context, sessions=app.extensions["db_sessionmaker"])
+    app.extensions["search"] = search
+    app.before_request(search.start_building)  # a worker's first request starts building its index
     from webapp.choice.rules import newcomer_status_of
     # newcomer_status(unit): what the unit's "new customers" label says, the same rule as the choice itself.
     app.jinja_env.globals["newcomer_status"] = newcomer_status_of
-    app.wsgi_app = _counting_requests(app.wsgi_app)  # type: ignore[method-assign]  # as ProxyFix above
     return app
-
-
-def _counting_requests(wsgi_app):  # noqa: ANN001, ANN202
-    """Tell the index's merger (webapp/search/merger.py) while this process answers a request: it gives way."""
-    from webapp.search import merger
-
-    def counted(environ, start_response):  # noqa: ANN001, ANN202
-        merger.request_started()
-        try:
-            return wsgi_app(environ, start_response)
-        finally:
-            merger.request_finished()
-    return counted
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -51,7 +51,6 @@ class Settings:
     oidc_issuer: str | None
     trusted_proxies: int
     index_sync_interval_ms: int
-    index_merge_idle_ms: int
     page_cache_mb: float
     compress_responses: bool
     ptv_base_url: str = "https://api.palvelutietovaranto.suomi.fi"
@@ -82,7 +81,6 @@ class Settings:
             "MAP_TILE_URL": self.map_tile_url,
             "MAP_ATTRIBUTION": self.map_attribution,
             "INDEX_SYNC_INTERVAL_MS": self.index_sync_interval_ms,
-            "INDEX_MERGE_IDLE_MS": self.index_merge_idle_ms,
             "PAGE_CACHE_MB": self.page_cache_mb,
             "COMPRESS_RESPONSES": self.compress_responses,
             "PTV_BASE_URL": self.ptv_base_url,
@@ -130,9 +128,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
         oidc_issuer=env_vars.get("OIDC_ISSUER") or None,
         trusted_proxies=int(env_vars.get("TRUSTED_PROXIES", "0")),
         # A search checks the index change log at most this often per process (docs/deployment.md).
-        index_sync_interval_ms=int(env_vars.get("INDEX_SYNC_INTERVAL_MS", "50")),
-        # Small index segments are merged once changes pause this long; 0: by the change itself (merger.py).
-        index_merge_idle_ms=int(env_vars.get("INDEX_MERGE_IDLE_MS", "250")),
+        index_sync_interval_ms=int(env_vars.get("INDEX_SYNC_INTERVAL_MS", "500")),
         page_cache_mb=float(env_vars.get("PAGE_CACHE_MB", "64")),
         ptv_base_url=env_vars.get("PTV_BASE_URL") or "https://api.palvelutietovaranto.suomi.fi",
         compress_responses=_bool("COMPRESS_RESPONSES", True),

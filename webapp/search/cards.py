@@ -1,20 +1,16 @@
-"""Result cards and API items from the index snapshot: what a search shows, without a database query.
+"""Result cards and API items from the snapshot: what a search shows, without a database query.
 
-Each index document stores its unit's card as JSON (documents.card_json). `Card` reads it back. A rendered
-card depends only on that JSON and the language, so its HTML is cached under exactly that key: a unit
-that changes gets a new JSON string and so a fresh rendering, on every node, with no invalidation.
+Each row holds its unit's `Card` (documents.unit_card), made anew whenever the unit is read again. A card's
+HTML is cached per card object and language, so a unit that changes is rendered afresh, with no invalidation.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from markupsafe import Markup
-
-from webapp.core.lru import LRU
 from webapp.choice.rules import newcomer_status, open_to_newcomers, places_for_newcomers
+from webapp.core.translation import gettext as _
 from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
 
 CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
@@ -63,27 +59,6 @@ class Card:
     t3: dict[str, LatestT3]
     waiting_count: int = 0  # residents on the unit's waiting list
 
-    @classmethod
-    def from_json(cls, text: str) -> "Card":
-        d = json.loads(text)
-        return cls(
-            id=d["id"], name_fi=d["name_fi"], name_sv=d["name_sv"], element=d["element"],
-            pilot_slug=d["pilot"][0], pilot_name_fi=d["pilot"][1], pilot_name_sv=d["pilot"][2],
-            provider_name=d["provider"][0], y_tunnus=d["provider"][1], sector=d["provider"][2],
-            street_fi=d["street_fi"], street_sv=d["street_sv"], postcode=d["postcode"],
-            postcode_name_fi=d["postcode_name"][0], postcode_name_sv=d["postcode_name"][1],
-            municipality_code=d["municipality"][0], municipality_name_fi=d["municipality"][1],
-            municipality_name_sv=d["municipality"][2], lat=d["lat"], lon=d["lon"],
-            services=tuple(d["services"]), languages=tuple(d["languages"]), features=tuple(d["features"]),
-            facts_no=tuple(d.get("facts_no", ())),
-            accessibility_note_fi=d.get("accessibility_note", ["", "", ""])[0],
-            accessibility_note_sv=d.get("accessibility_note", ["", "", ""])[1],
-            accessibility_note_en=d.get("accessibility_note", ["", "", ""])[2],
-            capacity=d["capacity"], listed_count=d["listed_count"], accepting_new=d["accepting_new"],
-            is_demo=d["is_demo"],
-            t3={p: LatestT3(days, date.fromisoformat(measured)) for p, (days, measured) in d["t3"].items()},
-            waiting_count=d.get("waiting_count", 0))
-
     @property
     def accessibility(self) -> dict[str, bool]:
         """Accessibility facts: code -> yes/no; a code not in it is not known."""
@@ -125,8 +100,6 @@ class Card:
         return main + tuple(p for p in sorted(self.t3) if p not in main)
 
 
-_cards = LRU(CARD_CACHE_SIZE)
-_rendered = LRU(CARD_CACHE_SIZE)
 
 
 @dataclass
@@ -158,12 +131,10 @@ class CardTexts:
 _texts: dict[str, CardTexts] = {}
 
 
-def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
-    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang)."""
+def card_texts(lang: str, labels: dict, unit_url: str, fmt_date: Callable[[date], str]) -> CardTexts:
+    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang); `fmt_date`: the site's date format."""
     texts = _texts.get(lang)
     if texts is None or texts.unit_url != unit_url:
-        from flask_babel import gettext as _
-        from webapp.web.i18n import fmt_date
         dates: dict[date, str] = {}
 
         def formatted(day: date) -> str:
@@ -183,21 +154,3 @@ def card_texts(lang: str, labels: dict, unit_url: str) -> CardTexts:
             element=labels["element"], sector=labels["sector"], language=labels["language"], date=formatted)
         _texts[lang] = texts
     return texts
-
-
-def card(text: str) -> Card:
-    found = _cards.get(text)
-    if found is None:
-        found = Card.from_json(text)
-        _cards.put(text, found)
-    return found
-
-
-def rendered(text: str, lang: str, render: Callable[[Card], str]) -> Markup:
-    """The card's HTML in `lang`, rendered once per card JSON and language."""
-    key = (lang, text)
-    html = _rendered.get(key)
-    if html is None:
-        html = Markup(render(card(text)))
-        _rendered.put(key, html)
-    return html

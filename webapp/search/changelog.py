@@ -5,7 +5,7 @@ their services, languages, accessibility facts and sentences, queue times and op
 count changed by the choice use case's guarded UPDATEs. Just before the commit it inserts ONE `index_change` row naming those units
 (or NULL, "everything", when a pilot, provider, municipality or postcode changed, or very many units did),
 so the row commits or rolls back with the change it describes. No view, command or use case has to
-remember to call anything; `webapp.search.follow` reads the log on every node.
+remember to call anything; every node's `SearchIndex` (service.py) reads the log.
 """
 from __future__ import annotations
 
@@ -16,7 +16,23 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
 
-from webapp.models import AccessibilitySentence, IndexChange, Municipality, OpeningException, OpeningHours, Pilot, PilotElement, PilotMunicipality, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage, UnitService
+from webapp.models import (
+    AccessibilitySentence,
+    IndexChange,
+    Municipality,
+    OpeningException,
+    OpeningHours,
+    Pilot,
+    PilotElement,
+    PilotMunicipality,
+    Postcode,
+    Provider,
+    QueueTime,
+    Unit,
+    UnitAccessibilityFact,
+    UnitLanguage,
+    UnitService,
+)
 
 EVERYTHING = "*"
 MAX_UNITS_PER_ROW = 1000  # beyond this a full rebuild on each node is cheaper than updating one by one

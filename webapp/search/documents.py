@@ -1,92 +1,65 @@
-"""What the search index holds: the schema, and how a unit becomes a document.
+"""What the search index holds of a unit: the Whoosh schema, the unit's text and the values of its snapshot row.
 
 Text is indexed twice, once per language, with the Snowball stemmers (`text_fi`, `text_sv`), plus an
-unstemmed field (`text_plain`) used by the typo-tolerant fallback. Everything else is stored only: filters,
-facets and sorts work on the stored values in memory (snapshots.py). Units are read with plain (non-ORM)
-queries, in three statements per 500 units. Writing documents to disk is in index.py.
+unstemmed field (`text_plain`) used by the typo-tolerant fallback. Filters, facets, sorts and cards work on the
+row values in memory (snapshots.py). Units are read with plain (non-ORM) queries, three statements per 500 units.
 """
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterable
 
 from sqlalchemy import bindparam, case, literal, select, true, union_all
 from sqlalchemy.orm import Session
 from whoosh.analysis import LanguageAnalyzer, StandardAnalyzer
-from whoosh.fields import ID, STORED, TEXT, Schema
+from whoosh.fields import NUMERIC, TEXT, Schema
 
-from webapp.models import Municipality, Pilot, Postcode, Provider, QueueTime, Unit, UnitAccessibilityFact, UnitLanguage, UnitService
 from webapp.choice.rules import open_to_newcomers
+from webapp.core.collation import collation_key
+from webapp.core.translation import force_locale
+from webapp.models import (
+    Municipality,
+    Pilot,
+    Postcode,
+    Provider,
+    QueueTime,
+    Unit,
+    UnitAccessibilityFact,
+    UnitLanguage,
+    UnitService,
+)
+from webapp.search.cards import Card, LatestT3
 from webapp.units.vocab import ELEMENTS, SECTORS, SERVICES
 
-
-# Raise when a stored field's meaning changes without changing the schema (for example the card's JSON):
-# every node then rebuilds its index instead of mixing documents of two formats (search/follow.py).
-INDEX_FORMAT = 5  # 3: the `stamp` field (webapp/web/page_cache.py); 4: filter fields stored only;
-# 5: `accepting` leaves out units whose free places are held for their queue (rules.open_to_newcomers)
+# Raise when what a document or row means changes without changing the schema:
+# a SearchIndex whose index has another format rebuilds it instead of mixing two formats (service.py).
+INDEX_FORMAT = 6  # 6: Whoosh holds only the words; rows come from the database
 
 
-@functools.cache  # asked on every request (search/follow.py); making the schema each time cost 0.2 ms
+@functools.cache
 def index_format() -> str:
     """The documents' format: the version above and the schema's field names."""
     return f"{INDEX_FORMAT}:{' '.join(sorted(make_schema().names()))}"
 
 
 def make_schema() -> Schema:
+    """Whoosh holds only the words (which units match them); everything else is in the snapshot (snapshots.py).
+    No phrase queries are made, so positions are not stored."""
     return Schema(
-        id=ID(stored=True, unique=True),
-        # No phrase queries are made, so positions are not stored (a smaller, faster index).
+        id=NUMERIC(int, unique=True, sortable=True),  # the column maps Whoosh's document numbers to units
         text_fi=TEXT(analyzer=LanguageAnalyzer("fi"), phrase=False),
         text_sv=TEXT(analyzer=LanguageAnalyzer("sv"), phrase=False),
         text_plain=TEXT(analyzer=StandardAnalyzer(stoplist=None, minsize=1), phrase=False),
-        name_fi=STORED(),
-        name_sv=STORED(),
-        # Analysed words of the name and of the place (street, area, municipality, postcode), for ranking.
-        name_terms=STORED(),
-        place_terms=STORED(),
-        # Filters, facets and sorts work on these values in memory (snapshots.py: bitmasks and arrays), never
-        # through Whoosh, so they are stored only: indexing them as terms cost a third of the build's postings.
-        pilot=STORED(),
-        element=STORED(),
-        services=STORED(),  # space-separated codes
-        municipality=STORED(),
-        languages=STORED(),
-        features=STORED(),
-        facts_no=STORED(),  # accessibility facts known to be absent (features: known present)
-        sector=STORED(),
-        accepting=STORED(),
-        t3_doctor=STORED(),
-        t3_nurse=STORED(),
-        t3_dentist=STORED(),
-        lat=STORED(),
-        lon=STORED(),
-        # What a result card and an API item show (JSON, see cards.py): results need no database query.
-        card=STORED(),
-        # A token new with every write of the document (one per rebuild, one per update): a unit's page
-        # cached under (version, stamp) is current as long as its document is (webapp/web/page_cache.py).
-        stamp=STORED(),
     )
 
 
 # ---------------------------------------------------------------- documents
 
-_LABELS: dict[bool, dict[str, dict[str, str]]] = {}
-
-
-def _labels() -> dict[str, dict[str, str]]:
-    """Vocabulary labels in Finnish and Swedish (English outside an app context), translated once per process:
-    the catalogues do not change while it runs, and translating them took a one-unit update 2-3 ms."""
-    from flask import has_app_context
-    key = has_app_context()
-    if key not in _LABELS:
-        _LABELS[key] = _translated_labels()
-    return _LABELS[key]
-
-
-def _translated_labels() -> dict[str, dict[str, str]]:
-    from flask_babel import force_locale
+@functools.cache  # the catalogues do not change while a process runs; SearchIndex asks in its app context
+def translated_labels() -> dict[str, dict[str, str]]:
+    """Vocabulary labels in Finnish and Swedish, for the indexed text."""
     out: dict[str, dict[str, str]] = {}
     for lang in ("fi", "sv"):
         with force_locale(lang):
@@ -168,7 +141,7 @@ class UnitData:
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
     facts_no: list[str] = field(default_factory=list)
-    latest_t3: dict[str, tuple[int, object]] = field(default_factory=dict)
+    latest_t3: dict[str, tuple[int, date]] = field(default_factory=dict)
 
     @property
     def accepting(self) -> bool:
@@ -179,7 +152,7 @@ class UnitData:
 
 @functools.cache  # built once: building them took a one-unit update about 1 ms
 def _statements() -> dict[bool, tuple]:
-    """The three statements of _load_units, for all units (False) or for the ids in :ids (True)."""
+    """The three statements of load_unit_data, for all units (False) or for the ids in :ids (True)."""
     ids = bindparam("ids", expanding=True)
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
@@ -208,14 +181,15 @@ def _statements() -> dict[bool, tuple]:
     return out
 
 
-def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[list[UnitData], _Context]:
+def load_unit_data(sess: Session, unit_ids: Iterable[int] | None = None,
+                   labels: dict[str, dict[str, str]] | None = None) -> tuple[list[UnitData], _Context]:
     """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to.
 
     Three statements per 500 units, whatever their number: the units joined with their provider, pilot,
     postcode and municipality; their service, language and feature codes in one UNION; their queue times."""
     chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
     units: dict[int, UnitData] = {}
-    ctx = _Context(labels=_labels())
+    ctx = _Context(labels=labels or {"fi": {}, "sv": {}})
     for chunk in chunks:
         stmt_units, stmt_codes, stmt_queue = _statements()[chunk is not None]
         params = {} if chunk is None else {"ids": chunk}
@@ -242,8 +216,8 @@ def _load_units(sess: Session, unit_ids: Iterable[int] | None = None) -> tuple[l
     return list(units.values()), ctx
 
 
-def unit_document(unit: UnitData, ctx: _Context, stamp: str = "") -> dict:
-    """The Whoosh document of a unit (pure)."""
+def unit_text(unit: UnitData, ctx: _Context) -> dict[str, str]:
+    """A unit's words as Whoosh indexes them (its text fields), pure."""
     muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
     pc = ctx.postcodes.get(unit.postcode, ("", ""))
     texts: dict[str, list[str]] = {}
@@ -254,60 +228,61 @@ def unit_document(unit: UnitData, ctx: _Context, stamp: str = "") -> dict:
                  unit.provider_name, labels.get(f"element:{unit.element}", ""), labels.get(f"sector:{unit.sector}", "")]
         parts += [labels.get(f"service:{c}", c) for c in unit.services]
         texts[lang] = [p for p in parts if p]
-    place_texts = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
-    doc = {
-        "id": str(unit.id),
-        "name_terms": " ".join(sorted(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo))),
-        "place_terms": " ".join(sorted(terms(ctx.analyzers, place_texts, ctx.terms_memo))),
-        "text_fi": "\n".join(texts["fi"]),
-        "text_sv": "\n".join(texts["sv"]),
-        "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"])),
-        "name_fi": unit.name_fi or "",
-        "name_sv": unit.name_sv or "",
-        "pilot": unit.pilot_slug,
-        "element": unit.element,
-        "services": " ".join(sorted(unit.services)),
-        "municipality": unit.municipality_code,
-        "languages": " ".join(sorted(unit.languages)),
-        "features": " ".join(sorted(unit.features)),
-        "facts_no": " ".join(sorted(unit.facts_no)),
-        "sector": unit.sector,
-        "accepting": unit.accepting,
-        "lat": unit.lat,
-        "lon": unit.lon,
-        "card": card_json(unit, muni, pc),
-        "stamp": stamp,
-    }
-    for profession in ("doctor", "nurse", "dentist"):
-        if profession in unit.latest_t3:
-            doc[f"t3_{profession}"] = int(unit.latest_t3[profession][0])
-    return doc
+    return {"text_fi": "\n".join(texts["fi"]), "text_sv": "\n".join(texts["sv"]),
+            "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"]))}
 
 
-def card_json(unit: UnitData, muni: tuple, pc: tuple) -> str:
-    """The stored card of a unit: the facts a result card and an API item show (read by cards.Card)."""
-    return json.dumps({
-        "id": unit.id, "name_fi": unit.name_fi, "name_sv": unit.name_sv or "", "element": unit.element,
-        "pilot": [unit.pilot_slug, unit.pilot_name_fi, unit.pilot_name_sv],
-        "provider": [unit.provider_name, unit.y_tunnus, unit.sector],
-        "street_fi": unit.street_fi, "street_sv": unit.street_sv or "", "postcode": unit.postcode,
-        "postcode_name": [pc[0], pc[1]], "municipality": [unit.municipality_code, muni[0], muni[1]],
-        "lat": unit.lat, "lon": unit.lon, "services": sorted(unit.services), "languages": sorted(unit.languages),
-        "features": sorted(unit.features), "facts_no": sorted(unit.facts_no),
-        "accessibility_note": [unit.accessibility_note_fi or "", unit.accessibility_note_sv or "",
-                               unit.accessibility_note_en or ""],
-        "capacity": unit.capacity, "listed_count": unit.listed_count,
-        "accepting_new": bool(unit.accepting_new), "is_demo": bool(unit.is_demo), "waiting_count": unit.waiting_count,
-        "t3": {p: [int(days), measured.isoformat()] for p, (days, measured) in sorted(unit.latest_t3.items())},
-    }, ensure_ascii=False, separators=(",", ":"))
+@dataclass(slots=True)
+class Row:
+    """A unit in the snapshot (snapshots.py): its card, and what filters, sorts and ranking need besides."""
+    slot: int
+    card: Card
+    accepting: bool  # open to a resident outside the queue (UnitData.accepting)
+    key_fi: str  # collation keys of the name per language
+    key_sv: str
+    name_terms: frozenset[str]  # the name's and the place's analysed words, for ranking (query.py)
+    place_terms: frozenset[str]
+    stamp: str  # new with every load of the unit: a cached page of it is current while its stamp is
+
+    @property
+    def id(self) -> int:
+        return self.card.id
+
+    def t3(self, profession: str) -> int | None:
+        latest = self.card.t3.get(profession)
+        return None if latest is None else latest.t3_days
 
 
-def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict:
-    """Cards of visible units read from the database (as the index would store them), by id."""
-    from webapp.search.cards import Card
-    units, ctx = _load_units(sess, unit_ids)
-    out = {}
-    for unit in units:
-        muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
-        out[unit.id] = Card.from_json(card_json(unit, muni, ctx.postcodes.get(unit.postcode, ("", ""))))
-    return out
+def unit_row(unit: UnitData, ctx: _Context, slot: int, stamp: str) -> Row:
+    """A unit's row in the snapshot (pure)."""
+    muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
+    pc = ctx.postcodes.get(unit.postcode, ("", ""))
+    place = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
+    return Row(slot=slot, card=unit_card(unit, muni, pc), accepting=bool(unit.accepting),
+               key_fi=collation_key(unit.name_fi or ""), key_sv=collation_key(unit.name_sv or unit.name_fi or ""),
+               name_terms=frozenset(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo)),
+               place_terms=frozenset(terms(ctx.analyzers, place, ctx.terms_memo)), stamp=stamp)
+
+
+def unit_card(unit: UnitData, muni: tuple[str, ...], pc: tuple[str, ...]) -> Card:
+    """What a result card and an API item show of a unit (pure)."""
+    return Card(
+        id=unit.id, name_fi=unit.name_fi, name_sv=unit.name_sv or "", element=unit.element,
+        pilot_slug=unit.pilot_slug, pilot_name_fi=unit.pilot_name_fi, pilot_name_sv=unit.pilot_name_sv,
+        provider_name=unit.provider_name, y_tunnus=unit.y_tunnus, sector=unit.sector, street_fi=unit.street_fi,
+        street_sv=unit.street_sv or "", postcode=unit.postcode, postcode_name_fi=pc[0], postcode_name_sv=pc[1],
+        municipality_code=unit.municipality_code, municipality_name_fi=muni[0], municipality_name_sv=muni[1],
+        lat=unit.lat, lon=unit.lon, services=tuple(sorted(unit.services)), languages=tuple(sorted(unit.languages)),
+        features=tuple(sorted(unit.features)), facts_no=tuple(sorted(unit.facts_no)),
+        accessibility_note_fi=unit.accessibility_note_fi or "", accessibility_note_sv=unit.accessibility_note_sv or "",
+        accessibility_note_en=unit.accessibility_note_en or "", capacity=unit.capacity,
+        listed_count=unit.listed_count, accepting_new=bool(unit.accepting_new), is_demo=bool(unit.is_demo),
+        t3={p: LatestT3(int(days), measured) for p, (days, measured) in sorted(unit.latest_t3.items())},
+        waiting_count=unit.waiting_count)
+
+
+def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict[int, Card]:
+    """Cards of visible units read from the database, by id."""
+    units, ctx = load_unit_data(sess, unit_ids)
+    return {u.id: unit_card(u, ctx.municipalities.get(u.municipality_code, ("", "", "", "")),
+                            ctx.postcodes.get(u.postcode, ("", ""))) for u in units}

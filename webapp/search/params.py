@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
+from webapp.core.translation import gettext as _
+from webapp.core.translation import lazy_gettext as _l
 from webapp.units.vocab import ACCESSIBILITY_PROFILES, ELEMENTS, FEATURES, SECTORS, SERVICE_LANGUAGES, SERVICES
 
 MAX_Q = 200
@@ -132,27 +131,9 @@ class SearchParams:
 
     @property
     def active_filters(self) -> list[tuple[str, str]]:
-        """(parameter, value) of every filter in use, in the order of the form."""
-        out: list[tuple[str, str]] = []
-        if self.q:
-            out.append(("q", self.q))
-        for name in ("pilot", "element", "municipality"):
-            if getattr(self, name):
-                out.append((name, getattr(self, name)))
-        if self.postcode and self.radius_km is not None:
-            out.append(("radius_km", _num(self.radius_km)))
-        out += [("service", v) for v in self.services]
-        for name in ("max_t3_doctor", "max_t3_nurse"):
-            if getattr(self, name) is not None:
-                out.append((name, str(getattr(self, name))))
-        out += [("language", v) for v in self.languages]
-        out += [("feature", v) for v in self.features]
-        out += [("sector", v) for v in self.sectors]
-        if self.accepting:
-            out.append(("accepting", "1"))
-        if self.profile_only and self.profiles:
-            out.append(("profile_only", "1"))
-        return out
+        """(parameter, value) of every filter in use, in the order of the form (a distance only with a postcode)."""
+        return [(k, v) for k, v in self.query_pairs(page=1) if k not in ("postcode", "profile", "sort")
+                and (k != "radius_km" or self.postcode)]
 
     def without(self, parameter: str, value: str) -> "SearchParams":
         """These parameters with one filter value removed (and the page reset)."""

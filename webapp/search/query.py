@@ -1,7 +1,7 @@
 """Executing a search over the index snapshot; parsing the parameters is in params.py.
 
-`execute()` runs the text query through Whoosh, applies the filters over the snapshot's stored fields,
-counts facets, sorts and pages.
+`execute()` asks the text index which units match the words (textindex.py), applies the filters over the
+snapshot's rows, counts facets, sorts and pages.
 
 Filter semantics: service and feature: ALL selected must match; language and sector: ANY selected;
 pilot, element, municipality: one value; accepting: open to a resident outside the queue
@@ -20,16 +20,18 @@ the value were added.
 """
 from __future__ import annotations
 
+import functools
 import math
-import re
+import operator
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
-from whoosh import query as wq
 
-from webapp.units.accessibility import required_facts
+from webapp.search.cards import Card
 from webapp.search.params import SearchParams
 from webapp.search.snapshots import Snapshot
+from webapp.units.accessibility import required_facts
 
 # Facet groups: (parameter, how the group combines: "any" = own selection ignored, "all" = counted in results)
 FACET_GROUPS = {"pilot": "any", "element": "any", "municipality": "any", "language": "any", "sector": "any",
@@ -41,7 +43,7 @@ class Hit:
     id: int
     score: float | None = None
     distance_km: float | None = None
-    card: str = ""  # the unit's stored card (cards.py)
+    card: Card | None = None  # what the result shows (cards.py)
     facts: dict[str, bool] | None = None  # accessibility facts (code -> yes/no; absent = not known)
 
 
@@ -58,83 +60,29 @@ class SearchResult:
         return max(1, math.ceil(self.total / self.params.per_page))
 
 
-def _text_query(snap: Snapshot, q: str, fuzzy: bool) -> wq.Query | None:
-    """AND of the words; each word matches the Finnish or Swedish stem (or, fuzzily, the plain word)."""
-    schema = snap.schema
-    words = re.findall(r"\w+", q)
-    if not words:
-        return None
-    clauses = []
-    for word in words:
-        alternatives = []
-        for fname in ("text_fi", "text_sv"):
-            for token in schema[fname].analyzer(word):
-                t = token.text
-                if fuzzy and len(t) >= 4:
-                    alternatives.append(wq.FuzzyTerm(fname, t, maxdist=1 if len(t) < 7 else 2, prefixlength=1))
-                else:
-                    alternatives.append(wq.Term(fname, t))
-        if fuzzy:  # the unstemmed words help where a stemmer cuts an inflected form short
-            for token in schema["text_plain"].analyzer(word):
-                t = token.text
-                if len(t) >= 4:
-                    alternatives.append(wq.FuzzyTerm("text_plain", t, maxdist=1 if len(t) < 7 else 2,
-                                                     prefixlength=1))
-        if alternatives:
-            clauses.append(wq.Or(alternatives))
-    if not clauses:
-        return None
-    return wq.And(clauses) if len(clauses) > 1 else clauses[0]
-
-
-def _query_words(snap: Snapshot, q: str) -> list[frozenset[str]]:
-    """Per word of the query, its tokens under the Finnish, Swedish and plain analysers."""
-    schema = snap.schema
-    out = []
-    for word in re.findall(r"\w+", q):
-        tokens = set()
-        for fname in ("text_fi", "text_sv", "text_plain"):
-            tokens.update(t.text for t in schema[fname].analyzer(word))
-        out.append(frozenset(tokens))
-    return out
-
-
-def _text_matches(snap: Snapshot, q: str) -> tuple[int | None, wq.Query | None, bool]:
-    """Bitmask of the documents matching the words (None = no words: everything); the query used; whether
-    fuzzy. Cached per snapshot: the same words give the same documents until the index changes."""
+def _text_matches(snap: Snapshot, q: str) -> tuple[int | None, bool, bool]:
+    """Bitmask of the units matching the words (None = no words: everything), whether there were words, and
+    whether the match is fuzzy. Cached per snapshot: the same words find the same units until a change."""
     if not q:
-        return None, None, False
-    cached = snap.text_cache.get(q)
-    if cached is not None:
-        return cached
-    found = _run_text_query(snap, q)
-    snap.text_cache.put(q, found)
+        return None, False, False
+    found = snap.text_cache.get(q)
+    if found is None:
+        matched = snap.text.matches(q)
+        found = (None, False, False) if matched is None else (snap.mask_of(matched[0]) & snap.all_mask, True, matched[1])
+        snap.text_cache.put(q, found)
     return found
 
 
-def _run_text_query(snap: Snapshot, q: str) -> tuple[int | None, wq.Query | None, bool]:
-    query = _text_query(snap, q, fuzzy=False)
-    if query is None:
-        return None, None, False
-    with snap.lock:
-        docs = list(query.docs(snap.searcher))
-        if docs:
-            return snap.mask_of(docs) & snap.all_mask, query, False
-        fuzzy = _text_query(snap, q, fuzzy=True)
-        docs = list(fuzzy.docs(snap.searcher)) if fuzzy is not None else []
-    return snap.mask_of(docs) & snap.all_mask, fuzzy, True
-
-
 def _relevance(snap: Snapshot, q: str, matched: int) -> np.ndarray:
-    """Per docnum, how well the words match (cached per snapshot and words): every matching unit has all
+    """Per slot, how well the words match (cached per snapshot and words): every matching unit has all
     the words somewhere; a word found in the name weighs 3, in the address or place 2, elsewhere 1."""
     cached = snap.score_cache.get(q)
     if cached is not None:
         return cached
-    words = [w for w in _query_words(snap, q) if w]
-    score = np.zeros(len(snap.by_docnum), dtype=np.float64)
-    for d in snap.docnums(matched):
-        r = snap.by_docnum[d]
+    words = [w for w in snap.text.words(q) if w]
+    score = np.zeros(len(snap.by_slot), dtype=np.float64)
+    for d in snap.slots(matched):
+        r = snap.by_slot[d]
         total = 0
         for alternatives in words:
             if not alternatives.isdisjoint(r.name_terms):
@@ -150,54 +98,32 @@ def _relevance(snap: Snapshot, q: str, matched: int) -> np.ndarray:
 
 
 def _group_masks(snap: Snapshot, p: SearchParams) -> dict[str, int]:
-    """Per active filter, the bitmask of documents that pass it."""
-    m: dict[str, int] = {}
-    if p.pilot:
-        m["pilot"] = snap.value_mask("pilot", p.pilot)
-    if p.element:
-        m["element"] = snap.value_mask("element", p.element)
-    if p.municipality:
-        m["municipality"] = snap.value_mask("municipality", p.municipality)
-    if p.services:  # all of them
-        mask = snap.all_mask
-        for v in p.services:
-            mask &= snap.value_mask("service", v)
-        m["service"] = mask
-    if p.features:  # all of them
-        mask = snap.all_mask
-        for v in p.features:
-            mask &= snap.value_mask("feature", v)
-        m["feature"] = mask
-    if p.languages:  # any of them
-        mask = 0
-        for v in p.languages:
-            mask |= snap.value_mask("language", v)
-        m["language"] = mask
-    if p.sectors:  # any of them
-        mask = 0
-        for v in p.sectors:
-            mask |= snap.value_mask("sector", v)
-        m["sector"] = mask
+    """Per active filter, the bitmask of units that pass it."""
+    def every(group: str, values: Iterable[str]) -> int:
+        return functools.reduce(operator.and_, (snap.value_mask(group, v) for v in values), snap.all_mask)
+
+    def any_of(group: str, values: Iterable[str]) -> int:
+        return functools.reduce(operator.or_, (snap.value_mask(group, v) for v in values), 0)
+
+    m = {g: snap.value_mask(g, getattr(p, g)) for g in ("pilot", "element", "municipality") if getattr(p, g)}
+    m.update({g: every(g, v) for g, v in (("service", p.services), ("feature", p.features)) if v})
+    m.update({g: any_of(g, v) for g, v in (("language", p.languages), ("sector", p.sectors)) if v})
     if p.accepting:
         m["accepting"] = snap.value_mask("accepting", "1")
-    if p.max_t3_doctor is not None:
-        m["max_t3_doctor"] = snap.t3_mask("doctor", p.max_t3_doctor)
-    if p.max_t3_nurse is not None:
-        m["max_t3_nurse"] = snap.t3_mask("nurse", p.max_t3_nurse)
+    for profession, limit in (("doctor", p.max_t3_doctor), ("nurse", p.max_t3_nurse)):
+        if limit is not None:
+            m[f"max_t3_{profession}"] = snap.t3_mask(profession, limit)
     if p.origin is not None and p.radius_km is not None:
         m["radius_km"] = snap.radius_mask(p.origin, p.radius_km)
     if p.profile_only and p.profiles:
-        mask = snap.all_mask
-        for code in required_facts(p.profiles):
-            mask &= snap.value_mask("feature", code)
-        m["profile_only"] = mask
+        m["profile_only"] = every("feature", required_facts(p.profiles))
     return m
 
 
 def profile_ranks(snap: Snapshot, required: tuple[str, ...]) -> np.ndarray:
     """Per document, accessibility.rank_key(facts, required) as one number (smaller first): meets all,
     then fewer needs known to be missing, then fewer not known. Over bitmasks, not per-row dicts."""
-    n = len(snap.by_docnum)
+    n = len(snap.by_slot)
     yes = np.zeros(n, dtype=np.int64)
     no = np.zeros(n, dtype=np.int64)
     for code in required:
@@ -209,7 +135,7 @@ def profile_ranks(snap: Snapshot, required: tuple[str, ...]) -> np.ndarray:
 
 def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = True,
             paginate: bool = True) -> SearchResult:
-    matched, text_query, fuzzy = _text_matches(snap, p.q)
+    matched, has_words, fuzzy = _text_matches(snap, p.q)
     base = snap.all_mask if matched is None else matched
     masks = _group_masks(snap, p)
     final = base
@@ -236,12 +162,12 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
     total = final.bit_count()
     start, stop = ((p.page - 1) * p.per_page, p.page * p.per_page) if paginate else (0, total)
     distances = snap.distances(p.origin) if p.origin is not None else None
-    rows = snap.by_docnum
+    rows = snap.by_slot
     rank = snap.rank["sv" if lang == "sv" else "fi"]
     scores: dict[int, float] = {}
 
     # Every order ends in the name order of the language (then the id), so that ties are stable.
-    if p.sort == "relevance" and text_query is not None and total:
+    if p.sort == "relevance" and has_words and total:
         score = _relevance(snap, p.q, base)
         docs = np.flatnonzero(snap.selected(final))
         ordered = docs[np.lexsort((rank[docs], -score[docs]))]
@@ -259,12 +185,12 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
     required = required_facts(p.profiles)
     if required and len(ordered):  # stable: the chosen order stays within each rank
         ordered = ordered[np.argsort(profile_ranks(snap, required)[ordered], kind="stable")]
-    page_docnums = ordered[start:stop].tolist()
-    if p.sort == "relevance" and text_query is not None and total:
-        scores = {d: float(score[d]) for d in page_docnums}
+    page_slots = ordered[start:stop].tolist()
+    if p.sort == "relevance" and has_words and total:
+        scores = {d: float(score[d]) for d in page_slots}
 
     hits = [Hit(id=rows[d].id, score=scores.get(d),
                 distance_km=float(distances[d]) if distances is not None else None, card=rows[d].card,
-                facts=rows[d].accessibility)
-            for d in page_docnums]
+                facts=rows[d].card.accessibility)
+            for d in page_slots]
     return SearchResult(params=p, total=total, hits=hits, facets=counts, fuzzy=fuzzy)

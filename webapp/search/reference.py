@@ -1,4 +1,4 @@
-"""What every search needs besides the index, read once and kept per process.
+"""What every search needs besides the index: read once, kept by the SearchIndex (ReferenceData).
 
 - Vocabulary labels, translated once per language (translations do not change while a process runs).
 - Pilots and pilot-area municipalities with their names in collation order, and the sets of valid
@@ -8,18 +8,27 @@
 """
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.core.collation import collation_key
+from webapp.core.translation import gettext as _
 from webapp.models import Municipality, Pilot, PilotMunicipality, Postcode
 from webapp.search.params import Known
-from webapp.units.vocab import ACCESSIBILITY_FACTS, ACCESSIBILITY_PROFILES, ELEMENTS, FACT_MISSING, FEATURES, PROFESSIONS, SECTORS, SERVICE_LANGUAGES, SERVICES
+from webapp.units.vocab import (
+    ACCESSIBILITY_FACTS,
+    ACCESSIBILITY_PROFILES,
+    ELEMENTS,
+    FACT_MISSING,
+    FEATURES,
+    PROFESSIONS,
+    SECTORS,
+    SERVICE_LANGUAGES,
+    SERVICES,
+)
 
 REFERENCE_TTL = 60.0
 
@@ -47,9 +56,7 @@ class _Data:
     origins: dict[str, tuple[float, float]]  # postcode -> its coordinates, else its municipality's
 
 
-_lock = threading.Lock()
-_data: dict[str, _Data] = {}
-_labels: dict[str, dict] = {}
+_labels: dict[str, dict] = {}  # per language: the vocabulary's labels (immutable while a process runs)
 
 
 def _load(sess: Session) -> _Data:
@@ -76,21 +83,6 @@ def _all_origins(sess: Session) -> dict[str, tuple[float, float]]:
     return origins
 
 
-def _data_for(sess: Session) -> _Data:
-    key = str(sess.get_bind().url)
-    data = _data.get(key)
-    if data is None or time.monotonic() - data.loaded_at > REFERENCE_TTL:
-        data = _load(sess)
-        with _lock:
-            _data[key] = data
-    return data
-
-
-def loaded_at(sess: Session) -> float:
-    """When the reference data in use was read (part of the page cache's key, webapp/web/page_cache.py)."""
-    return _data_for(sess).loaded_at
-
-
 def vocabulary_labels(lang: str) -> dict:
     """Labels of codes and fixed texts in `lang`; call inside a request or force_locale in that language."""
     labels = _labels.get(lang)
@@ -110,26 +102,40 @@ def vocabulary_labels(lang: str) -> dict:
     return labels
 
 
-def reference(sess: Session, lang: str) -> Reference:
-    data = _data_for(sess)
-    ref = data.by_lang.get(lang)
-    if ref is None:
-        i = 2 if lang == "sv" else 1
-        pilots = sorted(((p[0], p[i] or p[1]) for p in data.pilots), key=lambda p: collation_key(p[1]))
-        munis = sorted(((m[0], m[i]) for m in data.municipalities), key=lambda m: collation_key(m[1]))
-        regions = {m[0]: (m[4] if lang == "sv" else m[3]) or "" for m in data.municipalities}
-        ref = Reference(lang, vocabulary_labels(lang), pilots, munis, regions, dict(pilots), dict(munis))
-        data.by_lang[lang] = ref
-    return ref
+class ReferenceData:
+    """The reference data of one database, read again after REFERENCE_TTL seconds."""
 
+    def __init__(self) -> None:
+        self._data: _Data | None = None
 
-def known(sess: Session) -> Known:
-    """Valid pilot slugs and municipality codes, and a postcode lookup."""
-    data = _data_for(sess)
-    return Known(pilots=data.pilot_slugs, municipalities=data.municipality_codes,
-                 postcode_origin=data.origins.get)
+    def _current(self, sess: Session) -> _Data:
+        data = self._data
+        if data is None or time.monotonic() - data.loaded_at > REFERENCE_TTL:
+            data = self._data = _load(sess)  # (two threads may both read it: the same rows)
+        return data
 
+    def loaded_at(self, sess: Session) -> float:
+        """When the reference data in use was read (part of the page cache's key, webapp/page_cache.py)."""
+        return self._current(sess).loaded_at
 
-def postcode_origin(sess: Session, code: str) -> tuple[float, float] | None:
-    """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
-    return _data_for(sess).origins.get(code)
+    def reference(self, sess: Session, lang: str) -> Reference:
+        data = self._current(sess)
+        ref = data.by_lang.get(lang)
+        if ref is None:
+            i = 2 if lang == "sv" else 1
+            pilots = sorted(((p[0], p[i] or p[1]) for p in data.pilots), key=lambda p: collation_key(p[1]))
+            munis = sorted(((m[0], m[i]) for m in data.municipalities), key=lambda m: collation_key(m[1]))
+            regions = {m[0]: (m[4] if lang == "sv" else m[3]) or "" for m in data.municipalities}
+            ref = Reference(lang, vocabulary_labels(lang), pilots, munis, regions, dict(pilots), dict(munis))
+            data.by_lang[lang] = ref
+        return ref
+
+    def known(self, sess: Session) -> Known:
+        """Valid pilot slugs and municipality codes, and a postcode lookup."""
+        data = self._current(sess)
+        return Known(pilots=data.pilot_slugs, municipalities=data.municipality_codes,
+                     postcode_origin=data.origins.get)
+
+    def postcode_origin(self, sess: Session, code: str) -> tuple[float, float] | None:
+        """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
+        return self._current(sess).origins.get(code)

@@ -12,7 +12,6 @@ from webapp.models import Postcode, Unit, with_collections
 from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
 
 
-
 def load_units(sess: Session, ids: Iterable[int]) -> dict[int, Unit]:
     """Visible units by id with what the comparison shows (hidden and unknown ids are left out).
     Result cards and API items are read from the index instead (cards.py)."""

@@ -35,27 +35,21 @@ def seed(no_demo: bool) -> None:
     click.echo(summary)
 
 
-def default_index_procs() -> int:
-    """Index-building processes for a command: two where there are two cores (more did not pay off here)."""
-    import os
-    return min(2, os.cpu_count() or 1)
-
-
 @click.command("index-rebuild")
-@click.option("--procs", type=click.IntRange(1, 16), default=None,
-              help="Processes that write the index (default: 2 on a machine with two or more cores).")
+@click.option("--procs", type=click.IntRange(1, 16), default=None, hidden=True,
+              help="Not used: each process builds its own index.")
 def index_rebuild(procs: int | None) -> None:
-    """Rebuild this node's Whoosh search index from the database (nodes also do it by themselves when needed)."""
-    from sqlalchemy import func, select
+    """Make every process of every node rebuild its search index from the database (a change-log row for
+    everything); builds one here too, to show that it builds and how long it takes."""
+    import time
 
-    from webapp.core.progress import progress
-    from webapp.models import Unit
-    from webapp.search.follow import rebuild
+    from webapp.models import IndexChange
     sess = db.session()
-    total = sess.scalar(select(func.count(Unit.id)).where(Unit.is_hidden.is_(False))) or 0
-    with progress("Indexing units", total) as advance:
-        count = rebuild(sess, current_app.config["INDEX_DIR"], advance, procs=procs or default_index_procs())
-    click.echo(f"Indexed {count} units into {current_app.config['INDEX_DIR']}.")
+    sess.add(IndexChange(unit_ids=None))
+    sess.commit()
+    start = time.perf_counter()
+    count = current_app.extensions["search"].rebuild(sess)
+    click.echo(f"Indexed {count} units in {time.perf_counter() - start:.1f} s; every node rebuilds at its next search.")
 
 
 @click.command("translations-update")

@@ -3,7 +3,7 @@
 A visitor who has not identified, chosen no accessibility profile and has no message waiting has no session
 cookie. For them a search page, the API, the home page, a unit page and a comparison depend only on the
 address, the data and the day. The data is what the search index holds, and the index follows the change
-log (webapp/search/follow.py), which names every unit whose public data changed (webapp/search/changelog.py). So
+log (webapp/search/service.py), which names every unit whose public data changed (webapp/search/changelog.py). So
 such a response is kept (an LRU bounded in bytes, `PAGE_CACHE_MB` per process; 0 turns it off) under:
 
 - the scheme and host, the full address (path and query string: every parameter) and the language (the path's, or for
@@ -11,7 +11,7 @@ such a response is kept (an LRU bounded in bytes, `PAGE_CACHE_MB` per process; 0
 - the live index version and, per scope: its generation (search, API list, home: any change re-renders
   them), or the stamp of each shown unit's document, which is new with every write of that document
   (unit page, API unit, comparison: only a change to those units re-renders them);
-- the reference data's load time (pilot and municipality names, webapp/search/reference.py) and today's date.
+- the reference data's load time (pilot and municipality names, webapp.search.SearchIndex.reference) and today's date.
 
 Before the key is made the index is brought up to the log's head (throttled like every search,
 INDEX_SYNC_INTERVAL_MS), so a page is never older than the search results beside it. Nothing is kept when the
@@ -113,21 +113,14 @@ def _eligible(app) -> bool:  # noqa: ANN001
 
 
 def _key(app, scope: Scope, view_args: dict) -> tuple | None:  # noqa: ANN001
-    from webapp.search import follow, reference, sync_settings
-    from webapp.search.snapshots import IndexMissing, snapshot
-    index_dir = app.config["INDEX_DIR"]
+    search = app.extensions["search"]
     sess = db.session()
-    settings = sync_settings()
-    follow.catch_up(sess, index_dir, **settings)
-    try:
-        snap = snapshot(index_dir, max_age_ms=settings["interval_ms"])
-    except IndexMissing:
-        return None
+    snap = search.current(sess)
     part = scope(snap, **view_args)
     if part is None:
         return None
     # current_lang(): the path's language, or for the API without `lang=` the browser's (Accept-Language).
-    return (request.host_url, request.full_path, current_lang(), str(snap.path), part, reference.loaded_at(sess),
+    return (request.host_url, request.full_path, current_lang(), snap.version, part, search.reference.loaded_at(sess),
             today())
 
 

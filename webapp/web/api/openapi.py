@@ -1,7 +1,7 @@
 """The OpenAPI 3.0 document of the JSON API, with enums taken from the vocabularies."""
 from __future__ import annotations
 
-from webapp.search.params import MAX_Q, MAX_RADIUS_KM, MAX_T3, PER_PAGE, SORTS
+from webapp.search import MAX_Q, MAX_RADIUS_KM, MAX_T3, PER_PAGE, SORTS
 from webapp.units.accessibility import PROFILE_REQUIREMENTS
 from webapp.units.vocab import (
     ACCESSIBILITY_FACTS,

@@ -10,11 +10,16 @@ from sqlalchemy import select
 
 from webapp.core.validation import is_whole_number
 from webapp.models import Pilot
-from webapp.search import FACET_GROUPS, known_from_db, parse_params, run_search
-from webapp.search.cards import Card, card
-from webapp.search.documents import unit_cards
-from webapp.search.params import MAX_RADIUS_KM, ParamError, field_label
-from webapp.search.reference import reference, vocabulary_labels
+from webapp.search import (
+    FACET_GROUPS,
+    MAX_RADIUS_KM,
+    Card,
+    ParamError,
+    field_label,
+    parse_params,
+    unit_cards,
+    vocabulary_labels,
+)
 from webapp.units.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.units.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label
 from webapp.web import db
@@ -123,7 +128,8 @@ FACET_VOCABS = ("element", "service", "language", "feature", "sector")  # groups
 def units() -> ResponseReturnValue:
     problem = _take_lang()
     sess = db.session()
-    params, errors = parse_params(request.args, known_from_db(sess))
+    search_index = current_app.extensions["search"]
+    params, errors = parse_params(request.args, search_index.reference.known(sess))
     errors = _empty_numbers() + errors
     # The API answers sort=distance without a postcode in the default order (its `sort` says which): one
     # parameter's validity may not depend on another's, or the OpenAPI document could not describe it.
@@ -132,11 +138,11 @@ def units() -> ResponseReturnValue:
         errors.insert(0, problem)
     if errors:
         return _error(404 if _only_unknown_places(errors) else 400, errors[0].message, errors[0].parameter, errors)
-    result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=current_lang())
+    result = search_index.search(sess, params, lang=current_lang())
     # A page past the last one has no items (200): `pages` tells how many there are.
-    items = [unit_json(card(h.card), h.distance_km, with_distance=params.origin is not None, profiles=params.profiles)
+    items = [unit_json(h.card, h.distance_km, with_distance=params.origin is not None, profiles=params.profiles)
              for h in result.hits]
-    ref = reference(sess, current_lang())
+    ref = search_index.reference.reference(sess, current_lang())
     pilot_names = ref.pilot_names
     facets: dict[str, list[dict]] = {}
     for group in FACET_GROUPS:

@@ -7,7 +7,6 @@ from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 
-from webapp.search import follow
 from webapp.web import db, metrics
 
 bp = Blueprint("ops", __name__)
@@ -31,11 +30,11 @@ def readyz() -> ResponseReturnValue:
     except Exception as exc:  # noqa: BLE001
         log.warning("readyz: database unreachable: %s", exc.__class__.__name__)
         return jsonify({"status": "unavailable", "database": "unreachable"}), 503
-    index_dir = current_app.config["INDEX_DIR"]
+    search = current_app.extensions["search"]
     try:
-        follow.check_sequence(sess, index_dir)
-        follow.catch_up(sess, index_dir, force=True)
-        state = follow.status(sess, index_dir)
+        search.check_sequence(sess)
+        search.catch_up(sess)
+        state = search.status(sess)
     except Exception as exc:
         log.exception("readyz: search index cannot follow the database")
         return jsonify({"status": "unavailable", "database": "ok", "index": exc.__class__.__name__}), 503
@@ -52,7 +51,7 @@ def readyz() -> ResponseReturnValue:
 def metrics_view() -> ResponseReturnValue:
     sess = db.session()
     try:
-        state = follow.status(sess, current_app.config["INDEX_DIR"])
+        state = current_app.extensions["search"].status(sess)
         metrics.observe_index(state.head, state.behind, state.lag_seconds)
     except Exception:  # noqa: BLE001  the metrics still answer when the database does not
         log.warning("metrics: index lag unknown (database unreachable)")

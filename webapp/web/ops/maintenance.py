@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from webapp.accounts import sessions as login_sessions
 from webapp.models import RateLimitHit
-from webapp.search import follow
+from webapp.search import purge
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult
@@ -23,5 +23,5 @@ def purge_expired(sess: Session) -> dict[str, int]:
     counts = {"rate-limit windows": windows.rowcount or 0,
               "sign-in sessions": login_sessions.purge(sess, current_app.config["SESSION_IDLE_MINUTES"])}
     sess.commit()
-    counts["index change-log rows"] = follow.purge(sess)
+    counts["index change-log rows"] = purge(sess)
     return counts

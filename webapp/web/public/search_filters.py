@@ -13,8 +13,7 @@ from types import SimpleNamespace
 from markupsafe import Markup, escape
 
 from webapp.core.collation import collation_key
-from webapp.search.params import FIELD_LABELS, SORT_LABELS, SORTS, ParamError, SearchParams
-from webapp.search.reference import Reference
+from webapp.search import FIELD_LABELS, SORT_LABELS, SORTS, ParamError, Reference, SearchParams
 
 
 def attributes(**attrs: object) -> Markup:

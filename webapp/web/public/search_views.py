@@ -1,6 +1,7 @@
 """The search page (GET /<lang>/search) and the compare page (GET /<lang>/compare)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -12,12 +13,23 @@ from markupsafe import Markup
 from webapp.core.lru import LRU
 from webapp.core.validation import is_whole_number
 from webapp.models import Municipality
-from webapp.search import FIELD_LABELS, SORT_LABELS, known_from_db, parse_params, run_search
-from webapp.search.cards import card_texts, rendered
-from webapp.search.params import ParamError, SearchParams
-from webapp.search.query import Hit
-from webapp.search.reference import Reference, reference
-from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_names, professions_for
+from webapp.search import (
+    CARD_CACHE_SIZE,
+    FIELD_LABELS,
+    SORT_LABELS,
+    Card,
+    Hit,
+    ParamError,
+    Reference,
+    SearchParams,
+    card_texts,
+    fmt_clock,
+    hours_summary,
+    load_units,
+    parse_params,
+    postcode_names,
+    professions_for,
+)
 from webapp.units import vocab
 from webapp.units.vocab import (
     ACCESSIBILITY_FACTS,
@@ -30,7 +42,7 @@ from webapp.units.vocab import (
     label,
 )
 from webapp.web import db
-from webapp.web.i18n import current_lang, fmt_km
+from webapp.web.i18n import current_lang, fmt_date, fmt_km
 from webapp.web.page_cache import cached_page, compared_units, whole_index
 from webapp.web.public.blueprint import bp
 from webapp.web.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
@@ -70,7 +82,7 @@ def search_url(params: SearchParams, **changes: Any) -> str:
 def _card_renderer(lang: str, labels: dict):  # noqa: ANN202
     template = current_app.jinja_env.get_template("search/_card.html")
     unit_url = url_for("public.unit", unit_id=0).removesuffix("0")
-    texts = card_texts(lang, labels, unit_url)
+    texts = card_texts(lang, labels, unit_url, fmt_date)
     return lambda card: template.render(c=card, t=texts, lang=lang)
 
 
@@ -87,6 +99,19 @@ def _distance_renderer(postcode: str | None):  # noqa: ANN202
 
 def vocab_label(name: str, code: str) -> str:
     return vocab.label(getattr(vocab, name), code)
+
+
+_rendered: LRU = LRU(CARD_CACHE_SIZE)  # (lang, id(card)) -> (card, its HTML)
+
+
+def rendered(card: Card, lang: str, render: Callable[[Card], str]) -> Markup:
+    """The card's HTML in `lang`, rendered once per card and language."""
+    key = (lang, id(card))
+    found = _rendered.get(key)
+    if found is None or found[0] is not card:  # (an id can be reused once its card is gone)
+        found = (card, Markup(render(card)))
+        _rendered.put(key, found)
+    return found[1]
 
 
 _fits = LRU(2_000)  # rendered profile fits by (language, assessments): few distinct ones
@@ -118,14 +143,15 @@ def search() -> ResponseReturnValue:
         return redirect(f"{url_for('public.search')}?{urlencode(pairs)}", code=303)
     sess = db.session()
     lang = current_lang()
-    ref = reference(sess, lang)
-    params, errors = parse_params(request.args, known_from_db(sess))
+    search_index = current_app.extensions["search"]
+    ref = search_index.reference.reference(sess, lang)
+    params, errors = parse_params(request.args, search_index.reference.known(sess))
     if params.profiles_given and not any(e.parameter == "profile" for e in errors):
         remember_profiles(params.profiles)
     result = None
     relax: list[tuple[str, str]] = []
     if not errors:
-        result = run_search(sess, current_app.config["INDEX_DIR"], params, lang=lang)
+        result = search_index.search(sess, params, lang=lang)
         if params.page > result.pages and result.total:
             errors.append(ParamError("page", _("There is no page %(page)s. The last page is %(last)s.",
                                                page=params.page, last=result.pages)))
