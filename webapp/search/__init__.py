@@ -4,13 +4,13 @@ its submodules.
 - `SearchIndex` (service.py): a process's search state, in `app.extensions["search"]`: `search()`,
   `current()` (the snapshot), `catch_up()`, `rebuild()`, `status()`, `check_sequence()`, `reference`.
 - Parameters (params.py): `parse_params(args, known)`, `SearchParams`, `ParamError`, labels and limits.
-- Results (query.py, cards.py): `SearchResult`, `Hit`, `Card`, `card_texts()`.
+- Results (query.py, cards.py): `SearchResult`, `Hit`, `Card`; the cards of some units: `unit_cards()`.
 - The change log: `install_change_log()` (changelog.py: every commit that changes units writes a row) and its
   reading (changes.py): `purge()`, `Status`.
 """
 from __future__ import annotations
 
-from webapp.search.cards import CARD_CACHE_SIZE, Card, card_texts
+from webapp.search.cards import Card
 from webapp.search.changelog import install as install_change_log
 from webapp.search.changes import Status, purge
 from webapp.search.documents import unit_cards
@@ -29,13 +29,10 @@ from webapp.search.params import (
                                   parse_params,
 )
 from webapp.search.query import FACET_GROUPS, Hit, SearchResult
-from webapp.search.reference import Reference, vocabulary_labels
+from webapp.search.reference import Reference
 from webapp.search.service import SearchIndex
 from webapp.search.snapshots import Snapshot
-from webapp.search.units import fmt_clock, hours_summary, load_units, postcode_names, professions_for
 
-__all__ = ["install_change_log", "SearchIndex", "Snapshot", "Status", "purge", "parse_params", "SearchParams", "ParamError", "Known",
-           "field_label", "FIELD_LABELS", "SORT_LABELS", "SORTS", "PER_PAGE", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3",
-           "FACET_GROUPS", "SearchResult", "Hit", "Card", "card_texts", "CARD_CACHE_SIZE", "unit_cards",
-           "Reference", "vocabulary_labels", "fmt_clock", "hours_summary", "load_units", "postcode_names",
-           "professions_for"]
+__all__ = ["FACET_GROUPS", "FIELD_LABELS", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3", "PER_PAGE", "SORTS", "SORT_LABELS", "Card",
+           "Hit", "Known", "ParamError", "Reference", "SearchIndex", "SearchParams", "SearchResult", "Snapshot", "Status",
+           "field_label", "install_change_log", "parse_params", "purge", "unit_cards"]

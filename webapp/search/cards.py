@@ -1,20 +1,15 @@
 """Result cards and API items from the snapshot: what a search shows, without a database query.
 
-Each row holds its unit's `Card` (documents.unit_card), made anew whenever the unit is read again. A card's
-HTML is cached per card object and language, so a unit that changes is rendered afresh, with no invalidation.
+Each row holds its unit's `Card` (documents.unit_card), made anew whenever the unit is read again, so the web
+layer can cache a card's HTML per card object.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable
 
 from webapp.choice.rules import newcomer_status, open_to_newcomers, places_for_newcomers
-from webapp.core.translation import gettext as _
 from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
-
-CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
-
 
 @dataclass(frozen=True, slots=True)
 class LatestT3:
@@ -99,58 +94,3 @@ class Card:
         main = PROFESSIONS_BY_ELEMENT.get(self.element, ())
         return main + tuple(p for p in sorted(self.t3) if p not in main)
 
-
-
-
-@dataclass
-class CardTexts:
-    """A card's fixed texts in one language, translated once per process (cards are rendered often)."""
-    unit_url: str  # the unit page's address without the id
-    demo: str
-    type: str
-    provider: str
-    address: str
-    service_languages: str
-    new_customers: str
-    full: str
-    not_accepting: str
-    accepting: str
-    queue_first: str
-    compare: str
-    not_measured: str
-    not_given: str
-    days: str       # "%(days)s days"
-    measured: str   # "measured %(date)s"
-    wait_for: dict[str, str]
-    element: dict[str, str]
-    sector: dict[str, str]
-    language: dict[str, str]
-    date: Callable[[date], str]
-
-
-_texts: dict[str, CardTexts] = {}
-
-
-def card_texts(lang: str, labels: dict, unit_url: str, fmt_date: Callable[[date], str]) -> CardTexts:
-    """Call in a request in `lang`; `labels`: reference.vocabulary_labels(lang); `fmt_date`: the site's date format."""
-    texts = _texts.get(lang)
-    if texts is None or texts.unit_url != unit_url:
-        dates: dict[date, str] = {}
-
-        def formatted(day: date) -> str:
-            if day not in dates:
-                dates[day] = fmt_date(day)
-            return dates[day]
-
-        texts = CardTexts(
-            unit_url=unit_url, demo=_("Demo data"), type=_("Type"), provider=_("Provider"), address=_("Address"),
-            service_languages=_("Service languages"), new_customers=_("New customers"), full=_("Full"),
-            not_accepting=_("Not accepting new customers"), accepting=_("Accepting new customers"),
-            queue_first=_("Free places go to those in the queue"),
-            compare=_("Compare"), not_measured=_("Not measured"), not_given=_("Not given"),
-            days=_("%(days)s days"), measured=_("measured %(date)s"),
-            wait_for={p: _("Wait for %(profession)s (T3)", profession=label.lower())
-                      for p, label in labels["profession"].items()},
-            element=labels["element"], sector=labels["sector"], language=labels["language"], date=formatted)
-        _texts[lang] = texts
-    return texts

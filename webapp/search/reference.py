@@ -1,6 +1,5 @@
 """What every search needs besides the index: read once, kept by the SearchIndex (ReferenceData).
 
-- Vocabulary labels, translated once per language (translations do not change while a process runs).
 - Pilots and pilot-area municipalities with their names in collation order, and the sets of valid
   pilot slugs and municipality codes: reference data, read again after REFERENCE_TTL seconds so that a
   pilot added by `flask seed` shows up without a restart.
@@ -15,29 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.core.collation import collation_key
-from webapp.core.translation import gettext as _
 from webapp.models import Municipality, Pilot, PilotMunicipality, Postcode
 from webapp.search.params import Known
-from webapp.units.vocab import (
-    ACCESSIBILITY_FACTS,
-    ACCESSIBILITY_PROFILES,
-    ELEMENTS,
-    FACT_MISSING,
-    FEATURES,
-    PROFESSIONS,
-    SECTORS,
-    SERVICE_LANGUAGES,
-    SERVICES,
-)
 
 REFERENCE_TTL = 60.0
 
 
 @dataclass(frozen=True)
 class Reference:
-    """Labels and names in one language; `known` validates parameters."""
+    """Pilot and municipality names in one language."""
     lang: str
-    labels: dict
     pilots: list[tuple[str, str]]          # (slug, name), collation order
     municipalities: list[tuple[str, str]]  # (code, name), collation order, pilot areas only
     regions: dict[str, str]  # municipality code -> its region's name
@@ -54,9 +40,6 @@ class _Data:
     municipality_codes: frozenset[str]
     by_lang: dict
     origins: dict[str, tuple[float, float]]  # postcode -> its coordinates, else its municipality's
-
-
-_labels: dict[str, dict] = {}  # per language: the vocabulary's labels (immutable while a process runs)
 
 
 def _load(sess: Session) -> _Data:
@@ -83,25 +66,6 @@ def _all_origins(sess: Session) -> dict[str, tuple[float, float]]:
     return origins
 
 
-def vocabulary_labels(lang: str) -> dict:
-    """Labels of codes and fixed texts in `lang`; call inside a request or force_locale in that language."""
-    labels = _labels.get(lang)
-    if labels is None:
-        labels = {
-            "element": {c: str(v) for c, v in ELEMENTS.items()}, "sector": {c: str(v) for c, v in SECTORS.items()},
-            "service": {c: str(v) for c, v in SERVICES.items()},
-            "language": {c: str(v) for c, v in SERVICE_LANGUAGES.items()},
-            "feature": {c: str(v) for c, v in FEATURES.items()},
-            "profile": {c: str(v) for c, v in ACCESSIBILITY_PROFILES.items()},
-            "fact": {c: str(v) for c, v in ACCESSIBILITY_FACTS.items()},
-            "fact_missing": {c: str(v) for c, v in FACT_MISSING.items()},
-            "profession": {c: str(v) for c, v in PROFESSIONS.items()},
-            "all_pilots": _("All pilots"), "all_types": _("All types"), "all_municipalities": _("All municipalities"),
-        }
-        _labels[lang] = labels
-    return labels
-
-
 class ReferenceData:
     """The reference data of one database, read again after REFERENCE_TTL seconds."""
 
@@ -126,7 +90,7 @@ class ReferenceData:
             pilots = sorted(((p[0], p[i] or p[1]) for p in data.pilots), key=lambda p: collation_key(p[1]))
             munis = sorted(((m[0], m[i]) for m in data.municipalities), key=lambda m: collation_key(m[1]))
             regions = {m[0]: (m[4] if lang == "sv" else m[3]) or "" for m in data.municipalities}
-            ref = Reference(lang, vocabulary_labels(lang), pilots, munis, regions, dict(pilots), dict(munis))
+            ref = Reference(lang, pilots, munis, regions, dict(pilots), dict(munis))
             data.by_lang[lang] = ref
         return ref
 

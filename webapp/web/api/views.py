@@ -18,7 +18,6 @@ from webapp.search import (
     field_label,
     parse_params,
     unit_cards,
-    vocabulary_labels,
 )
 from webapp.units.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.units.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label
@@ -27,6 +26,7 @@ from webapp.web.api.blueprint import bp
 from webapp.web.api.openapi import openapi_document
 from webapp.web.i18n import current_lang
 from webapp.web.page_cache import cached_page, one_unit, whole_index
+from webapp.web.public.search_filters import vocabulary_labels
 
 
 def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None) -> Response:
@@ -53,7 +53,7 @@ def _take_lang() -> ParamError | None:
 
 
 def _coded(labels: dict[str, str], code: str) -> dict:
-    """A code with its label in the current language (`labels`: reference.vocabulary_labels(lang)[group])."""
+    """A code with its label in the current language (`labels`: vocabulary_labels(lang)[group])."""
     return {"code": code, "label": labels.get(code, code)}
 
 
@@ -142,8 +142,8 @@ def units() -> ResponseReturnValue:
     # A page past the last one has no items (200): `pages` tells how many there are.
     items = [unit_json(h.card, h.distance_km, with_distance=params.origin is not None, profiles=params.profiles)
              for h in result.hits]
-    ref = search_index.reference.reference(sess, current_lang())
-    pilot_names = ref.pilot_names
+    pilot_names = search_index.reference.reference(sess, current_lang()).pilot_names
+    labels = vocabulary_labels(current_lang())
     facets: dict[str, list[dict]] = {}
     for group in FACET_GROUPS:
         counts = result.facets.get(group, {})
@@ -151,7 +151,7 @@ def units() -> ResponseReturnValue:
         for value, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             entry: dict = {"value": value, "count": count}
             if group in FACET_VOCABS:
-                entry["label"] = ref.labels[group].get(value, value)
+                entry["label"] = labels[group].get(value, value)
             elif group == "pilot" and value in pilot_names:
                 entry["label"] = pilot_names[value]
             elif group == "accepting":

@@ -1,7 +1,7 @@
 """The search page's filter form as plain data, rendered by templates/search/_filters.html.
 
 A search page may list hundreds of facet options. WTForms renders each option through a widget and a
-translation call; here labels are translated once per language (webapp.search.reference) and the
+translation call; here labels are translated once per language (vocabulary_labels) and the
 options are joined as strings. The markup is the same as templates/_forms.html makes for WTForms fields
 (the same ids, attributes in the same order), so the error summary and the browser checks see no change.
 """
@@ -9,11 +9,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from webapp.core.collation import collation_key
 from webapp.search import FIELD_LABELS, SORT_LABELS, SORTS, ParamError, Reference, SearchParams
+from webapp.units.vocab import (
+    ACCESSIBILITY_FACTS,
+    ACCESSIBILITY_PROFILES,
+    ELEMENTS,
+    FACT_MISSING,
+    FEATURES,
+    PROFESSIONS,
+    SECTORS,
+    SERVICE_LANGUAGES,
+    SERVICES,
+)
+
+_labels: dict[str, dict[str, Any]] = {}  # per language: the vocabulary's labels (immutable while a process runs)
+
+
+def vocabulary_labels(lang: str) -> dict[str, Any]:
+    """Labels of codes (per group: code -> label) and fixed texts in `lang`; call in a request in that language."""
+    labels = _labels.get(lang)
+    if labels is None:
+        vocabs = {"element": ELEMENTS, "sector": SECTORS, "service": SERVICES, "language": SERVICE_LANGUAGES,
+                  "feature": FEATURES, "profile": ACCESSIBILITY_PROFILES, "fact": ACCESSIBILITY_FACTS,
+                  "fact_missing": FACT_MISSING, "profession": PROFESSIONS}
+        labels = {group: {c: str(v) for c, v in vocab.items()} for group, vocab in vocabs.items()}
+        labels.update(all_pilots=_("All pilots"), all_types=_("All types"), all_municipalities=_("All municipalities"))
+        _labels[lang] = labels
+    return labels
 
 
 def attributes(**attrs: object) -> Markup:
@@ -140,7 +168,7 @@ def build_filters(args, params: SearchParams, facets: dict[str, dict[str, int]],
                   errors: list[ParamError]) -> Filters:
     """The form for `args` (the raw query string, shown back as typed) with facet counts."""
     has_facets = bool(facets)
-    labels = ref.labels
+    labels = vocabulary_labels(ref.lang)
 
     def count(group: str, value: str) -> int | None:
         return facets.get(group, {}).get(value, 0) if has_facets else None

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -13,23 +15,7 @@ from markupsafe import Markup
 from webapp.core.lru import LRU
 from webapp.core.validation import is_whole_number
 from webapp.models import Municipality
-from webapp.search import (
-    CARD_CACHE_SIZE,
-    FIELD_LABELS,
-    SORT_LABELS,
-    Card,
-    Hit,
-    ParamError,
-    Reference,
-    SearchParams,
-    card_texts,
-    fmt_clock,
-    hours_summary,
-    load_units,
-    parse_params,
-    postcode_names,
-    professions_for,
-)
+from webapp.search import FIELD_LABELS, SORT_LABELS, Card, Hit, ParamError, Reference, SearchParams, parse_params
 from webapp.units import vocab
 from webapp.units.vocab import (
     ACCESSIBILITY_FACTS,
@@ -45,16 +31,18 @@ from webapp.web import db
 from webapp.web.i18n import current_lang, fmt_date, fmt_km
 from webapp.web.page_cache import cached_page, compared_units, whole_index
 from webapp.web.public.blueprint import bp
+from webapp.web.public.comparison import fmt_clock, hours_summary, load_units, postcode_names, professions_for
 from webapp.web.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
-from webapp.web.public.search_filters import build_filters
+from webapp.web.public.search_filters import build_filters, vocabulary_labels
 
 MAX_COMPARE = 4
+CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
 
 
 def _filter_label(parameter: str, value: str, ref: Reference) -> str:
     field = str(FIELD_LABELS[parameter])
     if parameter in ("service", "language", "feature", "sector", "profile"):
-        return f"{field}: {ref.labels[parameter].get(value, value)}"
+        return f"{field}: {vocabulary_labels(ref.lang)[parameter].get(value, value)}"
     if parameter == "element":
         return f"{field}: {label(ELEMENTS, value)}"
     if parameter == "pilot":
@@ -79,10 +67,65 @@ def search_url(params: SearchParams, **changes: Any) -> str:
     return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
-def _card_renderer(lang: str, labels: dict):  # noqa: ANN202
+@dataclass
+class CardTexts:
+    """A card's fixed texts in one language, translated once per process (cards are rendered often)."""
+    unit_url: str  # the unit page's address without the id
+    demo: str
+    type: str
+    provider: str
+    address: str
+    service_languages: str
+    new_customers: str
+    full: str
+    not_accepting: str
+    accepting: str
+    queue_first: str
+    compare: str
+    not_measured: str
+    not_given: str
+    days: str       # "%(days)s days"
+    measured: str   # "measured %(date)s"
+    wait_for: dict[str, str]
+    element: dict[str, str]
+    sector: dict[str, str]
+    language: dict[str, str]
+    date: Callable[[date], str]
+
+
+_texts: dict[str, CardTexts] = {}
+
+
+def card_texts(lang: str, unit_url: str) -> CardTexts:
+    """The card texts in `lang` (call in a request in that language)."""
+    texts = _texts.get(lang)
+    if texts is None or texts.unit_url != unit_url:
+        labels = vocabulary_labels(lang)
+        dates: dict[date, str] = {}
+
+        def formatted(day: date) -> str:
+            if day not in dates:
+                dates[day] = fmt_date(day)
+            return dates[day]
+
+        texts = CardTexts(
+            unit_url=unit_url, demo=_("Demo data"), type=_("Type"), provider=_("Provider"), address=_("Address"),
+            service_languages=_("Service languages"), new_customers=_("New customers"), full=_("Full"),
+            not_accepting=_("Not accepting new customers"), accepting=_("Accepting new customers"),
+            queue_first=_("Free places go to those in the queue"),
+            compare=_("Compare"), not_measured=_("Not measured"), not_given=_("Not given"),
+            days=_("%(days)s days"), measured=_("measured %(date)s"),
+            wait_for={p: _("Wait for %(profession)s (T3)", profession=label.lower())
+                      for p, label in labels["profession"].items()},
+            element=labels["element"], sector=labels["sector"], language=labels["language"], date=formatted)
+        _texts[lang] = texts
+    return texts
+
+
+def _card_renderer(lang: str) -> Callable[[Card], str]:
     template = current_app.jinja_env.get_template("search/_card.html")
     unit_url = url_for("public.unit", unit_id=0).removesuffix("0")
-    texts = card_texts(lang, labels, unit_url, fmt_date)
+    texts = card_texts(lang, unit_url)
     return lambda card: template.render(c=card, t=texts, lang=lang)
 
 
@@ -160,7 +203,7 @@ def search() -> ResponseReturnValue:
         relax = [(_filter_label(p, v, ref), search_url(params.without(p, v))) for p, v in params.active_filters]
     form = build_filters(request.args, params, result.facets if result else {}, ref, errors)
     page_numbers = _page_window(params.page, result.pages) if result else []
-    render_card = _card_renderer(lang, ref.labels)
+    render_card = _card_renderer(lang)
 
     fit_html = _fit_renderer(lang, params.profiles)
     distance_html = _distance_renderer(params.postcode)

@@ -1,9 +1,10 @@
-"""Loading units for the comparison, and small display helpers shared by the search pages."""
+"""What the compare page (search_views.compare) shows of units beyond their cards: the units with their
+collections, their postcodes' names, the professions whose T3 is shown and the weekly hours."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import time
-from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,8 +14,7 @@ from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
 
 
 def load_units(sess: Session, ids: Iterable[int]) -> dict[int, Unit]:
-    """Visible units by id with what the comparison shows (hidden and unknown ids are left out).
-    Result cards and API items are read from the index instead (cards.py)."""
+    """Visible units by id with what the comparison shows (hidden and unknown ids are left out)."""
     wanted = sorted(set(ids))
     if not wanted:
         return {}
@@ -30,12 +30,10 @@ def postcode_names(sess: Session, codes: Iterable[str]) -> dict[str, Postcode]:
     return {p.code: p for p in sess.scalars(select(Postcode).where(Postcode.code.in_(wanted)))}
 
 
-def professions_for(unit: Unit, latest: dict | None = None) -> tuple[str, ...]:
+def professions_for(unit: Unit) -> tuple[str, ...]:
     """The professions whose T3 is shown for this unit: its element's, and any others measured."""
     main = PROFESSIONS_BY_ELEMENT.get(unit.element, ())
-    measured = latest if latest is not None else unit.latest_queue_times()
-    others = tuple(p for p in sorted(measured) if p not in main)
-    return main + others
+    return main + tuple(p for p in sorted(unit.latest_queue_times()) if p not in main)
 
 
 @dataclass
@@ -61,4 +59,3 @@ def hours_summary(unit: Unit) -> list[HoursLine]:
 
 def fmt_clock(value: time) -> str:
     return f"{value.hour}.{value.minute:02d}" if value.minute else str(value.hour)
-
