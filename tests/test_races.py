@@ -21,7 +21,7 @@ from tests.choice_helpers import sign_in as sign_in_resident
 from tests.test_staff_helpers import prepare_accounts, sign_in
 from tests.test_staff_units import form_data
 from tests.waiting_helpers import TODAY, full_unit, make_residents, token, unit_row
-from webapp.choice import choices, promotion, waiting
+from webapp.choice import own_choices, promotion, waiting
 from webapp.choice import use_cases as svc
 from webapp.choice.adapters import waiting_rules_for
 from webapp.choice.rules import Decision, Reason
@@ -203,7 +203,7 @@ def test_cancel_that_loses_a_race_with_activation_changes_nothing(make_app, monk
     response = client.post(f"/fi/choose/{unit_id}/confirm", data=confirm_form(client, "fi", unit_id))
     reference = response.headers["Location"].rsplit("/", 1)[1]
     rows_before, listed_before = counts(app, unit_id)
-    original_snapshot = choices.snapshot
+    original_snapshot = own_choices.snapshot
 
     def activate_meanwhile(choice):
         other = db.new_session()  # another transaction activates the choice after ours has read it
@@ -212,7 +212,7 @@ def test_cancel_that_loses_a_race_with_activation_changes_nothing(make_app, monk
         other.close()
         return original_snapshot(choice)
 
-    monkeypatch.setattr(choices, "snapshot", activate_meanwhile)
+    monkeypatch.setattr(own_choices, "snapshot", activate_meanwhile)
     with app.app_context():
         resident_id = db.session().query(Choice.resident_id).filter(Choice.reference == reference).scalar()
         with pytest.raises(svc.ChoiceConflict):

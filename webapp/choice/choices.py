@@ -1,4 +1,5 @@
-"""Choices: decide, register or switch, cancel, and activate choices that are due.
+"""Choices: decide, register or switch, and activate choices that are due (a resident's list and cancelling:
+webapp/choice/own_choices.py).
 
 Plain functions of a SQLAlchemy session and a date, independent of Flask, so that the staff
 workspace can register paper choices with ``submit_choice(..., channel="paper")``. The web layer
@@ -22,7 +23,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import Row, Table, bindparam, func, select, update
@@ -42,7 +43,7 @@ from webapp.choice.adapters import (
 from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
 from webapp.choice.locking import Locks, lock_resident
 from webapp.choice.records import snapshot
-from webapp.choice.references import is_reference, new_reference
+from webapp.choice.references import new_reference
 from webapp.choice.rules import (
     ChoiceRules,
     Decision,
@@ -161,7 +162,7 @@ def _locked_resident(sess: Session, locks: Locks, resident_id: int) -> tuple[Res
     (row, ExistingChoice) like existing_choices gives them; a row has a Choice's columns. Two statements:
     one that joined the choices to the lock would return them as they were before it waited for the lock."""
     lock_resident(locks, resident_id)
-    return _read_resident(sess, resident_id)
+    return read_resident(sess, resident_id)
 
 
 @dataclass(frozen=True)
@@ -297,7 +298,7 @@ def submit_locked(sess: Session, locks: Locks, resident_id: int, unit_id: int, r
     # switch releases.
     locks.units({unit_id} | _units_released_by(rows, due))
     if _activate(sess, [c.id for c in due], freed):
-        _resident, rows = _read_resident(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
+        _resident, rows = read_resident(sess, resident_id)  # a switch took effect meanwhile: decide on the new state
     unit = _locked_unit(sess, locks, unit_id)
     facts = (resident, unit.facts, [ex for _c, ex in rows], unit.rules, today)
     decision = promotion.decide(*facts) if promotion is not None else decide(*facts)
@@ -335,7 +336,7 @@ def submit_locked(sess: Session, locks: Locks, resident_id: int, unit_id: int, r
     return Outcome("created", choice=choice, decision=decision)
 
 
-def _read_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, ResidentChoices]:
+def read_resident(sess: Session, resident_id: int) -> tuple[ResidentFacts, ResidentChoices]:
     found = sess.execute(_RESIDENT_WITH_CHOICES, {"resident_id": resident_id}).all()
     first = found[0]
     return (ResidentFacts(birth_date=first.birth_date, home_municipality=first.home_municipality_code,
@@ -372,7 +373,7 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
             locks = Locks(sess)
             if not locks.resident(rid):
                 return 0
-            _facts, rows = _read_resident(sess, rid)
+            _facts, rows = read_resident(sess, rid)
             pending = [c for c, _ex in rows if c.status == "pending" and c.effective_from <= today]
             locks.units(_units_released_by(rows, pending))
             return _activate(sess, [c.id for c in pending], mine)
@@ -418,85 +419,6 @@ def _activate(sess: Session, choice_ids: list[int], freed: set[int] | None = Non
     if activated:
         sess.expire_all()  # the updates above bypassed the identity map
     return activated
-
-
-def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, promote: PromoteFreed,
-                  actor_type: ActorType = "resident", actor_id: int | None = None) -> Choice:
-    """Cancel a pending choice before it takes effect and release its place at the unit (`promote` fills it
-    after the commit). Raises ChoiceNotFound (not this resident's) or ChoiceConflict('not_cancellable')."""
-    activate_due_choices(sess, today, resident_id=resident_id, promote=promote)
-
-    def cancel() -> Choice:
-        locks = Locks(sess)
-        lock_resident(locks, resident_id)
-        choice = sess.scalar(select(Choice).where(Choice.reference == reference, Choice.resident_id == resident_id)
-                             .execution_options(populate_existing=True))
-        if choice is None:
-            raise ChoiceNotFound("choice")
-        if choice.status != "pending" or choice.effective_from <= today:
-            raise ChoiceConflict("not_cancellable")
-        locks.units([choice.unit_id])
-        before = snapshot(choice)
-        cancelled = sess.execute(update(Choice).where(Choice.id == choice.id, Choice.status == "pending")
-                                 .values(status="cancelled", cancelled_at=datetime.now(UTC))
-                                 .execution_options(synchronize_session=False))
-        if cancelled.rowcount != 1:  # type: ignore[attr-defined]  # cannot happen under the resident's lock
-            raise ChoiceConflict("not_cancellable")
-        sess.execute(update(Unit).where(Unit.id == choice.unit_id, Unit.listed_count > 0)
-                     .values(listed_count=Unit.listed_count - 1).execution_options(synchronize_session=False))
-        unit = sess.get(Unit, choice.unit_id)
-        record_choice_event(sess, "choice_cancelled", resident_id, entity_id=choice.id, pilot_id=choice.pilot_id,
-                     provider_id=unit.provider_id if unit else None, before=before,
-                     after={"status": "cancelled"}, actor_type=actor_type, actor_id=actor_id)
-        return choice
-
-    choice = in_transaction(sess, cancel, use_case="cancel_choice")
-    sess.expire_all()
-    promote(sess, {choice.unit_id}, today)
-    cancelled = sess.get(Choice, choice.id)
-    assert cancelled is not None
-    return cancelled
-
-
-@dataclass
-class ElementChoices:
-    pilot: Pilot
-    element: str
-    current: Choice | None
-    pending: Choice | None
-    history: list[Choice]
-
-
-def resident_choices(sess: Session, resident_id: int, today: date, *, promote: PromoteFreed) -> list[ElementChoices]:
-    """The resident's choices per pilot and element: in force, pending, and the rest (newest first).
-    Activates their due choices first (`promote` fills the places that frees)."""
-    activate_due_choices(sess, today, resident_id=resident_id, promote=promote)
-    choices = sess.scalars(select(Choice).where(Choice.resident_id == resident_id)
-                           .order_by(Choice.effective_from.desc(), Choice.id.desc())).all()
-    groups: dict[tuple[int, str], list[Choice]] = {}
-    for c in choices:
-        groups.setdefault((c.pilot_id, c.element), []).append(c)
-    result = []
-    order = {"sote_centre": 0, "oral_health": 1}
-    for (pilot_id, element), items in sorted(groups.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 9))):
-        current = next((c for c in items if c.status in ("active", "pending") and c.effective_from <= today
-                        and (c.ended_on is None or c.ended_on > today)), None)
-        pending = next((c for c in reversed(items) if c.status == "pending" and c.effective_from > today), None)
-        history = [c for c in items if c is not current and c is not pending]
-        pilot = sess.get(Pilot, pilot_id)
-        assert pilot is not None
-        result.append(ElementChoices(pilot, element, current, pending, history))
-    return result
-
-
-def choice_of(sess: Session, resident_id: int, reference: str) -> Choice:
-    """The resident's own choice by reference; ChoiceNotFound for anyone else's."""
-    if not is_reference(reference):
-        raise ChoiceNotFound("choice")
-    choice = sess.scalar(select(Choice).where(Choice.reference == reference, Choice.resident_id == resident_id))
-    if choice is None:
-        raise ChoiceNotFound("choice")
-    return choice
 
 
 def counted_places(sess: Session, unit_id: int) -> int:

@@ -1,5 +1,5 @@
 """The choice and waiting-list use cases as the web layer, the CLI and the jobs call them: each acts
-(webapp/choice/choices.py, webapp/choice/waiting.py) and then fills the places it freed from the waiting
+(webapp/choice/choices.py, own_choices.py, waiting.py) and then fills the places it freed from the waiting
 lists (webapp/choice/promotion.py), after its commit. Messages go to the residents' inboxes and the mail
 outbox inside the transactions; the caller sends the outbox (webapp/web/choice/mail.py, `send_soon`).
 
@@ -12,16 +12,17 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from webapp.audit import ActorType
-from webapp.choice import choices, waiting
-from webapp.choice.choices import ChoicePromotion, ElementChoices, Evaluation, Outcome
+from webapp.choice import choices, own_choices, waiting
+from webapp.choice.choices import ChoicePromotion, Evaluation, Outcome
 from webapp.choice.errors import ChoiceConflict, ChoiceNotFound
+from webapp.choice.own_choices import ElementChoices
 from webapp.choice.promotion import promote_freed, promote_from_waiting_lists
 from webapp.choice.waiting import JoinOutcome
 from webapp.models import Choice, WaitingEntry
 
 __all__ = [
     "ChoiceConflict", "ChoiceNotFound", "ElementChoices", "Evaluation", "JoinOutcome", "Outcome",
-    "activate_due_choices", "cancel_choice", "join_waiting_list", "leave_waiting_list", "resident_choices",
+    "activate_due_choices", "cancel_choice", "choice_of", "join_waiting_list", "leave_waiting_list", "resident_choices",
     "submit_choice",
 ]
 
@@ -37,8 +38,8 @@ def submit_choice(sess: Session, resident_id: int, unit_id: int, request_token: 
 
 def cancel_choice(sess: Session, resident_id: int, reference: str, today: date, *, actor_type: ActorType = "resident",
                   actor_id: int | None = None) -> Choice:
-    """Cancel a pending choice (webapp.choice.choices.cancel_choice); its place goes to the unit's queue."""
-    return choices.cancel_choice(sess, resident_id, reference, today, promote=promote_freed, actor_type=actor_type,
+    """Cancel a pending choice (webapp.choice.own_choices.cancel_choice); its place goes to the unit's queue."""
+    return own_choices.cancel_choice(sess, resident_id, reference, today, promote=promote_freed, actor_type=actor_type,
                                  actor_id=actor_id)
 
 
@@ -50,7 +51,12 @@ def activate_due_choices(sess: Session, today: date, resident_id: int | None = N
 
 def resident_choices(sess: Session, resident_id: int, today: date) -> list[ElementChoices]:
     """The resident's choices per pilot and element, after activating those that are due."""
-    return choices.resident_choices(sess, resident_id, today, promote=promote_freed)
+    return own_choices.resident_choices(sess, resident_id, today, promote=promote_freed)
+
+
+def choice_of(sess: Session, resident_id: int, reference: str) -> Choice:
+    """The resident's own choice with this reference (ChoiceNotFound otherwise)."""
+    return own_choices.choice_of(sess, resident_id, reference)
 
 
 def join_waiting_list(sess: Session, resident_id: int, unit_id: int, request_token: str, today: date,

@@ -181,7 +181,7 @@ def my_choices() -> ResponseReturnValue:
 
 def _own_choice(rid: int, reference: str):  # noqa: ANN202
     try:
-        return choices.choice_of(db.session(), rid, reference)
+        return svc.choice_of(db.session(), rid, reference)
     except svc.ChoiceNotFound:
         abort(404)
 
