@@ -33,6 +33,6 @@ from webapp.search.reference import Reference
 from webapp.search.service import SearchIndex
 from webapp.search.snapshots import Snapshot
 
-__all__ = ["FACET_GROUPS", "FIELD_LABELS", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3", "PER_PAGE", "SORTS", "SORT_LABELS", "Card",
-           "Hit", "Known", "ParamError", "Reference", "SearchIndex", "SearchParams", "SearchResult", "Snapshot", "Status",
-           "field_label", "install_change_log", "parse_params", "purge", "unit_cards"]
+__all__ = ["FACET_GROUPS", "FIELD_LABELS", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3", "PER_PAGE", "SORTS", "SORT_LABELS",
+           "Card", "Hit", "Known", "ParamError", "Reference", "SearchIndex", "SearchParams", "SearchResult", "Snapshot",
+           "Status", "field_label", "install_change_log", "parse_params", "purge", "unit_cards"]

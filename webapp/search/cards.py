@@ -11,6 +11,7 @@ from datetime import date
 from webapp.choice.rules import newcomer_status, open_to_newcomers, places_for_newcomers
 from webapp.units.vocab import PROFESSIONS_BY_ELEMENT
 
+
 @dataclass(frozen=True, slots=True)
 class LatestT3:
     t3_days: int

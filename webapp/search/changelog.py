@@ -2,16 +2,17 @@
 
 Every ORM session notices, as it flushes and executes, which units' public data changed: units,
 their services, languages, accessibility facts and sentences, queue times and opening hours, and the listed
-count changed by the choice use case's guarded UPDATEs. Just before the commit it inserts ONE `index_change` row naming those units
-(or NULL, "everything", when a pilot, provider, municipality or postcode changed, or very many units did),
-so the row commits or rolls back with the change it describes. No view, command or use case has to
+count changed by the choice use case's guarded UPDATEs. Just before the commit it inserts ONE `index_change` row
+naming those units (or NULL, "everything", when a pilot, provider, municipality or postcode changed, or very many
+units did), so the row commits or rolls back with the change it describes. No view, command or use case has to
 remember to call anything; every node's `SearchIndex` (service.py) reads the log.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
-from sqlalchemy import event, select
+from sqlalchemy import Table, event, select
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList
@@ -43,13 +44,13 @@ UNIT_CHILDREN = (UnitService, UnitLanguage, UnitAccessibilityFact, QueueTime,
 WHOLE_INDEX = (Pilot, PilotElement, PilotMunicipality, Municipality, Postcode)
 _KEY = "index_changes"
 _PROVIDERS = "index_changed_providers"
-_listeners: list = []
-_LOG_INSERT = IndexChange.__table__.insert()  # built once: every logged commit writes one row
+_listeners: list[Callable[[], object]] = []
+_LOG_INSERT = cast(Table, IndexChange.__table__).insert()  # built once: every logged commit writes one row
 
 
-def pending(sess: Session) -> set:
+def pending(sess: Session) -> set[int | str]:
     """The unit ids (and/or EVERYTHING) this session's transaction has changed so far."""
-    return sess.info.setdefault(_KEY, set())
+    return cast(set[int | str], sess.info.setdefault(_KEY, set()))
 
 
 def _note_objects(sess: Session, objects: Iterable[object]) -> None:
@@ -68,7 +69,7 @@ def _note_objects(sess: Session, objects: Iterable[object]) -> None:
             changed.add(EVERYTHING)
 
 
-def _after_flush(sess: Session, _ctx) -> None:  # noqa: ANN001
+def _after_flush(sess: Session, _ctx: object) -> None:
     _note_objects(sess, sess.new)
     # A unit whose collection lost rows counts too: rows removed as orphans (e.g. a fact set back to not
     # known) are deleted by the flush itself and never appear in sess.deleted.
@@ -77,7 +78,7 @@ def _after_flush(sess: Session, _ctx) -> None:  # noqa: ANN001
     _note_objects(sess, sess.deleted)
 
 
-def _conjuncts(where) -> list:  # noqa: ANN001
+def _conjuncts(where: Any) -> list[Any]:
     if where is None:
         return []
     if isinstance(where, BooleanClauseList) and where.operator is operators.and_:
@@ -85,7 +86,7 @@ def _conjuncts(where) -> list:  # noqa: ANN001
     return [where]
 
 
-def ids_from_where(where, column) -> list[int] | None:  # noqa: ANN001
+def ids_from_where(where: Any, column: Any) -> list[int] | None:
     """The ids that `column == :id` or `column IN (:ids)` pins the WHERE clause to; None when it does not."""
     for cond in _conjuncts(where):
         if (isinstance(cond, BinaryExpression) and isinstance(cond.right, BindParameter)
@@ -106,7 +107,7 @@ def _on_execute(state: ORMExecuteState) -> None:
     name = getattr(getattr(state.statement, "table", None), "name", None)  # an annotated copy of the Table
     for model, column in ((Unit, Unit.id), *((m, m.unit_id) for m in UNIT_CHILDREN)):
         if name == model.__tablename__:
-            ids = ids_from_where(state.statement.whereclause, column)
+            ids = ids_from_where(getattr(state.statement, "whereclause", None), column)
             pending(state.session).update(ids if ids is not None else [EVERYTHING])
             return
     if any(name == m.__tablename__ for m in (Provider, *WHOLE_INDEX)):
@@ -142,7 +143,7 @@ def _after_rollback(sess: Session) -> None:
     sess.info.pop("index_changed_committed", None)
 
 
-def on_local_commit(listener) -> None:  # noqa: ANN001
+def on_local_commit(listener: Callable[[], object]) -> None:
     """Call `listener()` after this process commits a logged change (the follower skips its throttle)."""
     _listeners.append(listener)
 

@@ -7,9 +7,10 @@ a gap that never fills). A row without units means "everything"; rows older than
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -70,7 +71,7 @@ def changed_units(rows: Sequence[Any]) -> set[int] | None:
 
 def head_state(sess: Session, now: float) -> LogState:
     """The log's head as seen now, with the ids just below it that have not committed yet as gaps."""
-    head = sess.scalar(select(func.max(IndexChange.id))) or 0
+    head = log_top(sess)
     recent = set(sess.scalars(select(IndexChange.id).where(IndexChange.id > head - 1000)))
     gaps = {i: now for i in range(max(1, head - 999), head + 1) if i not in recent}
     return LogState(head, gaps, now)
@@ -81,8 +82,8 @@ def lag_seconds(rows: Sequence[Any]) -> float:
         return 0.0
     oldest: datetime = min(r.at for r in rows)
     if oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=timezone.utc)
-    return max(0.0, (datetime.now(timezone.utc) - oldest).total_seconds())
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (datetime.now(UTC) - oldest).total_seconds())
 
 
 def log_top(sess: Session) -> int:
@@ -91,7 +92,7 @@ def log_top(sess: Session) -> int:
 
 def purge(sess: Session, older_than: timedelta = RETENTION) -> int:
     """Delete log rows older than `older_than` (a process unchecked for half of it rebuilds). Commits."""
-    cutoff = datetime.now(timezone.utc) - older_than
+    cutoff = datetime.now(UTC) - older_than
     result = sess.execute(delete(IndexChange).where(IndexChange.at < cutoff))
     sess.commit()
     return int(getattr(result, "rowcount", 0) or 0)

@@ -7,9 +7,10 @@ row values in memory (snapshots.py). Units are read with plain (non-ORM) queries
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Any
 
 from sqlalchemy import bindparam, case, literal, select, true, union_all
 from sqlalchemy.orm import Session
@@ -55,8 +56,6 @@ def make_schema() -> Schema:
     )
 
 
-# ---------------------------------------------------------------- documents
-
 @functools.cache  # the catalogues do not change while a process runs; SearchIndex asks in its app context
 def translated_labels() -> dict[str, dict[str, str]]:
     """Vocabulary labels in Finnish and Swedish, for the indexed text."""
@@ -70,26 +69,19 @@ def translated_labels() -> dict[str, dict[str, str]]:
     return out
 
 
-def terms(analyzers, texts: Iterable[str], memo: dict | None = None) -> set[str]:  # noqa: ANN001
-    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms).
-
-    `memo` keeps each text's tokens for a whole build: place names and streets repeat across units, and
-    the Snowball stemmers are slow."""
+def terms(analyzers: tuple[Any, ...], texts: Iterable[str], memo: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The tokens of texts under each analyser (the index's Finnish, Swedish and plain forms). `memo` keeps each
+    text's tokens for a whole build: place names and streets repeat across units, and the stemmers are slow."""
     out: set[str] = set()
-    for text in texts:
-        if not text:
-            continue
-        found = memo.get(text) if memo is not None else None
-        if found is None:
-            found = frozenset(t.text for analyzer in analyzers for t in analyzer(text))
-            if memo is not None:
-                memo[text] = found
-        out |= found
-    return out
+    for text in filter(None, texts):
+        if text not in memo:
+            memo[text] = frozenset(t.text for analyzer in analyzers for t in analyzer(text))
+        out |= memo[text]
+    return frozenset(out)
 
 
 @functools.cache  # shared, as a searcher's are by all threads: making them took an update 0.5 ms
-def make_analyzers() -> tuple:
+def make_analyzers() -> tuple[Any, ...]:
     schema = make_schema()
     return tuple(schema[name].analyzer for name in ("text_fi", "text_sv", "text_plain"))
 
@@ -97,20 +89,14 @@ def make_analyzers() -> tuple:
 @dataclass
 class _Context:
     labels: dict[str, dict[str, str]]
-    analyzers: tuple = field(default_factory=make_analyzers)
-    postcodes: dict[str, tuple[str, str]] = field(default_factory=dict)
-    municipalities: dict[str, tuple[str, str, str, str]] = field(default_factory=dict)
-    terms_memo: dict[str, frozenset] = field(default_factory=dict)
-
-
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+    analyzers: tuple[Any, ...] = field(default_factory=make_analyzers)
+    terms_memo: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
 class UnitData:
-    """What the index needs of a unit, read with plain (non-ORM) queries for speed."""
+    """What the index needs of a unit, read with plain (non-ORM) queries for speed: the columns of
+    _statements() in order, then the codes and the latest T3 per profession."""
     id: int
     name_fi: str
     name_sv: str
@@ -129,14 +115,20 @@ class UnitData:
     provider_name: str
     sector: str
     pilot_slug: str
-    y_tunnus: str = ""
-    is_demo: bool = False
-    pilot_name_fi: str = ""
-    pilot_name_sv: str = ""
-    waiting_count: int = 0
-    accessibility_note_fi: str = ""
-    accessibility_note_sv: str = ""
-    accessibility_note_en: str = ""
+    y_tunnus: str
+    is_demo: bool
+    pilot_name_fi: str
+    pilot_name_sv: str
+    waiting_count: int
+    accessibility_note_fi: str | None
+    accessibility_note_sv: str | None
+    accessibility_note_en: str | None
+    postcode_name_fi: str | None  # None: the postcode is not in the register
+    postcode_name_sv: str | None
+    municipality_name_fi: str | None  # None: the municipality is not in the register
+    municipality_name_sv: str | None
+    region_fi: str | None
+    region_sv: str | None
     services: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     features: list[str] = field(default_factory=list)
@@ -151,24 +143,24 @@ class UnitData:
 
 
 @functools.cache  # built once: building them took a one-unit update about 1 ms
-def _statements() -> dict[bool, tuple]:
+def _statements() -> dict[bool, tuple[Any, ...]]:
     """The three statements of load_unit_data, for all units (False) or for the ids in :ids (True)."""
-    ids = bindparam("ids", expanding=True)
+    ids: Any = bindparam("ids", expanding=True)
     base = (select(Unit.id, Unit.name_fi, Unit.name_sv, Unit.description_fi, Unit.description_sv, Unit.street_fi,
                    Unit.street_sv, Unit.postcode, Unit.municipality_code, Unit.element, Unit.lat, Unit.lon,
                    Unit.capacity, Unit.listed_count, Unit.accepting_new, Provider.name, Provider.sector, Pilot.slug,
                    Provider.y_tunnus, Unit.is_demo, Pilot.name_fi, Pilot.name_sv, Unit.waiting_count,
+                   Unit.accessibility_note_fi, Unit.accessibility_note_sv, Unit.accessibility_note_en,
                    Postcode.name_fi, Postcode.name_sv, Municipality.name_fi, Municipality.name_sv,
-                   Municipality.region_fi, Municipality.region_sv, Unit.accessibility_note_fi,
-                   Unit.accessibility_note_sv, Unit.accessibility_note_en)
+                   Municipality.region_fi, Municipality.region_sv)
             .join(Provider, Provider.id == Unit.provider_id).join(Pilot, Pilot.id == Unit.pilot_id)
             .outerjoin(Postcode, Postcode.code == Unit.postcode)
             .outerjoin(Municipality, Municipality.code == Unit.municipality_code)
             .where(Unit.is_hidden.is_(False)).order_by(Unit.id))
     fact = UnitAccessibilityFact
-    out = {}
+    out: dict[bool, tuple[Any, ...]] = {}
     for some in (False, True):
-        def of(column):  # noqa: ANN001, ANN202
+        def of(column: Any, some: bool = some) -> Any:
             return column.in_(ids) if some else true()
         codes = union_all(*(select(literal(attr).label("kind"), model.unit_id, model.code).where(of(model.unit_id))
                             for model, attr in ((UnitService, "services"), (UnitLanguage, "languages"))),
@@ -181,57 +173,42 @@ def _statements() -> dict[bool, tuple]:
     return out
 
 
-def load_unit_data(sess: Session, unit_ids: Iterable[int] | None = None,
-                   labels: dict[str, dict[str, str]] | None = None) -> tuple[list[UnitData], _Context]:
+def load_unit_data(sess: Session, unit_ids: Iterable[int] | None = None) -> list[UnitData]:
     """Visible units (all, or the given ids) with their codes and latest T3, and the names they refer to.
 
     Three statements per 500 units, whatever their number: the units joined with their provider, pilot,
     postcode and municipality; their service, language and feature codes in one UNION; their queue times."""
-    chunks = [None] if unit_ids is None else list(_chunks(sorted(set(unit_ids)), 500))
+    wanted = None if unit_ids is None else sorted(set(unit_ids))
+    chunks = [None] if wanted is None else [wanted[i:i + 500] for i in range(0, len(wanted), 500)]
     units: dict[int, UnitData] = {}
-    ctx = _Context(labels=labels or {"fi": {}, "sv": {}})
     for chunk in chunks:
         stmt_units, stmt_codes, stmt_queue = _statements()[chunk is not None]
         params = {} if chunk is None else {"ids": chunk}
-        for row in sess.execute(stmt_units, params):
-            units[row[0]] = UnitData(*row[:23], accessibility_note_fi=row[29], accessibility_note_sv=row[30],
-                                     accessibility_note_en=row[31])
-            if row[23] is not None:
-                ctx.postcodes[row[7]] = (row[23], row[24])
-            if row[25] is not None:
-                ctx.municipalities[row[8]] = tuple(row[25:29])
+        units.update((row[0], UnitData(*row)) for row in sess.execute(stmt_units, params))
         for kind, uid, code in sess.execute(stmt_codes, params):
             if uid in units:
                 getattr(units[uid], kind).append(code)
         for uid, profession, days, measured in sess.execute(stmt_queue, params):
             unit = units.get(uid)
-            if unit is None:
-                continue
-            current = unit.latest_t3.get(profession)
-            if current is None or measured >= current[1]:
+            current = unit.latest_t3.get(profession) if unit is not None else None
+            if unit is not None and (current is None or measured >= current[1]):
                 unit.latest_t3[profession] = (days, measured)
-    for unit in units.values():
-        for attr in ("services", "languages", "features"):
-            getattr(unit, attr).sort()
-    return list(units.values()), ctx
+    return list(units.values())
 
 
-def unit_text(unit: UnitData, ctx: _Context) -> dict[str, str]:
-    """A unit's words as Whoosh indexes them (its text fields), pure."""
-    muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
-    pc = ctx.postcodes.get(unit.postcode, ("", ""))
+def unit_text(unit: UnitData, labels: dict[str, dict[str, str]]) -> dict[str, str]:
+    """A unit's words as Whoosh indexes them (its text fields), pure; `labels`: translated_labels()."""
     texts: dict[str, list[str]] = {}
-    for i, lang in enumerate(("fi", "sv")):
-        labels = ctx.labels[lang]
-        parts = [getattr(unit, f"name_{lang}") or "", getattr(unit, f"description_{lang}") or "",
-                 getattr(unit, f"street_{lang}") or "", unit.postcode or "", muni[i], muni[2 + i], pc[i],
-                 unit.provider_name, labels.get(f"element:{unit.element}", ""), labels.get(f"sector:{unit.sector}", "")]
-        parts += [labels.get(f"service:{c}", c) for c in unit.services]
+    for lang in ("fi", "sv"):
+        lab = labels[lang]
+        parts = [getattr(unit, f"{name}_{lang}") or "" for name in ("name", "description", "street")]
+        parts += [unit.postcode or "", getattr(unit, f"municipality_name_{lang}") or "",
+                  getattr(unit, f"region_{lang}") or "", getattr(unit, f"postcode_name_{lang}") or "",
+                  unit.provider_name, lab.get(f"element:{unit.element}", ""), lab.get(f"sector:{unit.sector}", "")]
+        parts += [lab.get(f"service:{c}", c) for c in sorted(unit.services)]
         texts[lang] = [p for p in parts if p]
     return {"text_fi": "\n".join(texts["fi"]), "text_sv": "\n".join(texts["sv"]),
             "text_plain": "\n".join(dict.fromkeys(texts["fi"] + texts["sv"]))}
-
-
 @dataclass(slots=True)
 class Row:
     """A unit in the snapshot (snapshots.py): its card, and what filters, sorts and ranking need besides."""
@@ -255,23 +232,23 @@ class Row:
 
 def unit_row(unit: UnitData, ctx: _Context, slot: int, stamp: str) -> Row:
     """A unit's row in the snapshot (pure)."""
-    muni = ctx.municipalities.get(unit.municipality_code, ("", "", "", ""))
-    pc = ctx.postcodes.get(unit.postcode, ("", ""))
-    place = [unit.street_fi, unit.street_sv, unit.postcode, *muni[:2], *pc]
-    return Row(slot=slot, card=unit_card(unit, muni, pc), accepting=bool(unit.accepting),
+    place = [unit.street_fi, unit.street_sv, unit.postcode, unit.municipality_name_fi or "",
+             unit.municipality_name_sv or "", unit.postcode_name_fi or "", unit.postcode_name_sv or ""]
+    return Row(slot=slot, card=unit_card(unit), accepting=bool(unit.accepting),
                key_fi=collation_key(unit.name_fi or ""), key_sv=collation_key(unit.name_sv or unit.name_fi or ""),
-               name_terms=frozenset(terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo)),
-               place_terms=frozenset(terms(ctx.analyzers, place, ctx.terms_memo)), stamp=stamp)
+               name_terms=terms(ctx.analyzers, [unit.name_fi, unit.name_sv], ctx.terms_memo),
+               place_terms=terms(ctx.analyzers, place, ctx.terms_memo), stamp=stamp)
 
 
-def unit_card(unit: UnitData, muni: tuple[str, ...], pc: tuple[str, ...]) -> Card:
+def unit_card(unit: UnitData) -> Card:
     """What a result card and an API item show of a unit (pure)."""
     return Card(
         id=unit.id, name_fi=unit.name_fi, name_sv=unit.name_sv or "", element=unit.element,
         pilot_slug=unit.pilot_slug, pilot_name_fi=unit.pilot_name_fi, pilot_name_sv=unit.pilot_name_sv,
         provider_name=unit.provider_name, y_tunnus=unit.y_tunnus, sector=unit.sector, street_fi=unit.street_fi,
-        street_sv=unit.street_sv or "", postcode=unit.postcode, postcode_name_fi=pc[0], postcode_name_sv=pc[1],
-        municipality_code=unit.municipality_code, municipality_name_fi=muni[0], municipality_name_sv=muni[1],
+        street_sv=unit.street_sv or "", postcode=unit.postcode, postcode_name_fi=unit.postcode_name_fi or "",
+        postcode_name_sv=unit.postcode_name_sv or "", municipality_code=unit.municipality_code,
+        municipality_name_fi=unit.municipality_name_fi or "", municipality_name_sv=unit.municipality_name_sv or "",
         lat=unit.lat, lon=unit.lon, services=tuple(sorted(unit.services)), languages=tuple(sorted(unit.languages)),
         features=tuple(sorted(unit.features)), facts_no=tuple(sorted(unit.facts_no)),
         accessibility_note_fi=unit.accessibility_note_fi or "", accessibility_note_sv=unit.accessibility_note_sv or "",
@@ -283,6 +260,4 @@ def unit_card(unit: UnitData, muni: tuple[str, ...], pc: tuple[str, ...]) -> Car
 
 def unit_cards(sess: Session, unit_ids: Iterable[int]) -> dict[int, Card]:
     """Cards of visible units read from the database, by id."""
-    units, ctx = load_unit_data(sess, unit_ids)
-    return {u.id: unit_card(u, ctx.municipalities.get(u.municipality_code, ("", "", "", "")),
-                            ctx.postcodes.get(u.postcode, ("", ""))) for u in units}
+    return {u.id: unit_card(u) for u in load_unit_data(sess, unit_ids)}

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Callable, Mapping
+from typing import Any
 
 from webapp.core.translation import gettext as _
 from webapp.core.translation import lazy_gettext as _l
@@ -100,7 +101,7 @@ class SearchParams:
     per_page: int = PER_PAGE
     origin: tuple[float, float] | None = field(default=None, compare=False)
 
-    def query_pairs(self, **changes) -> list[tuple[str, str]]:
+    def query_pairs(self, **changes: Any) -> list[tuple[str, str]]:
         """The parameters as query-string pairs (for links); `changes` replace fields first."""
         p = replace(self, **changes) if changes else self
         pairs: list[tuple[str, str]] = []
@@ -135,21 +136,14 @@ class SearchParams:
         return [(k, v) for k, v in self.query_pairs(page=1) if k not in ("postcode", "profile", "sort")
                 and (k != "radius_km" or self.postcode)]
 
-    def without(self, parameter: str, value: str) -> "SearchParams":
+    def without(self, parameter: str, value: str) -> SearchParams:
         """These parameters with one filter value removed (and the page reset)."""
-        changes: dict = {"page": 1}
-        if parameter in ("q", "pilot", "element", "municipality"):
-            changes[parameter] = "" if parameter == "q" else None
-        elif parameter == "radius_km":
-            changes["radius_km"] = None
-        elif parameter in ("max_t3_doctor", "max_t3_nurse"):
-            changes[parameter] = None
-        elif parameter in ("accepting", "profile_only"):
-            changes[parameter] = False
-        else:
-            attr = {"service": "services", "language": "languages", "feature": "features", "sector": "sectors",
-                    "profile": "profiles"}[parameter]
+        changes: dict[str, Any] = {"page": 1}
+        if parameter in MULTI_VOCABS:
+            attr = f"{parameter}s"
             changes[attr] = tuple(v for v in getattr(self, attr) if v != value)
+        else:
+            changes[parameter] = {"q": "", "accepting": False, "profile_only": False}.get(parameter)
         if parameter == "q" and self.sort == "relevance":
             changes.update(sort=default_sort("", self.postcode), sort_given=False)
         return replace(self, **changes)
@@ -169,7 +163,7 @@ def field_label(parameter: str) -> str:
     return str(FIELD_LABELS.get(parameter, parameter))
 
 
-def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamError]]:
+def parse_params(args: Mapping[str, Any], known: Known) -> tuple[SearchParams, list[ParamError]]:
     """Validate a query string (werkzeug MultiDict or a dict of lists/strings)."""
     errors: list[ParamError] = []
 
@@ -286,11 +280,12 @@ def parse_params(args: Mapping, known: Known) -> tuple[SearchParams, list[ParamE
                           postcode=postcode, radius_km=radius, max_t3_doctor=max_doctor, max_t3_nurse=max_nurse,
                           languages=multi["language"], features=multi["feature"], sectors=multi["sector"],
                           profiles=multi["profile"], profiles_given=bool(_getlist(args, "profile")),
-                          profile_only=flags["profile_only"], accepting=flags["accepting"], sort=sort, sort_given=sort_given, page=page, origin=origin)
+                          profile_only=flags["profile_only"], accepting=flags["accepting"], sort=sort,
+                          sort_given=sort_given, page=page, origin=origin)
     return params, errors
 
 
-def _getlist(args: Mapping, name: str) -> list[str]:
+def _getlist(args: Mapping[str, Any], name: str) -> list[str]:
     if hasattr(args, "getlist"):
         return [str(v) for v in args.getlist(name)]
     value = args.get(name)

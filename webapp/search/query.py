@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 import math
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -40,11 +40,13 @@ FACET_GROUPS = {"pilot": "any", "element": "any", "municipality": "any", "langua
 
 @dataclass
 class Hit:
-    id: int
+    card: Card  # what the result shows (cards.py)
     score: float | None = None
     distance_km: float | None = None
-    card: Card | None = None  # what the result shows (cards.py)
-    facts: dict[str, bool] | None = None  # accessibility facts (code -> yes/no; absent = not known)
+
+    @property
+    def id(self) -> int:
+        return self.card.id
 
 
 @dataclass
@@ -65,10 +67,11 @@ def _text_matches(snap: Snapshot, q: str) -> tuple[int | None, bool, bool]:
     whether the match is fuzzy. Cached per snapshot: the same words find the same units until a change."""
     if not q:
         return None, False, False
-    found = snap.text_cache.get(q)
+    found: tuple[int | None, bool, bool] | None = snap.text_cache.get(q)
     if found is None:
         matched = snap.text.matches(q)
-        found = (None, False, False) if matched is None else (snap.mask_of(matched[0]) & snap.all_mask, True, matched[1])
+        found = (None, False, False) if matched is None else (snap.mask_of(matched[0]) & snap.all_mask, True,
+                                                              matched[1])
         snap.text_cache.put(q, found)
     return found
 
@@ -76,22 +79,14 @@ def _text_matches(snap: Snapshot, q: str) -> tuple[int | None, bool, bool]:
 def _relevance(snap: Snapshot, q: str, matched: int) -> np.ndarray:
     """Per slot, how well the words match (cached per snapshot and words): every matching unit has all
     the words somewhere; a word found in the name weighs 3, in the address or place 2, elsewhere 1."""
-    cached = snap.score_cache.get(q)
+    cached: np.ndarray | None = snap.score_cache.get(q)
     if cached is not None:
         return cached
     words = [w for w in snap.text.words(q) if w]
     score = np.zeros(len(snap.by_slot), dtype=np.float64)
-    for d in snap.slots(matched):
-        r = snap.by_slot[d]
-        total = 0
-        for alternatives in words:
-            if not alternatives.isdisjoint(r.name_terms):
-                total += 3
-            elif not alternatives.isdisjoint(r.place_terms):
-                total += 2
-            else:
-                total += 1
-        score[d] = total
+    for r in snap.rows_of(matched):
+        score[r.slot] = sum(3 if not w.isdisjoint(r.name_terms) else 2 if not w.isdisjoint(r.place_terms) else 1
+                            for w in words)
     score.flags.writeable = False
     snap.score_cache.put(q, score)
     return score
@@ -162,35 +157,21 @@ def execute(snap: Snapshot, p: SearchParams, lang: str = "fi", facets: bool = Tr
     total = final.bit_count()
     start, stop = ((p.page - 1) * p.per_page, p.page * p.per_page) if paginate else (0, total)
     distances = snap.distances(p.origin) if p.origin is not None else None
-    rows = snap.by_slot
     rank = snap.rank["sv" if lang == "sv" else "fi"]
-    scores: dict[int, float] = {}
-
     # Every order ends in the name order of the language (then the id), so that ties are stable.
-    if p.sort == "relevance" and has_words and total:
-        score = _relevance(snap, p.q, base)
+    score = _relevance(snap, p.q, base) if p.sort == "relevance" and has_words and total else None
+    key = (-score if score is not None else distances if p.sort == "distance" and distances is not None
+           else snap.queue_t3 if p.sort == "queue" else None)
+    if key is not None:
         docs = np.flatnonzero(snap.selected(final))
-        ordered = docs[np.lexsort((rank[docs], -score[docs]))]
-    elif p.sort == "distance" and distances is not None and total:
-        docs = np.flatnonzero(snap.selected(final))
-        ordered = docs[np.lexsort((rank[docs], distances[docs]))]
-    elif p.sort == "queue" and total:
-        docs = np.flatnonzero(snap.selected(final))
-        ordered = docs[np.lexsort((rank[docs], snap.queue_t3[docs]))]
-    elif total:
+        ordered = docs[np.lexsort((rank[docs], key[docs]))]
+    else:
         order = snap.order["sv" if lang == "sv" else "fi"]
         ordered = order[snap.selected(final)[order]]
-    else:
-        ordered = np.empty(0, dtype=np.int64)
     required = required_facts(p.profiles)
     if required and len(ordered):  # stable: the chosen order stays within each rank
         ordered = ordered[np.argsort(profile_ranks(snap, required)[ordered], kind="stable")]
-    page_slots = ordered[start:stop].tolist()
-    if p.sort == "relevance" and has_words and total:
-        scores = {d: float(score[d]) for d in page_slots}
-
-    hits = [Hit(id=rows[d].id, score=scores.get(d),
-                distance_km=float(distances[d]) if distances is not None else None, card=rows[d].card,
-                facts=rows[d].card.accessibility)
-            for d in page_slots]
+    hits = [Hit(card=row.card, score=None if score is None else float(score[d]),
+                distance_km=None if distances is None else float(distances[d]))
+            for d in ordered[start:stop].tolist() if (row := snap.by_slot[d]) is not None]
     return SearchResult(params=p, total=total, hits=hits, facets=counts, fuzzy=fuzzy)

@@ -34,20 +34,20 @@ class Reference:
 @dataclass
 class _Data:
     loaded_at: float
-    pilots: list[tuple[str, str, str]]
-    municipalities: list[tuple[str, str, str, str, str]]
+    pilots: list[tuple[str, str, str]]  # (slug, name_fi, name_sv)
+    municipalities: list[tuple[str, str, str, str, str]]  # (code, name_fi, name_sv, region_fi, region_sv)
     pilot_slugs: frozenset[str]
     municipality_codes: frozenset[str]
-    by_lang: dict
+    by_lang: dict[str, Reference]
     origins: dict[str, tuple[float, float]]  # postcode -> its coordinates, else its municipality's
 
 
 def _load(sess: Session) -> _Data:
-    pilots = [tuple(r) for r in sess.execute(select(Pilot.slug, Pilot.name_fi, Pilot.name_sv))]
+    pilots = [(r[0], r[1], r[2]) for r in sess.execute(select(Pilot.slug, Pilot.name_fi, Pilot.name_sv))]
     area = select(PilotMunicipality.municipality_code)
-    munis = [tuple(r) for r in sess.execute(select(Municipality.code, Municipality.name_fi, Municipality.name_sv,
-                                                   Municipality.region_fi, Municipality.region_sv)
-                                            .where(Municipality.code.in_(area)))]
+    cols = (Municipality.code, Municipality.name_fi, Municipality.name_sv, Municipality.region_fi,
+            Municipality.region_sv)
+    munis = [(r[0], r[1], r[2], r[3], r[4]) for r in sess.execute(select(*cols).where(Municipality.code.in_(area)))]
     codes = frozenset(sess.scalars(select(Municipality.code)))
     return _Data(time.monotonic(), pilots, munis, frozenset(p[0] for p in pilots), codes, {}, _all_origins(sess))
 
@@ -55,7 +55,7 @@ def _load(sess: Session) -> _Data:
 def _all_origins(sess: Session) -> dict[str, tuple[float, float]]:
     """Every postcode's coordinates, else its municipality's (about 3,000 rows: one statement, instead of one
     per new postcode searched)."""
-    origins = {}
+    origins: dict[str, tuple[float, float]] = {}
     for code, plat, plon, mlat, mlon in sess.execute(
             select(Postcode.code, Postcode.lat, Postcode.lon, Municipality.lat, Municipality.lon)
             .join(Municipality, Municipality.code == Postcode.municipality_code)):
@@ -99,7 +99,3 @@ class ReferenceData:
         data = self._current(sess)
         return Known(pilots=data.pilot_slugs, municipalities=data.municipality_codes,
                      postcode_origin=data.origins.get)
-
-    def postcode_origin(self, sess: Session, code: str) -> tuple[float, float] | None:
-        """Coordinates of a postcode: its own, else its municipality's; None if the postcode does not exist."""
-        return self._current(sess).origins.get(code)

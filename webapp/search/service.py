@@ -17,14 +17,23 @@ import threading
 import time
 import uuid
 import weakref
-from contextlib import nullcontext
-from typing import Callable, ContextManager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy.orm import Session
 
 from webapp.search import changelog, changes
 from webapp.search.changes import LogState, Status
-from webapp.search.documents import Row, index_format, load_unit_data, translated_labels, unit_row, unit_text
+from webapp.search.documents import (
+    Row,
+    UnitData,
+    _Context,
+    index_format,
+    load_unit_data,
+    translated_labels,
+    unit_row,
+    unit_text,
+)
 from webapp.search.params import SearchParams
 from webapp.search.query import SearchResult, execute
 from webapp.search.reference import ReferenceData
@@ -36,7 +45,7 @@ log = logging.getLogger(__name__)
 
 class SearchIndex:
     def __init__(self, index_dir: str, sync_interval_ms: int = 500,
-                 context: Callable[[], ContextManager[object]] | None = None,
+                 context: Callable[[], AbstractContextManager[object]] | None = None,
                  sessions: Callable[[], Session] | None = None) -> None:
         """`index_dir`: where this process writes its text index (a folder of its own inside); `context()`:
         entered around reading units, so that their labels are translated (create_app gives app.app_context);
@@ -73,7 +82,7 @@ class SearchIndex:
         try:
             with self._sessions() as sess:
                 self.current(sess)
-        except Exception:  # noqa: BLE001  the next request starts another; its search builds by itself
+        except Exception:
             log.exception("search index: building failed")
 
     def current(self, sess: Session) -> Snapshot:
@@ -152,9 +161,8 @@ class SearchIndex:
         try:
             now = time.time()
             state = changes.head_state(sess, now)  # read before the units: a change meanwhile is applied after
-            with self._context():
-                units, ctx = load_unit_data(sess, labels=translated_labels())
-            text = TextIndex.build(self.index_dir, ((u.id, unit_text(u, ctx)) for u in units))
+            units, ctx = self._load(sess, None)
+            text = TextIndex.build(self.index_dir, ((u.id, unit_text(u, ctx.labels)) for u in units))
             version = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
             rows = [unit_row(unit, ctx, slot, f"{version}.0") for slot, unit in enumerate(units)]
             snap = Snapshot.build(version, rows, text.view())
@@ -168,14 +176,17 @@ class SearchIndex:
         finally:
             self._rebuilding = False
 
+    def _load(self, sess: Session, unit_ids: set[int] | None) -> tuple[list[UnitData], _Context]:
+        with self._context():  # the labels in the indexed text are translated in the app's context
+            return load_unit_data(sess, unit_ids), _Context(translated_labels())
+
     def _apply(self, sess: Session, unit_ids: set[int]) -> None:
         snap, text = self._snapshot, self._text
         assert snap is not None and text is not None
-        with self._context():
-            units, ctx = load_unit_data(sess, unit_ids, labels=translated_labels())
+        units, ctx = self._load(sess, unit_ids)
         found = {u.id for u in units}
         removed = [uid for uid in sorted(unit_ids) if uid not in found and uid in snap.slot_by_id]
-        text.update([(u.id, unit_text(u, ctx)) for u in units], removed)
+        text.update([(u.id, unit_text(u, ctx.labels)) for u in units], removed)
         stamp = f"{snap.version}.{snap.generation + 1}"
         new_rows: dict[int, Row | None] = dict.fromkeys(removed)
         added = 0

@@ -5,8 +5,8 @@ of the same moment. A snapshot never changes: a change makes the next one by dif
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -14,8 +14,6 @@ from webapp.core.lru import LRU
 from webapp.search.documents import Row
 from webapp.search.textindex import TextView
 
-# Bit positions set in each byte value, for turning a bitmask back into slots quickly.
-_BITS = [tuple(b for b in range(8) if v >> b & 1) for v in range(256)]
 MASK_GROUPS = ("pilot", "element", "municipality", "service", "language", "feature", "sector", "accepting",
                "fact_no")  # fact_no: accessibility facts known to be absent (feature: known present)
 
@@ -25,16 +23,6 @@ _ROW_VALUES: dict[str, Callable[[Row], Iterable[str]]] = {
     "municipality": lambda r: (r.card.municipality_code,), "service": lambda r: r.card.services,
     "language": lambda r: r.card.languages, "feature": lambda r: r.card.features, "sector": lambda r: (r.card.sector,),
     "accepting": lambda r: ("1",) if r.accepting else (), "fact_no": lambda r: r.card.facts_no}
-
-
-def value_lists(rows: Iterable[Row]) -> dict[str, dict[str, list[int]]]:
-    """Per filter group and value, the slots of the rows that have it (for the bitmasks)."""
-    lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}
-    for r in rows:
-        for g in MASK_GROUPS:
-            for v in _ROW_VALUES[g](r):
-                lists[g].setdefault(v, []).append(r.slot)
-    return lists
 
 
 @dataclass
@@ -62,18 +50,24 @@ class Snapshot:
     _distances: LRU = field(default_factory=lambda: LRU(64))  # per origin (postcode)
 
     @classmethod
-    def build(cls, version: str, rows: list[Row], text: TextView) -> "Snapshot":
+    def build(cls, version: str, rows: list[Row], text: TextView) -> Snapshot:
         """Rows with slots 0..n-1 in order."""
         snap = cls(version=version, generation=0, text=text, by_slot=list(rows),
                    slot_by_id={r.id: r.slot for r in rows})
         snap.all_mask = snap.mask_of(r.slot for r in rows)
-        snap.masks = {g: {v: snap.mask_of(ds) for v, ds in values.items()} for g, values in value_lists(rows).items()}
+        lists: dict[str, dict[str, list[int]]] = {g: {} for g in MASK_GROUPS}  # per group and value: its slots
+        for r in rows:
+            for g in MASK_GROUPS:
+                for v in _ROW_VALUES[g](r):
+                    lists[g].setdefault(v, []).append(r.slot)
+        snap.masks = {g: {v: snap.mask_of(slots) for v, slots in values.items()} for g, values in lists.items()}
         snap._arrange(None, set(), rows)
         text.map_slots(snap.slot_by_id)
         return snap
 
-    def changed(self, new_rows: dict[int, Row | None], text: TextView) -> "Snapshot":
-        """The next snapshot: per unit id its new row (its slot: the unit's own, or a new one after the last) or None (removed)."""
+    def changed(self, new_rows: dict[int, Row | None], text: TextView) -> Snapshot:
+        """The next snapshot: per unit id its new row (in the unit's own slot, or a new one after the last) or None
+        (removed)."""
         by_slot, slot_by_id = list(self.by_slot), dict(self.slot_by_id)
         masks = {g: dict(values) for g, values in self.masks.items()}
         all_mask, old_slots = self.all_mask, set()
@@ -99,8 +93,7 @@ class Snapshot:
                         masks[g][v] = masks[g].get(v, 0) | bit
         snap = Snapshot(version=self.version, generation=self.generation + 1, text=text, by_slot=by_slot,
                         slot_by_id=slot_by_id, all_mask=all_mask,
-                        masks={g: {v: m for v, m in values.items() if m} for g, values in masks.items()},
-                        )
+                        masks={g: {v: m for v, m in values.items() if m} for g, values in masks.items()})
         snap._arrange(self, old_slots, [r for r in new_rows.values() if r is not None])
         text.map_slots(slot_by_id)
         return snap
@@ -110,11 +103,10 @@ class Snapshot:
 
     def stamp_of(self, unit_id: int) -> str | None:
         """The stamp of a unit's row (None: not searchable, i.e. hidden or unknown)."""
-        slot = self.slot_by_id.get(unit_id)
-        row = self.by_slot[slot] if slot is not None else None
+        row = self.by_slot[self.slot_by_id[unit_id]] if unit_id in self.slot_by_id else None
         return None if row is None else row.stamp
 
-    def _arrange(self, prev: "Snapshot | None", old_slots: set[int], new_rows: list[Row]) -> None:
+    def _arrange(self, prev: Snapshot | None, old_slots: set[int], new_rows: list[Row]) -> None:
         """The sort orders and arrays: `prev`'s with the rows in `old_slots` taken out and `new_rows` put in."""
         size, by_slot = len(self.by_slot), self.by_slot
         for lang, key in (("fi", "key_fi"), ("sv", "key_sv")):
@@ -160,13 +152,8 @@ class Snapshot:
                 buf[d >> 3] |= 1 << (d & 7)
         return int.from_bytes(buf, "little")
 
-    def slots(self, mask: int) -> list[int]:
-        out: list[int] = []
-        for i, byte in enumerate(mask.to_bytes((len(self.by_slot) + 7) // 8 or 1, "little")):
-            if byte:
-                base = i << 3
-                out.extend(base + b for b in _BITS[byte])
-        return out
+    def rows_of(self, mask: int) -> list[Row]:
+        return [r for d in np.flatnonzero(self.selected(mask)).tolist() if (r := self.by_slot[d]) is not None]
 
     def value_mask(self, group: str, value: str) -> int:
         return self.masks.get(group, {}).get(value, 0)
@@ -174,7 +161,8 @@ class Snapshot:
     def t3_mask(self, profession: str, limit: int) -> int:
         key = (profession, limit)
         if key not in self._t3:
-            self._t3[key] = self.mask_of(r.slot for r in self.rows() if (t3 := r.t3(profession)) is not None and t3 <= limit)
+            self._t3[key] = self.mask_of(r.slot for r in self.rows() if (t3 := r.t3(profession)) is not None
+                                         and t3 <= limit)
         return self._t3[key]
 
     def distances(self, origin: tuple[float, float]) -> np.ndarray:

@@ -14,8 +14,9 @@ import shutil
 import threading
 import uuid
 import weakref
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable, cast
+from typing import cast
 
 import numpy as np
 from whoosh import index as windex
@@ -31,7 +32,7 @@ PROCESS_PREFIX = "proc-"
 class TextView:
     """One searcher of the index, with Whoosh's document numbers mapped to the snapshot's slots."""
 
-    def __init__(self, index: "TextIndex", searcher: Searcher) -> None:
+    def __init__(self, index: TextIndex, searcher: Searcher) -> None:
         self.index = index  # its folder stays while a view of it is in use
         self.searcher = searcher
         self.lock = index.lock  # a searcher is not safe for threads at once; shared by every view of one index
@@ -103,7 +104,7 @@ class TextIndex:
         weakref.finalize(self, _remove, self.ix, folder)
 
     @classmethod
-    def build(cls, index_dir: str, documents: Iterable[tuple[int, dict[str, str]]]) -> "TextIndex":
+    def build(cls, index_dir: str, documents: Iterable[tuple[int, dict[str, str]]]) -> TextIndex:
         """A fresh index of (unit id, documents.unit_text) in a new folder of this process."""
         root = Path(index_dir) / f"{PROCESS_PREFIX}{os.getpid()}"
         root.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,7 @@ def hours_summary(unit: Unit) -> list[HoursLine]:
     for day in sorted(by_day):
         intervals = tuple(sorted(by_day[day]))
         if lines and lines[-1].intervals == intervals and lines[-1].weekdays[-1] == day - 1:
-            lines[-1] = HoursLine(lines[-1].weekdays + (day,), intervals)
+            lines[-1] = HoursLine((*lines[-1].weekdays, day), intervals)
         else:
             lines.append(HoursLine((day,), intervals))
     return lines

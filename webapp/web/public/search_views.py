@@ -166,7 +166,7 @@ def _fit_renderer(lang: str, profiles: tuple[str, ...]):  # noqa: ANN202
         return lambda hit: Markup("")
 
     def render(hit: Hit) -> Markup:
-        key = (lang, tuple(assessments_for(hit.facts or {}, profiles)))
+        key = (lang, tuple(assessments_for(hit.card.accessibility, profiles)))
         html = _fits.get(key)
         if html is None:
             macro = current_app.jinja_env.get_template("_accessibility.html").module.profile_fit  # type: ignore[attr-defined]
