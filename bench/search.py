@@ -190,7 +190,8 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="use DIR instead of a temporary directory and reuse its "
                                                       "database if it exists (for profiling)")
     parser.add_argument("--changes", type=int, default=50,
-                        help="changes of this process, one at a time, timed from commit to the next search finding them")
+                        help="changes of this process, one at a time, timed from commit to the next search "
+                             "finding them")
     parser.add_argument("--remote-changes", type=int, default=100,
                         help="changes by another process at --rate a second, timed from commit until a search here "
                              "finds them (the follower checks the log every INDEX_SYNC_INTERVAL_MS)")

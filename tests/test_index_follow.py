@@ -6,7 +6,7 @@ the two-process version of these tests is in test_two_nodes.py.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import event, insert, select, update
 
@@ -20,7 +20,7 @@ from webapp.search.changelog import EVERYTHING, ids_from_where
 from webapp.web import db
 
 
-def second_node(app, tmp_path, copy_index: bool = True, **config):  # noqa: ANN001, ANN003
+def second_node(app, tmp_path, copy_index: bool = True, **config):
     """Another app on the same database with its own index folder (built at its first search)."""
     index = tmp_path / "node-b-index"
     if copy_index:
@@ -31,7 +31,7 @@ def second_node(app, tmp_path, copy_index: bool = True, **config):  # noqa: ANN0
     return node
 
 
-def search_ids(client, **params) -> set[int]:  # noqa: ANN001
+def search_ids(client, **params) -> set[int]:
     """The ids of every unit a search through the API finds (all pages)."""
     ids: set[int] = set()
     page, pages = 1, 1
@@ -44,13 +44,13 @@ def search_ids(client, **params) -> set[int]:  # noqa: ANN001
     return ids
 
 
-def log_rows(app) -> list[tuple[int, str | None]]:  # noqa: ANN001
+def log_rows(app) -> list[tuple[int, str | None]]:
     with app.app_context():
         return [tuple(r) for r in db.session().execute(select(IndexChange.id, IndexChange.unit_ids)
                                                         .order_by(IndexChange.id))]
 
 
-def staff_client(app, role: str = "admin"):  # noqa: ANN001, ANN201
+def staff_client(app, role: str = "admin"):
     from tests.test_staff_hardening import _sign_in
     client = app.test_client()
     _sign_in(client, app, role)
@@ -225,7 +225,7 @@ def test_a_row_for_everything_or_a_stale_node_rebuilds(app):
 def test_purge_keeps_a_day_of_log(app):
     with app.app_context():
         sess = db.session()
-        sess.execute(insert(IndexChange).values(unit_ids="1", at=datetime.now(timezone.utc) - timedelta(days=2)))
+        sess.execute(insert(IndexChange).values(unit_ids="1", at=datetime.now(UTC) - timedelta(days=2)))
         sess.commit()
         count = len(log_rows(app))
         assert purge(sess) >= 1

@@ -10,8 +10,8 @@ from werkzeug.datastructures import MultiDict
 
 from webapp.core.collation import collation_key
 from webapp.models import Municipality, Postcode, QueueTime, Unit, with_collections
-from webapp.search import parse_params
 from webapp.web import db
+from webapp.web.search_params import parse_params
 
 
 def _search(app, args: dict, lang: str = "fi", paginate: bool = False):
@@ -31,14 +31,14 @@ def _ids(app, args: dict) -> set[int]:
 
 # ---------------------------------------------------------------- reference filter over the database
 
-def _km(lat1, lon1, lat2, lon2) -> float:  # noqa: ANN001
+def _km(lat1, lon1, lat2, lon2) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     a = (math.sin((p2 - p1) / 2) ** 2
          + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
     return 2 * 6371.0088 * math.asin(math.sqrt(a))
 
 
-def _origin(sess, code: str):  # noqa: ANN001
+def _origin(sess, code: str):
     pc = sess.get(Postcode, code)
     if pc.lat is not None:
         return pc.lat, pc.lon
@@ -46,11 +46,11 @@ def _origin(sess, code: str):  # noqa: ANN001
     return muni.lat, muni.lon
 
 
-def _as_list(value) -> list:  # noqa: ANN001
+def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def db_expected(sess, args: dict) -> set[int]:  # noqa: ANN001
+def db_expected(sess, args: dict) -> set[int]:
     """The same filters as plain Python over the ORM objects."""
     origin = _origin(sess, args["postcode"]) if "postcode" in args else None
     out = set()
@@ -77,7 +77,8 @@ def db_expected(sess, args: dict) -> set[int]:  # noqa: ANN001
         if args.get("accepting") and not (u.accepting_new and (u.capacity is None
                                                                or u.capacity - u.listed_count - u.waiting_count > 0)):
             continue
-        if "max_t3_doctor" in args and not ("doctor" in latest and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
+        if "max_t3_doctor" in args and not ("doctor" in latest
+                                            and latest["doctor"].t3_days <= int(args["max_t3_doctor"])):
             continue
         if "max_t3_nurse" in args and not ("nurse" in latest and latest["nurse"].t3_days <= int(args["max_t3_nurse"])):
             continue
@@ -237,7 +238,8 @@ def test_sort_by_name_is_finnish_alphabetical(app):
         names = {u.id: u.name_fi for u in db.session().scalars(select(Unit)).unique()}
     ordered = [names[h.id] for h in hits]
     assert ordered == sorted(ordered, key=collation_key)
-    assert sorted(["Öljy", "Äijä", "Zeta", "Åland", "Aalto"], key=collation_key) == ["Aalto", "Zeta", "Åland", "Äijä", "Öljy"]
+    assert sorted(["Öljy", "Äijä", "Zeta", "Åland", "Aalto"], key=collation_key) == [
+        "Aalto", "Zeta", "Åland", "Äijä", "Öljy"]
 
 
 def test_relevance_puts_name_match_first(app):
@@ -275,7 +277,8 @@ def test_a_committed_change_is_in_the_next_search(app):
         assert uid not in _ids(app, {"q": "Kuutamokeskus"})
         unit.name_fi = "Kuutamokeskus"
         unit.accepting_new = False
-        unit.queue_times.append(QueueTime(profession="doctor", t3_days=0, measured_on=unit.queue_times[-1].measured_on.replace(year=2027)))
+        measured = unit.queue_times[-1].measured_on.replace(year=2027)
+        unit.queue_times.append(QueueTime(profession="doctor", t3_days=0, measured_on=measured))
         sess.commit()
         app.extensions["search"].catch_up(sess)
     assert uid in _ids(app, {"q": "Kuutamokeskus"})
@@ -302,12 +305,13 @@ def test_a_rebuild_counts_visible_units_and_starts_a_new_version(app):
     assert len(folders) <= 2  # the replaced build's folder goes when no search uses it any more
 
 
-QUERIES = [{}, {"q": "tandläkaren"}, {"q": "Hyvinkäällä"}, {"q": "Kuunsilta"}, {"element": "oral_health", "sort": "name"},
+QUERIES = [{}, {"q": "tandläkaren"}, {"q": "Hyvinkäällä"}, {"q": "Kuunsilta"},
+           {"element": "oral_health", "sort": "name"},
            {"service": "doctor", "sort": "queue"}, {"postcode": "00100", "sort": "distance"}, {"q": "hamaslääkäri"},
            {"q": "hammaslääkäri", "sort": "relevance"}, {"accepting": "1", "language": "sv"}]
 
 
-def answers(app, lang: str = "fi") -> list:  # noqa: ANN001
+def answers(app, lang: str = "fi") -> list:
     """What the queries find, in order, with scores, distances, cards and facet counts."""
     out = []
     for q in QUERIES:

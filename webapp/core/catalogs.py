@@ -28,7 +28,8 @@ DOMAIN_DIRS = {
               "templates/staff/"),
     "choice": ("webapp/choice/", "webapp/identity/", "webapp/web/choice/", "webapp/web/identity/",
                "webapp/seeding/test_persons.py", "templates/choice/", "templates/identity/"),
-    "search": ("webapp/search/", "webapp/web/api/", "templates/search/", "webapp/web/public/search_views.py",
+    "search": ("webapp/search/", "webapp/web/api/", "webapp/web/search_params.py", "templates/search/",
+               "webapp/web/public/search_views.py",
                "webapp/web/public/search_filters.py"),
 }
 DOMAINS = ("messages", "choice", "staff", "search")

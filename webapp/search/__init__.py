@@ -3,7 +3,8 @@ its submodules.
 
 - `SearchIndex` (service.py): a process's search state, in `app.extensions["search"]`: `search()`,
   `current()` (the snapshot), `catch_up()`, `rebuild()`, `status()`, `check_sequence()`, `reference`.
-- Parameters (params.py): `parse_params(args, known)`, `SearchParams`, `ParamError`, labels and limits.
+- What a search asks (params.py): `SearchParams`, `Known`, the limits (parsing a query string is the web
+  layer's: webapp/web/search_params.py).
 - Results (query.py, cards.py): `SearchResult`, `Hit`, `Card`; the cards of some units: `unit_cards()`.
 - The change log: `install_change_log()` (changelog.py: every commit that changes units writes a row) and its
   reading (changes.py): `purge()`, `Status`.
@@ -15,24 +16,21 @@ from webapp.search.changelog import install as install_change_log
 from webapp.search.changes import Status, purge
 from webapp.search.documents import unit_cards
 from webapp.search.params import (
-                                  FIELD_LABELS,
-                                  MAX_Q,
-                                  MAX_RADIUS_KM,
-                                  MAX_T3,
-                                  PER_PAGE,
-                                  SORT_LABELS,
-                                  SORTS,
-                                  Known,
-                                  ParamError,
-                                  SearchParams,
-                                  field_label,
-                                  parse_params,
+           MAX_Q,
+           MAX_RADIUS_KM,
+           MAX_T3,
+           MULTI_VOCABS,
+           PER_PAGE,
+           SORTS,
+           Known,
+           SearchParams,
+           default_sort,
 )
 from webapp.search.query import FACET_GROUPS, Hit, SearchResult
 from webapp.search.reference import Reference
 from webapp.search.service import SearchIndex
 from webapp.search.snapshots import Snapshot
 
-__all__ = ["FACET_GROUPS", "FIELD_LABELS", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3", "PER_PAGE", "SORTS", "SORT_LABELS",
-           "Card", "Hit", "Known", "ParamError", "Reference", "SearchIndex", "SearchParams", "SearchResult", "Snapshot",
-           "Status", "field_label", "install_change_log", "parse_params", "purge", "unit_cards"]
+__all__ = ["FACET_GROUPS", "MAX_Q", "MAX_RADIUS_KM", "MAX_T3", "MULTI_VOCABS", "PER_PAGE", "SORTS", "Card", "Hit",
+           "Known", "Reference", "SearchIndex", "SearchParams", "SearchResult", "Snapshot", "Status", "default_sort",
+           "install_change_log", "purge", "unit_cards"]

@@ -10,15 +10,7 @@ from sqlalchemy import select
 
 from webapp.core.validation import is_whole_number
 from webapp.models import Pilot
-from webapp.search import (
-    FACET_GROUPS,
-    MAX_RADIUS_KM,
-    Card,
-    ParamError,
-    field_label,
-    parse_params,
-    unit_cards,
-)
+from webapp.search import FACET_GROUPS, MAX_RADIUS_KM, Card, unit_cards
 from webapp.units.accessibility import PROFILE_REQUIREMENTS, assess
 from webapp.units.vocab import ACCESSIBILITY_FACTS, ELEMENTS, LANGS, label
 from webapp.web import db
@@ -27,6 +19,7 @@ from webapp.web.api.openapi import openapi_document
 from webapp.web.i18n import current_lang
 from webapp.web.page_cache import cached_page, one_unit, whole_index
 from webapp.web.public.search_filters import vocabulary_labels
+from webapp.web.search_params import ParamError, field_label, parse_params
 
 
 def _error(status: int, message: str, parameter: str | None = None, errors: list[ParamError] | None = None) -> Response:

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from webapp.core.collation import collation_key
-from webapp.search import FIELD_LABELS, SORT_LABELS, SORTS, ParamError, Reference, SearchParams
+from webapp.search import SORTS, Reference, SearchParams
 from webapp.units.vocab import (
     ACCESSIBILITY_FACTS,
     ACCESSIBILITY_PROFILES,
@@ -27,6 +27,7 @@ from webapp.units.vocab import (
     SERVICE_LANGUAGES,
     SERVICES,
 )
+from webapp.web.search_params import FIELD_LABELS, SORT_LABELS, ParamError
 
 _labels: dict[str, dict[str, Any]] = {}  # per language: the vocabulary's labels (immutable while a process runs)
 

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from webapp.core.lru import LRU
 from webapp.core.validation import is_whole_number
 from webapp.models import Municipality
-from webapp.search import FIELD_LABELS, SORT_LABELS, Card, Hit, ParamError, Reference, SearchParams, parse_params
+from webapp.search import Card, Hit, Reference, SearchParams
 from webapp.units import vocab
 from webapp.units.vocab import (
     ACCESSIBILITY_FACTS,
@@ -34,6 +34,7 @@ from webapp.web.public.blueprint import bp
 from webapp.web.public.comparison import fmt_clock, hours_summary, load_units, postcode_names, professions_for
 from webapp.web.public.profiles import assessments_for, chosen_profiles, remember_profiles, remembered_profiles
 from webapp.web.public.search_filters import build_filters, vocabulary_labels
+from webapp.web.search_params import FIELD_LABELS, SORT_LABELS, ParamError, parse_params
 
 MAX_COMPARE = 4
 CARD_CACHE_SIZE = 20_000  # rendered cards (both languages); about 1.5 KB each
