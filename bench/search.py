@@ -240,7 +240,7 @@ def main() -> None:
         change_visible_ms(app, client, args.changes + 1)
         visible = [change_visible_ms(app, client, i) for i in range(args.changes)]
         with app.app_context():
-            from webapp import db
+            from webapp.web import db
             with counting_statements(db.engine()) as statements:
                 for q in queries[:100]:
                     client.get(q)
