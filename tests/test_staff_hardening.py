@@ -130,3 +130,16 @@ def test_csv_formula_hidden_behind_white_space_is_refused(client, app, cell):
     html = response.get_data(as_text=True)
     assert "spreadsheet formula" in html or "taulukkolaskennan kaava" in html or response.status_code in (400, 422)
     assert response.status_code in (400, 422)
+
+
+def test_staff_can_sign_in_in_a_browser_where_a_resident_is_signed_in(make_app):
+    """With the rate limits on (as served), a resident's session in the same browser made the staff sign-in a
+    503 on SQLite: the request's session read the resident's session first, the rate limit then wrote
+    from a session of its own, and the request's later write met a snapshot that was no longer the latest."""
+    from tests.choice_helpers import sign_in
+    app = make_app("sqlite", RATE_LIMIT_ENABLED=True)
+    client = app.test_client()
+    sign_in(client, "aino")
+    assert client.get("/fi/my-choices").status_code == 200
+    _sign_in(client, app, "admin")
+    assert client.get("/fi/staff/units").status_code == 200

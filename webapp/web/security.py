@@ -5,6 +5,7 @@ import time
 
 from flask import Flask, Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
 from webapp.models import RateLimitHit
 from webapp.units.vocab import LANGS
@@ -80,6 +81,16 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def _end_read_snapshot(request_session: Session) -> None:
+    """End the request's read-only transaction before the count is written from a session of its own. On
+    SQLite (WAL) a transaction that read before another connection wrote cannot write later: SQLite refuses
+    at once (the snapshot is stale), and the request would answer 503. Loaded objects stay loaded
+    (expire_on_commit is off); a transaction with changes of its own is left alone."""
+    if request_session.in_transaction() and not (request_session.new or request_session.dirty
+                                                  or request_session.deleted):
+        request_session.commit()
+
+
 def rate_limited(key: str, limit: int, window_seconds: int) -> bool:
     """Count one attempt for `key`; True when more than `limit` happened in the current window.
     When True, the 429 answer's Retry-After header says when the window ends (errors.py).
@@ -88,6 +99,7 @@ def rate_limited(key: str, limit: int, window_seconds: int) -> bool:
     """
     if not current_app.config.get("RATE_LIMIT_ENABLED", True):
         return False
+    _end_read_snapshot(db.session())
     now = time.time()
     window = int(now // window_seconds)
     ends = (window + 1) * window_seconds
