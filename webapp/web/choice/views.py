@@ -1,5 +1,5 @@
 """Choice journey: decision, confirm, receipt, my choices, cancel. The rules and the use case
-live in webapp/choice/rules.py and webapp/choice/service.py; these views only translate HTTP."""
+live in webapp/choice/rules.py and webapp/choice/use_cases.py; these views only translate HTTP."""
 from __future__ import annotations
 
 import secrets
